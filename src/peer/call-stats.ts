@@ -1,0 +1,101 @@
+/**
+ * Live call figures from `RTCPeerConnection.getStats()`. Pure: give it the report entries and the previous
+ * sample, get rates back.
+ */
+
+/** One sample of what a user watches during a call. Rates are over the time since the previous sample. */
+export interface CallStats {
+  /** `performance.now()`-style milliseconds when the sample was taken. */
+  atMs: number;
+  /** Video frames per second sent (encoded and sent by us). */
+  fpsSent: number;
+  /** Video frames per second received and decoded. */
+  fpsReceived: number;
+  /** Outgoing media bitrate, kbit/s. */
+  kbpsSent: number;
+  /** Incoming media bitrate, kbit/s. */
+  kbpsReceived: number;
+  /** Round-trip time of the selected ICE candidate pair, ms (undefined until measured). */
+  rttMs?: number;
+  /** Packets lost on what we receive, in % since the previous sample. */
+  lossPercent: number;
+  /** Resolution of what we send, `WxH`, if sending. */
+  sendResolution?: string;
+  /** Resolution of what we receive, `WxH`, if receiving. */
+  receiveResolution?: string;
+  /** Totals since the start of the call. */
+  totals: StatsTotals;
+}
+
+/** Monotonic counters the rates are derived from. */
+export interface StatsTotals {
+  framesSent: number;
+  framesDecoded: number;
+  bytesSent: number;
+  bytesReceived: number;
+  packetsReceived: number;
+  packetsLost: number;
+  /** Bytes received on the transport, RTCP and STUN included: grows while the peer is alive. */
+  transportBytesReceived: number;
+}
+
+type StatsEntry = Record<string, unknown> & { type: string };
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * Summarizes a stats report. `previous` (the last sample) turns counters into rates; without it the rates
+ * are 0.
+ */
+export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, previous?: CallStats): CallStats {
+  const totals: StatsTotals = {
+    framesSent: 0,
+    framesDecoded: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    transportBytesReceived: 0,
+  };
+  let rttMs: number | undefined;
+  let sendResolution: string | undefined;
+  let receiveResolution: string | undefined;
+  for (const s of entries) {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      totals.framesSent += num(s.framesSent);
+      totals.bytesSent += num(s.bytesSent);
+      if (num(s.frameWidth) > 0) sendResolution = `${num(s.frameWidth)}x${num(s.frameHeight)}`;
+    } else if (s.type === 'outbound-rtp') {
+      totals.bytesSent += num(s.bytesSent);
+    } else if (s.type === 'inbound-rtp') {
+      totals.bytesReceived += num(s.bytesReceived);
+      totals.packetsReceived += num(s.packetsReceived);
+      totals.packetsLost += num(s.packetsLost);
+      if (s.kind === 'video') {
+        totals.framesDecoded += num(s.framesDecoded);
+        if (num(s.frameWidth) > 0) receiveResolution = `${num(s.frameWidth)}x${num(s.frameHeight)}`;
+      }
+    } else if (s.type === 'candidate-pair' && s.nominated === true) {
+      totals.transportBytesReceived += num(s.bytesReceived);
+      if (typeof s.currentRoundTripTime === 'number') rttMs = s.currentRoundTripTime * 1000;
+    }
+  }
+  const dt = previous ? (atMs - previous.atMs) / 1000 : 0;
+  const rate = (now: number, before: number | undefined): number =>
+    dt > 0 && before !== undefined ? Math.max(0, now - before) / dt : 0;
+  const p = previous?.totals;
+  const received = totals.packetsReceived - (p?.packetsReceived ?? 0);
+  const lost = totals.packetsLost - (p?.packetsLost ?? 0);
+  return {
+    atMs,
+    fpsSent: rate(totals.framesSent, p?.framesSent),
+    fpsReceived: rate(totals.framesDecoded, p?.framesDecoded),
+    kbpsSent: (rate(totals.bytesSent, p?.bytesSent) * 8) / 1000,
+    kbpsReceived: (rate(totals.bytesReceived, p?.bytesReceived) * 8) / 1000,
+    rttMs,
+    lossPercent: previous && received + lost > 0 ? (100 * Math.max(0, lost)) / (received + lost) : 0,
+    sendResolution,
+    receiveResolution,
+    totals,
+  };
+}

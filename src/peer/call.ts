@@ -1,0 +1,285 @@
+import wrtc from '@roamhq/wrtc';
+import type { Recorder, RecordingSummary } from '../record/index.js';
+import type { IceCandidateMessage, SignalClient } from '../signal/index.js';
+import { logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { summarizeStats, type CallStats } from './call-stats.js';
+import type { IceConfig } from './ice.js';
+
+const log = logger('peer');
+
+/** Remote candidates kept while the remote description is not set yet; beyond this they are dropped and counted. */
+const MAX_PENDING_CANDIDATES = 200;
+
+/** Options of one {@link Call}: one RTCPeerConnection, from offer to hang-up. */
+export interface CallOptions {
+  /** Our side of the call. */
+  role: 'caller' | 'answerer';
+  /** The joined signaling client used to send our description and candidates. */
+  signal: SignalClient;
+  /** STUN/TURN configuration. */
+  ice: IceConfig;
+  /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
+  videoTrack?: MediaStreamTrack;
+  /** Where received video goes, if we record. Stopped (finalized) when the call closes. */
+  recorder?: Recorder;
+  /** Call number within this process (1, 2, ...), for logs and events. */
+  index: number;
+}
+
+/** Why a call ended. */
+export type EndReason =
+  | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
+  | 'peer-hangup' // the other side said bye
+  | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
+  | 'ice-failed' // no network path, or it broke and did not come back
+  | 'replaced' // a new offer arrived: a fresh call starts
+  | 'media-ended' // our source ended (ffmpeg died, file ended)
+  | 'error';
+
+/** Events of a {@link Call}. */
+export type CallEvents = {
+  /** `RTCPeerConnection.connectionState` changed. */
+  state: [state: RTCPeerConnectionState];
+  /** ICE connected for the first time. */
+  connected: [];
+  /** First decoded remote video frame. */
+  'first-frame': [width: number, height: number];
+};
+
+/** What a finished call reports. */
+export interface CallSummary {
+  index: number;
+  reason: EndReason;
+  /** Seconds from the start of the call to its end. */
+  durationSec: number;
+  /** Milliseconds from the start of the call to the first received frame. */
+  firstFrameMs?: number;
+  framesSent: number;
+  framesReceived: number;
+  recording?: RecordingSummary;
+  /** Remote candidates dropped because too many arrived before the remote description. */
+  droppedCandidates: number;
+}
+
+/**
+ * One WebRTC call: an RTCPeerConnection with our tracks, trickle ICE through the signaling server,
+ * and the remote video into an optional recorder. The role scripts (`caller.ts`, `answerer.ts`) drive it
+ * through the walk-through's steps.
+ *
+ * Every operation on the connection runs in arrival order on one promise chain, so a candidate that arrives
+ * while the remote description is being applied waits for it instead of failing.
+ */
+export class Call extends TypedEmitter<CallEvents> {
+  /** The peer connection; exposed for stats and tests. */
+  readonly pc: RTCPeerConnection;
+  readonly index: number;
+  /** `performance.now()` when the call was created. */
+  readonly startedAt = performance.now();
+  /** `performance.now()` of the last received frame (0: none yet). */
+  lastFrameAt = 0;
+  framesReceived = 0;
+  firstFrameMs?: number;
+  latestStats?: CallStats;
+
+  readonly #options: CallOptions;
+  #ops: Promise<unknown> = Promise.resolve();
+  #pendingCandidates: IceCandidateMessage[] = [];
+  #droppedCandidates = 0;
+  #sinks: { stop(): void }[] = [];
+  #closing?: Promise<CallSummary>;
+  #connected = false;
+
+  constructor(options: CallOptions) {
+    super();
+    this.#options = options;
+    this.index = options.index;
+    // Steps 1 and 3: a peer connection with the STUN (and TURN) servers.
+    this.pc = new wrtc.RTCPeerConnection({
+      iceServers: options.ice.iceServers,
+      iceTransportPolicy: options.ice.iceTransportPolicy,
+    });
+    // ...to which we add our tracks. Without a track of our own, the caller still asks for the other
+    // side's video so that an answerer with a camera can send it back.
+    if (options.videoTrack) {
+      this.pc.addTrack(options.videoTrack, new wrtc.MediaStream([options.videoTrack]));
+    } else if (options.role === 'caller') {
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
+    }
+    // Steps 1-3: candidates arrive asynchronously and go up to the server as they come (trickle ICE), so
+    // a LAN or loopback call connects on host candidates without waiting for an unreachable STUN server.
+    this.pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      if (!c || !c.candidate) return; // end of candidates: nothing to send in this protocol
+      const message: IceCandidateMessage = {
+        candidate: c.candidate,
+        sdpMid: c.sdpMid,
+        sdpMLineIndex: c.sdpMLineIndex,
+        usernameFragment: c.usernameFragment,
+      };
+      this.#options.signal.sendCandidate(message).catch((error: unknown) => {
+        log('call %d: a local candidate could not be sent: %s', this.index, String(error));
+      });
+    };
+    this.pc.onconnectionstatechange = () => {
+      const state = this.pc.connectionState;
+      log('call %d: connection %s', this.index, state);
+      this.emit('state', state);
+      if (state === 'connected' && !this.#connected) {
+        this.#connected = true;
+        this.emit('connected');
+      }
+    };
+    this.pc.ontrack = (event) => this.#onTrack(event.track);
+  }
+
+  /** The caller's steps 1-2: create the offer, set it as local description, send it to the server to hold. */
+  offer(): Promise<void> {
+    return this.#enqueue(async () => {
+      const offer = await this.pc.createOffer();
+      await this.pc.setLocalDescription(offer);
+      await this.#options.signal.sendOffer(requireSdp(this.pc.localDescription));
+      log('call %d: offer sent', this.index);
+    });
+  }
+
+  /**
+   * The answerer's step 3: apply the held offer as remote description, then create the answer, set it as
+   * local description and send it.
+   */
+  answer(offerSdp: string): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      await this.#flushCandidates();
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      await this.#options.signal.sendAnswer(requireSdp(this.pc.localDescription));
+      log('call %d: answer sent', this.index);
+    });
+  }
+
+  /** The caller's step 4: the answer passed on by the server becomes the remote description. */
+  acceptAnswer(answerSdp: string): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.pc.signalingState !== 'have-local-offer') {
+        log('call %d: answer ignored in signaling state %s', this.index, this.pc.signalingState);
+        return;
+      }
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+      await this.#flushCandidates();
+    });
+  }
+
+  /**
+   * A remote ICE candidate. Kept (bounded) until the remote description is set, then applied in order:
+   * never lost because it came early.
+   */
+  addRemoteCandidate(candidate: IceCandidateMessage): Promise<void> {
+    return this.#enqueue(async () => {
+      if (!this.pc.remoteDescription) {
+        if (this.#pendingCandidates.length >= MAX_PENDING_CANDIDATES) {
+          this.#droppedCandidates++;
+          return;
+        }
+        this.#pendingCandidates.push(candidate);
+        return;
+      }
+      await this.#addCandidate(candidate);
+    });
+  }
+
+  /** Samples `getStats()` into the live figures (rates since the previous sample). */
+  async sampleStats(): Promise<CallStats | undefined> {
+    if (this.#closing) return this.latestStats;
+    const report = await this.pc.getStats();
+    const entries = [...(report as unknown as Map<string, { type: string }>).values()];
+    this.latestStats = summarizeStats(entries as never, performance.now(), this.latestStats);
+    return this.latestStats;
+  }
+
+  /**
+   * Ends the call: stops receiving, finalizes the recording, closes the peer connection, in that order
+   * (sinks before the connection: closing a connection under a live sink is what crashes wrtc).
+   * Idempotent; concurrent callers get the same summary.
+   */
+  close(reason: EndReason): Promise<CallSummary> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async #close(reason: EndReason): Promise<CallSummary> {
+    log('call %d: closing (%s)', this.index, reason);
+    for (const sink of this.#sinks) sink.stop();
+    this.#sinks = [];
+    let recording: RecordingSummary | undefined;
+    if (this.#options.recorder) {
+      try {
+        recording = await this.#options.recorder.stop();
+      } catch (error) {
+        log('call %d: recording could not be finalized: %s', this.index, String(error));
+      }
+    }
+    const framesSent = this.latestStats?.totals.framesSent ?? 0;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    this.removeAllListeners();
+    return {
+      index: this.index,
+      reason,
+      durationSec: (performance.now() - this.startedAt) / 1000,
+      firstFrameMs: this.firstFrameMs,
+      framesSent,
+      framesReceived: this.framesReceived,
+      recording,
+      droppedCandidates: this.#droppedCandidates,
+    };
+  }
+
+  #onTrack(track: MediaStreamTrack): void {
+    if (track.kind !== 'video' || this.#closing) return;
+    const sink = new wrtc.nonstandard.RTCVideoSink(track);
+    this.#sinks.push(sink);
+    sink.onframe = ({ frame }: { frame: { width: number; height: number; data: Uint8Array } }) => {
+      this.framesReceived++;
+      this.lastFrameAt = performance.now();
+      if (this.firstFrameMs === undefined) {
+        this.firstFrameMs = this.lastFrameAt - this.startedAt;
+        this.emit('first-frame', frame.width, frame.height);
+      }
+      this.#options.recorder?.writeFrame(frame, this.lastFrameAt);
+    };
+  }
+
+  async #flushCandidates(): Promise<void> {
+    const pending = this.#pendingCandidates;
+    this.#pendingCandidates = [];
+    for (const candidate of pending) await this.#addCandidate(candidate);
+  }
+
+  async #addCandidate(candidate: IceCandidateMessage): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (error) {
+      // A candidate the stack cannot use (e.g. an address family we lack) is not fatal to the call.
+      log('call %d: candidate rejected (%s): %s', this.index, candidate.candidate, String(error));
+    }
+  }
+
+  #enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.#ops.then(() => (this.#closing ? undefined : op()));
+    // The chain itself never rejects, so one failed step does not block the next; callers see the error.
+    this.#ops = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function requireSdp(description: RTCSessionDescription | null): string {
+  if (!description?.sdp) throw new Error('the peer connection produced no local description');
+  return description.sdp;
+}

@@ -1,0 +1,384 @@
+import wrtc from '@roamhq/wrtc';
+import { locateFfmpeg, VideoCapture, type CaptureSource } from '../capture/index.js';
+import { Recorder, type RecordingSummary } from '../record/index.js';
+import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
+import { logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { Call, type CallSummary, type EndReason } from './call.js';
+import { recordingPathFor } from './recording-path.js';
+import type { PeerEvents, PeerOptions, PeerSummary } from './types.js';
+
+const log = logger('peer');
+
+/** Defaults of {@link PeerOptions}, in one place. */
+export const PEER_DEFAULTS = {
+  signalUrl: 'http://localhost:8080',
+  room: 'default',
+  width: 640,
+  height: 480,
+  fps: 30,
+  statsIntervalMs: 1000,
+  vanishTimeoutMs: 2000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+/** How long ICE may stay `disconnected` (with the signaling server unable to tell us more) before we give up. */
+const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
+
+/**
+ * One process's side of WebRTC calls, following the walk-through:
+ *
+ * 1. get media (ffmpeg frames into an `RTCVideoSource`), create the peer connection with STUN servers, add the
+ *    tracks, create the offer (caller);
+ * 2. send the offer and every candidate to the signaling server, which holds them for the other side;
+ * 3. the answerer gets the held offer and candidates, answers, and sends its answer and candidates;
+ * 4. the caller applies the answer; candidates cross; media flows.
+ *
+ * A caller keeps offering to whoever answers next; an answerer keeps answering the next call (each recorded
+ * to its own file), unless `once` or `durationSec` is set. `run()` resolves when the peer is done or `abort`
+ * fires; it always cleans up in reverse order (calls, signaling, capture).
+ *
+ * @example
+ * const peer = new Peer({ role: 'answerer', ice: buildIceConfig(), recordPath: 'out.webm', once: true });
+ * peer.on('call-ended', (s) => console.log(s.reason));
+ * const summary = await peer.run(abortController.signal);
+ */
+export class Peer extends TypedEmitter<PeerEvents> {
+  readonly #o: PeerOptions & typeof PEER_DEFAULTS;
+  #signal?: SignalClient;
+  #capture?: VideoCapture;
+  #videoTrack?: MediaStreamTrack;
+  #ffmpegPath?: string;
+  #call?: Call;
+  #endCall?: (reason: EndReason) => void;
+  #peerGone?: (gone: boolean) => void;
+  #nextOffer?: (sdp: string | undefined) => void;
+  #heldOffer?: string;
+  #callCount = 0;
+  #stopped = false;
+  #stopReason: EndReason = 'hangup';
+  readonly #calls: CallSummary[] = [];
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(options: PeerOptions) {
+    super();
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.#o = { ...PEER_DEFAULTS, ...defined } as PeerOptions & typeof PEER_DEFAULTS;
+    if (this.#o.role !== 'caller' && this.#o.role !== 'answerer') {
+      throw new TypeError(`role must be "caller" or "answerer", not ${JSON.stringify(this.#o.role)}`);
+    }
+    if (this.#o.durationSec !== undefined && !(this.#o.durationSec > 0)) {
+      throw new TypeError(`duration must be a positive number of seconds, not ${this.#o.durationSec}`);
+    }
+  }
+
+  /** Runs until done (`once`, `durationSec`, media ended) or until `abort` fires. */
+  async run(abort?: AbortSignal): Promise<PeerSummary> {
+    const onAbort = (): void => this.#stop('hangup');
+    abort?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (abort?.aborted) return this.#summary();
+      await this.#prepare();
+      if (this.#stopped) return this.#summary();
+      // Signaling comes after media, as in the walk-through: the caller has its tracks before it offers.
+      await this.#joinRoom();
+      if (this.#o.role === 'caller') await this.#callerLoop();
+      else await this.#answererLoop();
+      return this.#summary();
+    } finally {
+      abort?.removeEventListener('abort', onAbort);
+      await this.#cleanup();
+    }
+  }
+
+  /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
+  async #prepare(): Promise<void> {
+    const { recordPath, force, source } = this.#o;
+    if (recordPath !== undefined) await Recorder.checkPath(recordPath, force ?? false);
+    if (source !== undefined || recordPath !== undefined) {
+      this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
+    }
+    if (source !== undefined && this.#ffmpegPath !== undefined) await this.#startMedia(source, this.#ffmpegPath);
+  }
+
+  async #startMedia(source: CaptureSource, ffmpegPath: string): Promise<void> {
+    const { width, height, fps } = this.#o;
+    const capture = new VideoCapture({ source, width, height, fps, ffmpegPath });
+    const videoSource = new wrtc.nonstandard.RTCVideoSource();
+    // wrtc's typings say Uint8Array; its native onFrame takes the Uint8ClampedArray the capture hands out, and
+    // copies it, so the capture may reuse the buffer as soon as this returns.
+    capture.on('frame', (frame) => videoSource.onFrame(frame as unknown as Parameters<typeof videoSource.onFrame>[0]));
+    capture.on('ended', (error) => {
+      if (this.#stopped) return;
+      this.emit('warning', `video source ended${error ? `: ${error.message}` : ''}`);
+      this.#stop('media-ended');
+    });
+    this.#capture = capture;
+    await capture.start();
+    this.#videoTrack = videoSource.createTrack();
+    this.emit('media-started', `${describeSource(source)} ${width}x${height}@${fps}`);
+  }
+
+  async #joinRoom(): Promise<void> {
+    const signal = new SignalClient({
+      url: this.#o.signalUrl,
+      role: this.#o.role,
+      room: this.#o.room,
+      token: this.#o.token,
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+    });
+    this.#signal = signal;
+    // Listeners first, then connect: a held offer can arrive right after the join is acknowledged.
+    signal.on('offer', (sdp) => this.#onOffer(sdp));
+    signal.on('answer', (sdp) => this.#onAnswer(sdp));
+    signal.on('candidate', (c) => this.#onCandidate(c));
+    signal.on('peer-left', (_role, reason) => this.#onPeerLeft(reason));
+    signal.on('peer-joined', () => this.#onPeerJoined());
+    signal.on('disconnected', (reason) => this.emit('signal-lost', reason));
+    signal.on('rejoined', () => this.emit('signal-rejoined'));
+    signal.on('server-error', (code, message) => this.emit('warning', `signaling server: ${code}: ${message}`));
+    const { peerPresent } = await signal.connect();
+    this.emit('joined', signal.room, signal.role, peerPresent);
+  }
+
+  /** Caller: make a call, hold its offer on the server, wait for it to end; again unless done. */
+  async #callerLoop(): Promise<void> {
+    while (!this.#stopped) {
+      const call = this.#newCall();
+      this.emit('waiting', 'an answerer');
+      const ended = this.#callEnded(call);
+      try {
+        await call.offer(); // steps 1-2
+        this.emit('offer-sent', call.index);
+      } catch (error) {
+        this.#endCall?.('error');
+        this.emit('warning', `offer failed: ${errorMessage(error)}`);
+      }
+      const reason = await ended;
+      await this.#finishCall(call, reason);
+      if (this.#done(reason)) break;
+    }
+  }
+
+  /** Answerer: wait for an offer, answer it, wait for the call to end; again unless done. */
+  async #answererLoop(): Promise<void> {
+    while (!this.#stopped) {
+      this.emit('waiting', 'a call');
+      const offer = await this.#takeOffer();
+      if (offer === undefined) break;
+      const call = this.#newCall();
+      this.emit('offer-received', call.index);
+      const ended = this.#callEnded(call);
+      try {
+        await call.answer(offer); // step 3
+        this.emit('answer-sent', call.index);
+      } catch (error) {
+        this.#endCall?.('error');
+        this.emit('warning', `answer failed: ${errorMessage(error)}`);
+      }
+      const reason = await ended;
+      await this.#finishCall(call, reason);
+      if (this.#done(reason)) break;
+    }
+  }
+
+  #newCall(): Call {
+    const index = ++this.#callCount;
+    let recorder: Recorder | undefined;
+    if (this.#o.recordPath !== undefined && this.#ffmpegPath !== undefined) {
+      const path = recordingPathFor(this.#o.recordPath, index, this.#o.force ?? false);
+      recorder = new Recorder({ path, ffmpegPath: this.#ffmpegPath, force: index === 1 ? this.#o.force : false });
+      recorder.on('error', (error) => this.emit('warning', `recording ${path}: ${error.message}`));
+      this.emit('recording', index, path);
+    }
+    const call = new Call({
+      role: this.#o.role,
+      signal: this.#requireSignal(),
+      ice: this.#o.ice,
+      videoTrack: this.#videoTrack,
+      recorder,
+      index,
+    });
+    this.#call = call;
+    call.on('connected', () => {
+      this.emit('connected', index, performance.now() - call.startedAt);
+      if (this.#o.durationSec !== undefined) {
+        this.#timers.push(setTimeout(() => this.#endIfCurrent(call, 'hangup'), this.#o.durationSec * 1000));
+      }
+    });
+    call.on('first-frame', (w, h) => this.emit('first-frame', index, w, h, call.firstFrameMs ?? 0));
+    return call;
+  }
+
+  /**
+   * Resolves with the reason the call ends: our stop, the peer's bye, the peer vanishing, ICE failing.
+   * Also runs the stats tick, and the watchdog for a peer that vanished without bye: once the server says it
+   * dropped off, the call ends as soon as its frames (or, when we only send, its packets) stop.
+   */
+  #callEnded(call: Call): Promise<EndReason> {
+    return new Promise<EndReason>((resolve) => {
+      const vanishMs = this.#o.vanishTimeoutMs;
+      let peerGoneAt = 0;
+      let disconnectedAt = 0;
+      let lastBytes = -1;
+      let lastPacketAt = performance.now();
+      const silentFor = (now: number): number =>
+        call.framesReceived > 0 ? now - call.lastFrameAt : now - Math.max(lastPacketAt, peerGoneAt);
+      const check = (): void => {
+        const now = performance.now();
+        if (peerGoneAt > 0 && (!call.pc.remoteDescription || silentFor(now) >= vanishMs)) finish('peer-vanished');
+        if (disconnectedAt > 0 && now - disconnectedAt >= ICE_DISCONNECTED_TIMEOUT_MS) finish('ice-failed');
+      };
+      const statsTick = setInterval(() => {
+        call
+          .sampleStats()
+          .then((stats) => {
+            if (!stats || call.closed) return;
+            if (stats.totals.transportBytesReceived !== lastBytes) {
+              lastBytes = stats.totals.transportBytesReceived;
+              lastPacketAt = performance.now();
+            }
+            this.emit('stats', call.index, stats, call.framesReceived);
+          })
+          .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
+      }, this.#o.statsIntervalMs);
+      const watchdog = setInterval(check, 250);
+      const finish = (reason: EndReason): void => {
+        clearInterval(statsTick);
+        clearInterval(watchdog);
+        if (this.#endCall === finish) this.#endCall = undefined;
+        if (this.#peerGone === onPeerGone) this.#peerGone = undefined;
+        resolve(reason);
+      };
+      const onPeerGone = (gone: boolean): void => {
+        peerGoneAt = gone ? performance.now() : 0;
+        check();
+      };
+      call.on('state', (state) => {
+        if (state === 'failed') finish('ice-failed');
+        disconnectedAt = state === 'disconnected' ? performance.now() : 0;
+      });
+      this.#endCall = finish;
+      this.#peerGone = onPeerGone;
+      if (this.#stopped) finish(this.#stopReason);
+    });
+  }
+
+  async #finishCall(call: Call, reason: EndReason): Promise<void> {
+    const summary = await call.close(reason);
+    if (this.#call === call) this.#call = undefined;
+    this.#calls.push(summary);
+    this.emit('call-ended', summary);
+  }
+
+  /** Whether the loop ends after a call that ended for `reason`. */
+  #done(reason: EndReason): boolean {
+    if (this.#stopped || this.#o.once || this.#o.durationSec !== undefined) return true;
+    return reason === 'media-ended';
+  }
+
+  #takeOffer(): Promise<string | undefined> {
+    if (this.#heldOffer !== undefined) {
+      const sdp = this.#heldOffer;
+      this.#heldOffer = undefined;
+      return Promise.resolve(sdp);
+    }
+    return new Promise((resolve) => {
+      this.#nextOffer = (sdp) => {
+        this.#nextOffer = undefined;
+        resolve(sdp);
+      };
+    });
+  }
+
+  #onOffer(sdp: string): void {
+    if (this.#o.role !== 'answerer' || this.#stopped) return;
+    if (this.#nextOffer) {
+      this.#nextOffer(sdp);
+      return;
+    }
+    // A new offer during a call: the caller started a fresh call. End this one; the loop answers the new one.
+    this.#heldOffer = sdp;
+    if (this.#call) this.#endIfCurrent(this.#call, 'replaced');
+  }
+
+  #onAnswer(sdp: string): void {
+    const call = this.#call;
+    if (this.#o.role !== 'caller' || !call) return;
+    this.emit('answer-received', call.index);
+    call.acceptAnswer(sdp).catch((error: unknown) => {
+      this.emit('warning', `the answer could not be applied: ${errorMessage(error)}`);
+      this.#endIfCurrent(call, 'error');
+    });
+  }
+
+  #onCandidate(candidate: IceCandidateMessage): void {
+    this.#call?.addRemoteCandidate(candidate).catch((error: unknown) => log('candidate: %s', errorMessage(error)));
+  }
+
+  #onPeerLeft(reason: 'bye' | 'disconnected'): void {
+    if (!this.#call) return;
+    if (reason === 'bye') this.#endIfCurrent(this.#call, 'peer-hangup');
+    else this.#peerGone?.(true);
+  }
+
+  #onPeerJoined(): void {
+    // The other side came back (e.g. after its own reconnect): it is not gone after all.
+    this.#peerGone?.(false);
+  }
+
+  #endIfCurrent(call: Call, reason: EndReason): void {
+    if (this.#call === call) this.#endCall?.(reason);
+  }
+
+  #stop(reason: EndReason): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#stopReason = reason;
+    // Say bye first so the other side hears of it at once, then the loop finalizes the call.
+    if (reason === 'hangup') this.#signal?.bye().catch(() => undefined);
+    this.#endCall?.(reason);
+    this.#nextOffer?.(undefined);
+  }
+
+  /** Reverse order of start: calls (sinks, recorder, peer connection), signaling, tracks, capture. */
+  async #cleanup(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
+    if (this.#call) await this.#finishCall(this.#call, this.#stopReason);
+    await this.#signal?.close().catch((error: unknown) => log('signal close: %s', errorMessage(error)));
+    this.#videoTrack?.stop();
+    await this.#capture?.stop();
+  }
+
+  #requireSignal(): SignalClient {
+    if (!this.#signal) throw new Error('not joined to the signaling server');
+    return this.#signal;
+  }
+
+  #summary(): PeerSummary {
+    return {
+      role: this.#o.role,
+      calls: [...this.#calls],
+      framesCaptured: this.#capture?.stats.framesCaptured ?? 0,
+      framesDroppedAtCapture: this.#capture?.stats.framesDropped ?? 0,
+      recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
+    };
+  }
+}
+
+function describeSource(source: CaptureSource): string {
+  switch (source.kind) {
+    case 'test-pattern':
+      return 'test pattern';
+    case 'file':
+      return `file ${source.path}`;
+    default:
+      return `camera ${source.device}`;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,85 @@
+import type { CaptureSource } from '../capture/index.js';
+import type { RecordingSummary } from '../record/index.js';
+import type { CallStats } from './call-stats.js';
+import type { CallSummary } from './call.js';
+import type { IceConfig } from './ice.js';
+
+/** Options of a {@link Peer}: one process's side of calls, as `rtc-peer call` / `rtc-peer answer` run it. */
+export interface PeerOptions {
+  /** `caller` makes the offer (walk-through steps 1-2, 4); `answerer` answers it (step 3). */
+  role: 'caller' | 'answerer';
+  /** Signaling server URL. Default `http://localhost:8080`. */
+  signalUrl?: string;
+  /** Room to join. Default `default`. */
+  room?: string;
+  /** Token for a server started with `--token`. Default: none. */
+  token?: string;
+  /** ICE servers and policy (see `buildIceConfig`). */
+  ice: IceConfig;
+  /** What to send. Default: nothing (receive only). The CLI's `call` defaults to the test pattern. */
+  source?: CaptureSource;
+  /** Capture width in pixels. Default 640. */
+  width?: number;
+  /** Capture height in pixels. Default 480. */
+  height?: number;
+  /** Capture frame rate. Default 30. */
+  fps?: number;
+  /** ffmpeg binary to use (`--ffmpeg`); default: found by `locateFfmpeg`. */
+  ffmpegPath?: string;
+  /** Record received video here (`.webm` or `.mkv`). Call 2 goes to `NAME-2.webm`, and so on. Default: none. */
+  recordPath?: string;
+  /** Overwrite an existing recording. Default false. */
+  force?: boolean;
+  /** End each call this many seconds after it connects, then stop. Default: no limit. */
+  durationSec?: number;
+  /** Stop after the first call instead of waiting for the next one. Default false. */
+  once?: boolean;
+  /** Interval of `stats` events, ms. Default 1000. */
+  statsIntervalMs?: number;
+  /**
+   * After the server says the other side dropped off (no bye), how long its packets may stay silent before
+   * the call counts as hung up, ms. Default 2000.
+   */
+  vanishTimeoutMs?: number;
+  /** Time to wait for the first connection to the signaling server, retries included, ms. Default 10000. */
+  connectTimeoutMs?: number;
+}
+
+/** Events of a {@link Peer}, in the order they usually come. */
+export type PeerEvents = {
+  /** Local media started; `description` says what it is (e.g. `test pattern 640x480@30`). */
+  'media-started': [description: string];
+  /** Joined the room; `peerPresent` tells whether the other role is there. */
+  joined: [room: string, role: string, peerPresent: boolean];
+  /** Waiting for something (an answerer, a call). */
+  waiting: [what: string];
+  'offer-sent': [call: number];
+  'offer-received': [call: number];
+  'answer-sent': [call: number];
+  'answer-received': [call: number];
+  /** The peer connection is connected, `ms` after the call began. */
+  connected: [call: number, ms: number];
+  /** First decoded remote frame. */
+  'first-frame': [call: number, width: number, height: number, ms: number];
+  /** Recording of a call started to `path`. */
+  recording: [call: number, path: string];
+  /** Live figures, every `statsIntervalMs`. */
+  stats: [call: number, stats: CallStats, framesRecorded: number];
+  /** A call ended. */
+  'call-ended': [summary: CallSummary];
+  /** Lost the signaling server (media keeps flowing; the client reconnects by itself). */
+  'signal-lost': [reason: string];
+  /** Back on the signaling server, rejoined the room. */
+  'signal-rejoined': [];
+  /** Something the user should know that does not stop the peer. */
+  warning: [message: string];
+};
+
+/** What {@link Peer.run} resolves to. */
+export interface PeerSummary {
+  role: 'caller' | 'answerer';
+  calls: CallSummary[];
+  framesCaptured: number;
+  framesDroppedAtCapture: number;
+  recordings: RecordingSummary[];
+}

@@ -1,0 +1,132 @@
+/**
+ * Runs the real `rtc-peer` CLI (dist/cli.js, built by `npm test`'s pretest) as a separate process and reads
+ * its JSON event lines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** One JSON event line printed by the CLI. */
+export type CliEvent = { event: string; t: number } & Record<string, unknown>;
+
+/** A running CLI process with its output collected. */
+export interface CliProcess {
+  child: ChildProcess;
+  events: CliEvent[];
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first event (already seen or future) named `name` that passes `filter`. */
+  waitFor(name: string, timeoutMs?: number, filter?: (e: CliEvent) => boolean): Promise<CliEvent>;
+  /** Resolves when a stdout line matches. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kills it if still running (afterEach). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const running = new Set<CliProcess>();
+
+/** Starts `node dist/cli.js ...args`. Every process started here is killed by {@link killAll}. */
+export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    // stdin ignored; stdout carries JSON events (not a terminal), stderr human messages.
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let partial = '';
+  const events: CliEvent[] = [];
+  const listeners = new Set<() => void>();
+  const notify = (): void => {
+    for (const l of [...listeners]) l();
+  };
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    out += chunk;
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.startsWith('{')) {
+        try {
+          events.push(JSON.parse(line) as CliEvent);
+        } catch {
+          // not an event line
+        }
+      }
+    }
+    notify();
+  });
+  child.stderr?.on('data', (chunk: string) => {
+    err += chunk;
+    if (process.env.RTC_PEER_TEST_VERBOSE) process.stderr.write(`[${args[0]}] ${chunk}`);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal });
+      notify();
+    }),
+  );
+  const waitUntil = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const attempt = (): boolean => {
+        const value = check();
+        if (value === undefined) return false;
+        cleanup();
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what} from rtc-peer ${args.join(' ')}\n` +
+              `stdout:\n${out}\nstderr:\n${err}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        listeners.delete(listener);
+      };
+      const listener = (): void => {
+        attempt();
+      };
+      listeners.add(listener);
+      attempt();
+    });
+  const proc: CliProcess = {
+    child,
+    events,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: (name, timeoutMs = 15_000, filter = () => true) =>
+      waitUntil(() => events.find((e) => e.event === name && filter(e)), timeoutMs, `event "${name}"`),
+    waitForLine: (re, timeoutMs = 15_000) => waitUntil(() => re.exec(out) ?? undefined, timeoutMs, `a line ${re}`),
+    kill: async (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** Kills every CLI process still running (use in afterEach). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill('SIGKILL')));
+}
+
+/** Starts `rtc-peer signal` on a free loopback port and resolves with the process and its URL. */
+export async function startSignalCli(extra: string[] = []): Promise<{ proc: CliProcess; url: string }> {
+  const proc = startCli(['signal', '--host', '127.0.0.1', '--port', '0', ...extra]);
+  const m = await proc.waitForLine(/listening on (http:\/\/\S+)/);
+  return { proc, url: m[1] ?? '' };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, test } from 'vitest';
+import { summarizeStats } from '../../src/peer/call-stats.js';
+
+const report = (framesSent: number, framesDecoded: number, bytes: number, lost: number, received: number) => [
+  { type: 'outbound-rtp', kind: 'video', framesSent, bytesSent: bytes, frameWidth: 640, frameHeight: 480 },
+  {
+    type: 'inbound-rtp',
+    kind: 'video',
+    framesDecoded,
+    bytesReceived: bytes,
+    packetsLost: lost,
+    packetsReceived: received,
+    frameWidth: 320,
+    frameHeight: 240,
+  },
+  { type: 'candidate-pair', nominated: true, currentRoundTripTime: 0.012, bytesReceived: bytes + 100 },
+  { type: 'candidate-pair', nominated: false, currentRoundTripTime: 0.5, bytesReceived: 7 },
+];
+
+describe('summarizeStats', () => {
+  test('the first sample has totals and no rates', () => {
+    const s = summarizeStats(report(30, 29, 10_000, 0, 50), 1000);
+    expect(s.fpsSent).toBe(0);
+    expect(s.totals).toMatchObject({ framesSent: 30, framesDecoded: 29, transportBytesReceived: 10_100 });
+    expect(s.rttMs).toBeCloseTo(12);
+    expect(s.sendResolution).toBe('640x480');
+    expect(s.receiveResolution).toBe('320x240');
+  });
+
+  test('rates and loss come from the difference with the previous sample', () => {
+    const first = summarizeStats(report(30, 29, 10_000, 0, 50), 1000);
+    const second = summarizeStats(report(60, 59, 135_000, 10, 140), 3000, first);
+    expect(second.fpsSent).toBeCloseTo(15);
+    expect(second.fpsReceived).toBeCloseTo(15);
+    expect(second.kbpsSent).toBeCloseTo(500);
+    // 90 packets received and 10 lost in the interval: 10 %
+    expect(second.lossPercent).toBeCloseTo(10);
+  });
+});

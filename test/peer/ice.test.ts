@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest';
+import { buildIceConfig, DEFAULT_STUN_URLS } from '../../src/peer/ice.js';
+
+describe('buildIceConfig', () => {
+  test('defaults to the walk-through STUN server and policy all', () => {
+    expect(buildIceConfig()).toEqual({ iceServers: [{ urls: DEFAULT_STUN_URLS }], iceTransportPolicy: 'all' });
+  });
+
+  test('no STUN at all when given an empty list', () => {
+    expect(buildIceConfig({ stun: [] }).iceServers).toEqual([]);
+  });
+
+  test('STUN and TURN with credentials, relay only', () => {
+    const config = buildIceConfig({
+      stun: ['stun:a.example:3478', 'stun:b.example:3478'],
+      turn: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'],
+      turnUser: 'u',
+      turnPass: 'p',
+      iceTransportPolicy: 'relay',
+    });
+    expect(config).toEqual({
+      iceServers: [
+        { urls: ['stun:a.example:3478', 'stun:b.example:3478'] },
+        { urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'], username: 'u', credential: 'p' },
+      ],
+      iceTransportPolicy: 'relay',
+    });
+  });
+
+  test.each([
+    [{ stun: ['http://x'] }, /--stun "http:\/\/x" is not a STUN URL/],
+    [{ turn: ['stun:x:1'], turnUser: 'u', turnPass: 'p' }, /--turn "stun:x:1" is not a TURN URL/],
+    [{ turn: ['turn:x:1'] }, /--turn needs --turn-user and --turn-pass/],
+    [{ iceTransportPolicy: 'relay' as const }, /relay needs a TURN server/],
+    [{ iceTransportPolicy: 'none' as 'all' }, /must be "all" or "relay"/],
+  ])('rejects %j', (options, message) => {
+    expect(() => buildIceConfig(options)).toThrow(TypeError);
+    expect(() => buildIceConfig(options)).toThrow(message);
+  });
+});
