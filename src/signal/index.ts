@@ -1,0 +1,14 @@
+/**
+ * The signaling room: the Socket.IO server that holds the caller's offer for the answerer, the typed client
+ * the peers use, and the wire types both share. The protocol is documented in docs/protocol.md.
+ */
+export * from './types.js';
+export { Room, type Delivery, type JoinResult, type RelayResult, type RoomOptions } from './room.js';
+export { RoomRegistry, type DispatchResult } from './room-registry.js';
+export {
+  startSignalServer,
+  type SignalServer,
+  type SignalServerOptions,
+  type SignalServerStats,
+} from './server.js';
+export { SignalClient, type SignalClientEvents, type SignalClientOptions } from './client.js';

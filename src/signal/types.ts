@@ -1,0 +1,166 @@
+/**
+ * The signaling wire protocol: one Socket.IO event, `signal`, in both directions, carrying a discriminated
+ * union on `type`. The zod schemas here are the single source of truth: the server validates every client
+ * message with them and the client validates every server message; the TypeScript types are inferred from
+ * them. docs/protocol.md describes the same protocol for implementers in other languages.
+ */
+import { z } from 'zod';
+
+/** The Socket.IO event name used for every protocol message, in both directions. */
+export const SIGNAL_EVENT = 'signal';
+
+/** Default room name when a client does not pick one. */
+export const DEFAULT_ROOM = 'default';
+
+/** Protocol limits. The server's `maxSdpBytes` option overrides `maxSdpBytes`; the rest are fixed. */
+export const LIMITS = {
+  /** Largest SDP (offer or answer) the server accepts by default, in UTF-8 bytes: 64 KiB. */
+  maxSdpBytes: 64 * 1024,
+  /** Largest ICE candidate line, in UTF-8 bytes: 1 KiB. */
+  maxCandidateBytes: 1024,
+  /** Largest `sdpMid` / `usernameFragment`, in characters. */
+  maxShortFieldChars: 256,
+  /** Socket.IO `maxHttpBufferSize`: a larger packet closes the connection. 256 KiB. */
+  maxMessageBytes: 256 * 1024,
+  /** Caller candidates held per offer until an answerer takes it; more are dropped (counted, logged). */
+  maxHeldCandidates: 200,
+  /** Room names: 1..64 characters of `[A-Za-z0-9_.-]`. */
+  maxRoomChars: 64,
+} as const;
+
+/** Stable error codes carried by `{ ok: false, error }` acks and `{ type: 'error' }` messages. */
+export const ERROR_CODES = [
+  'BAD_MESSAGE', // the message does not match the schema (missing/mistyped field, unknown type, not an object)
+  'TOO_LARGE', // an SDP or candidate over its size limit
+  'UNKNOWN_EVENT', // a Socket.IO event other than `signal`
+  'NOT_JOINED', // offer/answer/candidate/bye before a successful join
+  'ALREADY_JOINED', // join while already in a room (send `bye` first)
+  'ROLE_TAKEN', // the requested role is held by another client in that room
+  'WRONG_ROLE', // offer from an answerer, or answer from a caller
+  'UNAUTHORIZED', // missing or wrong token (connect_error message prefix, never an ack)
+  'INTERNAL', // a bug in the server; the message was dropped
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type SignalErrorCode = (typeof ERROR_CODES)[number];
+
+/** Length of a string in UTF-8 bytes, without allocating. */
+export function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      // A surrogate pair is one 4-byte code point.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** A string of at most `max` UTF-8 bytes; a longer one fails with `params.code = 'TOO_LARGE'`. */
+function boundedString(what: string, max: number) {
+  return z.string().refine((s) => utf8Length(s) <= max, {
+    message: `${what} is over the limit of ${max} bytes`,
+    params: { code: 'TOO_LARGE' },
+  });
+}
+
+/** A role in a room: the caller sends the offer, the answerer sends the answer. */
+export const roleSchema = z.enum(['caller', 'answerer']);
+/** `'caller' | 'answerer'`. */
+export type Role = z.infer<typeof roleSchema>;
+
+/** A room name: 1..64 characters of `[A-Za-z0-9_.-]`. */
+export const roomNameSchema = z
+  .string()
+  .min(1, 'room name is empty')
+  .max(LIMITS.maxRoomChars, `room name is longer than ${LIMITS.maxRoomChars} characters`)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'room name may only contain letters, digits, "_", "." and "-"');
+
+/** An ICE candidate, the JSON form of `RTCIceCandidateInit` (`candidate.toJSON()`). */
+export const iceCandidateSchema = z.strictObject({
+  candidate: boundedString('candidate', LIMITS.maxCandidateBytes),
+  sdpMid: z.string().max(LIMITS.maxShortFieldChars).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1023).nullable().optional(),
+  usernameFragment: z.string().max(LIMITS.maxShortFieldChars).nullable().optional(),
+});
+/** An ICE candidate as carried on the wire (`RTCIceCandidateInit`). */
+export type IceCandidateMessage = z.infer<typeof iceCandidateSchema>;
+
+/**
+ * Builds the schema of client -> server messages for a given SDP limit (the server's `maxSdpBytes`).
+ * Objects are strict: an unknown field is a `BAD_MESSAGE`, so typos do not pass silently.
+ */
+export function makeClientMessageSchema(maxSdpBytes: number = LIMITS.maxSdpBytes) {
+  const sdp = boundedString('sdp', maxSdpBytes).refine((s) => s.length > 0, 'sdp is empty');
+  return z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('join'), room: roomNameSchema, role: roleSchema }),
+    z.strictObject({ type: z.literal('offer'), sdp }),
+    z.strictObject({ type: z.literal('answer'), sdp }),
+    z.strictObject({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
+    z.strictObject({ type: z.literal('bye') }),
+  ]);
+}
+
+/** Client -> server messages with the default limits. */
+export const clientMessageSchema = makeClientMessageSchema();
+/** A client -> server message. */
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+/** The client messages that are relayed to the other peer. */
+export type RelayMessage = Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' }>;
+
+/** Why the other peer left: it sent `bye`, or its connection dropped. */
+export const leaveReasonSchema = z.enum(['bye', 'disconnected']);
+/** `'bye' | 'disconnected'`. */
+export type LeaveReason = z.infer<typeof leaveReasonSchema>;
+
+/** Server -> client messages. SDPs are bounded by the message size, not the server's SDP limit. */
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('offer'), sdp: z.string().min(1) }),
+  z.object({ type: z.literal('answer'), sdp: z.string().min(1) }),
+  z.object({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
+  z.object({ type: z.literal('peer-joined'), role: roleSchema }),
+  z.object({ type: z.literal('peer-left'), role: roleSchema, reason: leaveReasonSchema }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+/** A server -> client message. */
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** The body of a refusal: a stable code and a sentence saying what to do. */
+export interface SignalErrorBody {
+  code: SignalErrorCode;
+  message: string;
+}
+
+/**
+ * The acknowledgement of every client message. A `join` ack adds `room`, `role` and `peerPresent`; an
+ * offer/answer/candidate ack adds `delivered` (false: held for a later answerer, or dropped; see the protocol).
+ */
+export type SignalAck =
+  | { ok: true; room?: string; role?: Role; peerPresent?: boolean; delivered?: boolean }
+  | { ok: false; error: SignalErrorBody };
+
+/** The schema of {@link SignalAck}, used by the client to check what the server answers. */
+export const signalAckSchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    room: z.string().optional(),
+    role: roleSchema.optional(),
+    peerPresent: z.boolean().optional(),
+    delivered: z.boolean().optional(),
+  }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+
+/** Socket.IO event map, client -> server (`Server<ClientToServerEvents, ServerToClientEvents>`). */
+export interface ClientToServerEvents {
+  signal: (message: ClientMessage, ack: (response: SignalAck) => void) => void;
+}
+
+/** Socket.IO event map, server -> client. */
+export interface ServerToClientEvents {
+  signal: (message: ServerMessage) => void;
+}
