@@ -1,0 +1,175 @@
+/**
+ * Pure ffmpeg argument building for every capture source: no I/O, unit-tested.
+ */
+
+/** Where frames come from. */
+export type CaptureSource =
+  /** Linux V4L2 camera, e.g. `/dev/video0`; `inputFormat` (`mjpeg`, `yuyv422`, `h264`...) is asked of it. */
+  | { kind: 'v4l2'; device: string; inputFormat?: string }
+  /** macOS AVFoundation camera: its index (`0`) or name. */
+  | { kind: 'avfoundation'; device: string }
+  /** Windows DirectShow camera, by name. */
+  | { kind: 'dshow'; device: string }
+  /** A media file, paced at real time (`-re`); `loop` defaults to true. */
+  | { kind: 'file'; path: string; loop?: boolean }
+  /** ffmpeg's moving `testsrc` (a scrolling gradient and a running counter), paced at real time. */
+  | { kind: 'test-pattern' };
+
+/** Options of a capture (`buildCaptureArgs`, `VideoCapture`). Defaults live in {@link CAPTURE_DEFAULTS}. */
+export interface CaptureOptions {
+  /** Where frames come from. Required. */
+  source: CaptureSource;
+  /** Output width in pixels (even). Default: 640. */
+  width?: number;
+  /** Output height in pixels (even). Default: 480. */
+  height?: number;
+  /** Output frame rate. Default: 30. */
+  fps?: number;
+  /** The ffmpeg binary (see `locateFfmpeg`). Required. */
+  ffmpegPath: string;
+  /** Stamp a barcode (frame id, `Date.now()`) into each frame's luma. Default: true for `test-pattern` only. */
+  stampBarcode?: boolean;
+}
+
+/** Defaults of {@link CaptureOptions}, in one place. */
+export const CAPTURE_DEFAULTS = { width: 640, height: 480, fps: 30 } as const;
+
+/** Capture options with defaults applied and validated. */
+export interface ResolvedCaptureOptions {
+  source: CaptureSource;
+  width: number;
+  height: number;
+  fps: number;
+  ffmpegPath: string;
+  stampBarcode: boolean;
+}
+
+/**
+ * Applies defaults and validates.
+ *
+ * @throws TypeError on a bad size, rate or source.
+ */
+export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions {
+  const width = o.width ?? CAPTURE_DEFAULTS.width;
+  const height = o.height ?? CAPTURE_DEFAULTS.height;
+  const fps = o.fps ?? CAPTURE_DEFAULTS.fps;
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    // I420 halves chroma in both directions: odd sizes do not split into whole planes.
+    if (!Number.isInteger(v) || v < 16 || v > 7680 || v % 2 !== 0)
+      throw new TypeError(`capture: ${name} must be an even integer between 16 and 7680, got ${v}`);
+  }
+  if (!Number.isFinite(fps) || fps <= 0 || fps > 240)
+    throw new TypeError(`capture: fps must be a number in (0, 240], got ${fps}`);
+  if (!o.ffmpegPath) throw new TypeError('capture: ffmpegPath is required (see locateFfmpeg)');
+  const s = o.source;
+  if (!s || typeof s !== 'object') throw new TypeError('capture: source is required');
+  if ((s.kind === 'v4l2' || s.kind === 'avfoundation' || s.kind === 'dshow') && !s.device)
+    throw new TypeError(`capture: a ${s.kind} source needs a device`);
+  if (s.kind === 'file' && !s.path) throw new TypeError('capture: a file source needs a path');
+  return {
+    source: s,
+    width,
+    height,
+    fps,
+    ffmpegPath: o.ffmpegPath,
+    stampBarcode: o.stampBarcode ?? s.kind === 'test-pattern',
+  };
+}
+
+/** The size of one I420 frame in bytes. */
+export function i420Size(width: number, height: number): number {
+  return width * height + 2 * (width / 2) * (height / 2);
+}
+
+function inputArgs(source: CaptureSource, width: number, height: number, fps: number): string[] {
+  const size = `${width}x${height}`;
+  switch (source.kind) {
+    case 'v4l2':
+      // Ask the camera for the size and rate; a driver that cannot do it picks the nearest and the output
+      // scaler below fixes the rest. mjpeg is often the only way to 720p30 on USB 2.
+      return [
+        '-f',
+        'v4l2',
+        ...(source.inputFormat ? ['-input_format', source.inputFormat] : []),
+        '-framerate',
+        String(fps),
+        '-video_size',
+        size,
+        '-i',
+        source.device,
+      ];
+    case 'avfoundation':
+      // AVFoundation refuses sizes the camera does not list, so the size is left to the output scaler;
+      // `:none` means no audio device.
+      return ['-f', 'avfoundation', '-framerate', String(fps), '-i', `${source.device}:none`];
+    case 'dshow':
+      // DirectShow drops frames when its real-time buffer is small; 64 MB holds a few seconds of 720p.
+      return ['-f', 'dshow', '-rtbufsize', '64M', '-i', `video=${source.device}`];
+    case 'file':
+      return ['-re', ...(source.loop === false ? [] : ['-stream_loop', '-1']), '-i', source.path];
+    case 'test-pattern':
+      // testsrc draws a scrolling gradient and a running frame counter without needing fonts.
+      return ['-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`];
+  }
+}
+
+/**
+ * The full ffmpeg argument array for a capture: the source's input arguments, then raw I420 frames of exactly
+ * `width`x`height` at `fps` on stdout, whatever the source gives.
+ *
+ * @example
+ * buildCaptureArgs({ source: { kind: 'v4l2', device: '/dev/video0', inputFormat: 'mjpeg' }, ffmpegPath });
+ * // ['-hide_banner', '-nostats', '-loglevel', 'warning', '-f', 'v4l2', '-input_format', 'mjpeg', ...,
+ * //  '-an', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '640x480', '-r', '30', 'pipe:1']
+ */
+export function buildCaptureArgs(o: CaptureOptions): string[] {
+  const { source, width, height, fps } = resolveCaptureOptions(o);
+  return [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'warning',
+    ...inputArgs(source, width, height, fps),
+    '-an',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    '-s',
+    `${width}x${height}`,
+    '-r',
+    String(fps),
+    'pipe:1',
+  ];
+}
+
+/**
+ * The capture source for a `--device` value on a platform: V4L2 on Linux, AVFoundation on macOS, DirectShow
+ * on Windows.
+ *
+ * @throws TypeError on another platform, or an `inputFormat` off Linux.
+ */
+export function sourceFromDevice(
+  device: string,
+  platform: NodeJS.Platform = process.platform,
+  inputFormat?: string,
+): CaptureSource {
+  if (!device) throw new TypeError('capture: --device needs a value');
+  if (inputFormat !== undefined && platform !== 'linux')
+    throw new TypeError(`capture: --input-format is only supported with V4L2 (Linux), not on ${platform}`);
+  switch (platform) {
+    case 'linux':
+      return inputFormat ? { kind: 'v4l2', device, inputFormat } : { kind: 'v4l2', device };
+    case 'darwin':
+      return { kind: 'avfoundation', device };
+    case 'win32':
+      return { kind: 'dshow', device };
+    default:
+      throw new TypeError(
+        `capture: cameras are not supported on ${platform} (use --input FILE or the test pattern)`,
+      );
+  }
+}

@@ -1,0 +1,274 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { FfmpegError } from '../errors.js';
+import { logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+
+/** Options of {@link FfmpegProcess}. */
+export interface FfmpegProcessOptions {
+  /** The ffmpeg binary (see `locateFfmpeg`). Required. */
+  ffmpegPath: string;
+  /** Arguments, as an array (never a shell string). Required. */
+  args: string[];
+  /** Name in log lines and error messages, e.g. `capture` or `recorder`. Default: `ffmpeg`. */
+  name?: string;
+  /**
+   * When `start()` resolves. `'output'`: on the first stdout byte (a capture). `'running'`: once ffmpeg has
+   * stayed alive for `graceMs` (a recorder, whose output is a file). Default: `'output'`.
+   */
+  readyOn?: 'output' | 'running';
+  /** Grace period for `readyOn: 'running'`, in ms. Default: 300. */
+  graceMs?: number;
+  /**
+   * How `stop()` asks ffmpeg to finish: `'q'` writes `q` on stdin (a capture), `'end'` closes stdin so ffmpeg
+   * drains its input and finalizes the file (a recorder). Default: `'q'`.
+   */
+  stopWith?: 'q' | 'end';
+  /** Time to wait for a polite exit before SIGTERM, then again before SIGKILL, in ms. Default: 5000. */
+  stopTimeoutMs?: number;
+  /** How many stderr lines to keep for error messages. Default: 50. */
+  stderrLines?: number;
+  /**
+   * Receives every stdout chunk from the very first (attached at spawn, so none is missed before `start()`
+   * resolves). Default: none (read `stdout` yourself).
+   */
+  onOutput?: ((chunk: Buffer) => void) | undefined;
+}
+
+/** Events of {@link FfmpegProcess}. `exit` fires once, whether ffmpeg was stopped or died on its own. */
+export type FfmpegProcessEvents = {
+  exit: [code: number | null, signal: NodeJS.Signals | null, stderrTail: string[]];
+};
+
+/** Every live ffmpeg child of this node process; killed synchronously when node exits. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: kill() is. A hard death of node (SIGKILL, crash) skips this; then
+  // ffmpeg gets EPIPE on stdout (capture) or EOF on stdin (recorder) and exits by itself (tested).
+  process.on('exit', () => {
+    for (const child of liveChildren) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/**
+ * One ffmpeg child process: spawned with an argument array, its stderr tail kept for error messages,
+ * stopped by escalation (`q` or end of stdin, then SIGTERM, then SIGKILL) and never outliving node.
+ *
+ * "Failed to start" rejects `start()` with an {@link FfmpegError} carrying the stderr tail; "died later" is
+ * the `exit` event.
+ *
+ * @example
+ * const ff = new FfmpegProcess({ ffmpegPath, args: ['-f', 'lavfi', '-i', 'testsrc', '-f', 'rawvideo', 'pipe:1'] });
+ * ff.on('exit', (code, signal, tail) => log('ffmpeg exited %s %s\n%s', code, signal, tail.join('\n')));
+ * await ff.start();
+ * ff.stdout.on('data', onBytes);
+ * await ff.stop();
+ */
+export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
+  private readonly options: Required<Omit<FfmpegProcessOptions, 'onOutput'>> &
+    Pick<FfmpegProcessOptions, 'onOutput'>;
+  private readonly log;
+  private child: ChildProcess | undefined;
+  private readonly tail: string[] = [];
+  private partialLine = '';
+  private startPromise: Promise<void> | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private exitPromise: Promise<void> | undefined;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(options: FfmpegProcessOptions) {
+    super();
+    if (!options.ffmpegPath) throw new TypeError('FfmpegProcess: ffmpegPath is required');
+    if (!Array.isArray(options.args)) throw new TypeError('FfmpegProcess: args must be an array of strings');
+    this.options = {
+      name: 'ffmpeg',
+      readyOn: 'output',
+      graceMs: 300,
+      stopWith: 'q',
+      stopTimeoutMs: 5000,
+      stderrLines: 50,
+      ...options,
+    };
+    this.log = logger(this.options.name);
+  }
+
+  /** The child's pid once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** ffmpeg's stdout (the raw frames of a capture). Throws before `start()`. */
+  get stdout(): Readable {
+    if (!this.child?.stdout) throw new Error(`${this.options.name}: not started`);
+    return this.child.stdout;
+  }
+
+  /** ffmpeg's stdin (the raw frames of a recorder). Throws before `start()`. */
+  get stdin(): Writable {
+    if (!this.child?.stdin) throw new Error(`${this.options.name}: not started`);
+    return this.child.stdin;
+  }
+
+  /** The last stderr lines (at most `stderrLines`). */
+  get stderrTail(): string[] {
+    return this.partialLine ? [...this.tail, this.partialLine] : [...this.tail];
+  }
+
+  /** True once the child has exited. */
+  get exited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  /**
+   * Spawns ffmpeg. Resolves on the first stdout byte (`readyOn: 'output'`) or once it has run for `graceMs`
+   * (`readyOn: 'running'`); rejects with an {@link FfmpegError} (with the stderr tail) if it exits or
+   * cannot be spawned first. Calling it again returns the same promise.
+   */
+  start(): Promise<void> {
+    this.startPromise ??= this.spawnChild();
+    return this.startPromise;
+  }
+
+  private spawnChild(): Promise<void> {
+    const { ffmpegPath, args, name } = this.options;
+    this.log('spawn %s %s', ffmpegPath, args.join(' '));
+    const child = spawn(ffmpegPath, args, {
+      // stdin: a pipe, for `q` (capture) or the raw frames (recorder); stdout: a pipe, the raw frames
+      // (capture) or nothing (recorder); stderr: a pipe, kept as a tail for error messages.
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Own process group on POSIX: a terminal's Ctrl-C reaches node only, which then stops ffmpeg in order
+      // (a recorder first gets its queued frames, then finalizes the file).
+      detached: process.platform !== 'win32',
+      windowsHide: true,
+    });
+    this.child = child;
+    installExitHook();
+    liveChildren.add(child);
+
+    if (this.options.onOutput) child.stdout.on('data', this.options.onOutput);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => this.onStderr(text));
+    // EPIPE on stdin when ffmpeg exits first is expected; the exit event reports the real cause.
+    child.stdin.on('error', (err) => this.log('stdin: %s', err.message));
+    child.stdout.on('error', (err) => this.log('stdout: %s', err.message));
+
+    let spawnError: Error | undefined;
+    this.exitPromise = new Promise<void>((resolve) => {
+      child.once('error', (err) => {
+        // spawn failed (ENOENT, EACCES): no 'exit' will follow.
+        spawnError = err;
+        if (!this.exitInfo) this.onExit(null, null, resolve);
+      });
+      child.once('close', (code, signal) => this.onExit(code, signal, resolve));
+    });
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onData = (): void => done();
+      const timer =
+        this.options.readyOn === 'running' ? setTimeout(() => done(), this.options.graceMs) : undefined;
+      if (this.options.readyOn === 'output') child.stdout.once('data', onData);
+      void this.exitPromise?.then(() => {
+        const { code, signal } = this.exitInfo ?? { code: null, signal: null };
+        const tail = this.stderrTail;
+        const why = spawnError
+          ? `could not be started (${spawnError.message})`
+          : `exited before producing output (code ${code}, signal ${signal})`;
+        done(
+          new FfmpegError(
+            'FFMPEG_START_FAILED',
+            `${name}: ffmpeg ${why}${tail.length ? `; its last output:\n  ${tail.slice(-10).join('\n  ')}` : ''}`,
+            { exitCode: code, signal, stderr: tail },
+            { cause: spawnError },
+          ),
+        );
+      });
+    });
+  }
+
+  private onStderr(text: string): void {
+    const lines = (this.partialLine + text).split(/\r\n|\r|\n/);
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      this.log('stderr: %s', line);
+      this.tail.push(line);
+      if (this.tail.length > this.options.stderrLines) this.tail.shift();
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, resolve: () => void): void {
+    if (this.exitInfo) return;
+    this.exitInfo = { code, signal };
+    if (this.child) liveChildren.delete(this.child);
+    if (this.partialLine.trim()) {
+      this.tail.push(this.partialLine);
+      this.partialLine = '';
+      if (this.tail.length > this.options.stderrLines) this.tail.shift();
+    }
+    this.log('exited: code %s signal %s', code, signal);
+    resolve();
+    this.emit('exit', code, signal, this.stderrTail);
+  }
+
+  /** Resolves when the child has exited (immediately if it never started). */
+  waitForExit(): Promise<void> {
+    return this.exitPromise ?? Promise.resolve();
+  }
+
+  /**
+   * Stops ffmpeg: `q` on stdin or end of stdin (per `stopWith`), then SIGTERM after `stopTimeoutMs`, then
+   * SIGKILL after another `stopTimeoutMs`. Idempotent; concurrent callers share one promise. Resolves once
+   * the child has exited.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.escalate();
+    return this.stopPromise;
+  }
+
+  private async escalate(): Promise<void> {
+    const child = this.child;
+    if (!child || this.exitInfo) return;
+    const exited = this.waitForExit();
+    const stdin = child.stdin;
+    if (stdin && !stdin.destroyed) {
+      if (this.options.stopWith === 'q') stdin.end('q');
+      else stdin.end();
+    }
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.options.stopTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!timedOut) return;
+      this.log('no exit after %d ms, sending %s', this.options.stopTimeoutMs, signal);
+      child.kill(signal);
+    }
+    await exited;
+  }
+}
+
+/** The pids of live ffmpeg children (for tests and diagnostics). */
+export function liveFfmpegPids(): number[] {
+  return [...liveChildren].map((c) => c.pid).filter((p): p is number => p !== undefined);
+}

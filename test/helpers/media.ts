@@ -1,0 +1,187 @@
+/**
+ * Test helpers for the media pipeline: the ffmpeg to use, a recording inspector that decodes a file with
+ * ffmpeg (frames, duration, size, barcode payloads), and a way to run TypeScript fixtures in a child node.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { readBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
+import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The ffmpeg binary the tests use (the normal lookup). */
+export async function testFfmpeg(): Promise<string> {
+  return (await locateFfmpeg()).path;
+}
+
+/** What a decoded recording contains. */
+export interface RecordingInfo {
+  /** Container format name from ffmpeg, e.g. `matroska,webm`. */
+  format: string;
+  /** Video codec of the first stream, e.g. `vp8`. */
+  codec: string;
+  width: number;
+  height: number;
+  /** Duration written in the container header (null when the file was not finalized: `N/A`). */
+  containerDurationSec: number | null;
+  /** Frames decoded. */
+  frames: number;
+  /** Presentation time of each decoded frame, in seconds. */
+  ptsSec: number[];
+  /** Last frame's pts plus one frame interval: how long the decoded video plays. */
+  decodedDurationSec: number;
+  /** Barcode of each decoded frame (null where none could be read). */
+  barcodes: (BarcodePayload | null)[];
+  /** Decoder complaints (lines mentioning errors or corruption). */
+  decodeErrors: string[];
+  /** Exit code of the decoding ffmpeg. */
+  exitCode: number | null;
+}
+
+function run(ffmpeg: string, args: string[]): Promise<{ stderr: string; code: number | null }> {
+  return new Promise((resolve) => {
+    execFile(ffmpeg, args, { maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) =>
+      resolve({ stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+    );
+  });
+}
+
+/**
+ * Decodes a recording with ffmpeg: header (format, codec, size, duration), then every frame to gray
+ * (luma) on stdout with `showinfo` timestamps on stderr, reading the barcode of each frame.
+ */
+export async function inspectRecording(file: string, ffmpeg?: string): Promise<RecordingInfo> {
+  const bin = ffmpeg ?? (await testFfmpeg());
+  const probe = await run(bin, ['-hide_banner', '-i', file]);
+  const format = /Input #0, ([^,]+(?:,[^,]+)?), from/.exec(probe.stderr)?.[1] ?? '';
+  const stream = /Stream #0:\d+.*?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})/.exec(probe.stderr);
+  if (!stream) throw new Error(`no video stream in ${file}:\n${probe.stderr}`);
+  const codec = stream[1] ?? '';
+  const width = Number(stream[2]);
+  const height = Number(stream[3]);
+  const d = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(probe.stderr);
+  const containerDurationSec = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : null;
+
+  const frameSize = width * height;
+  const barcodes: (BarcodePayload | null)[] = [];
+  const ptsSec: number[] = [];
+  const decodeErrors: string[] = [];
+  const child = spawn(
+    bin,
+    [
+      '-hide_banner',
+      '-nostats',
+      '-i',
+      file,
+      '-vf',
+      'showinfo',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      'pipe:1',
+    ],
+    // stdin: unused; stdout: gray frames; stderr: showinfo lines and decoder complaints
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let pending: Buffer = Buffer.alloc(0);
+  child.stdout.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= frameSize) {
+      barcodes.push(readBarcode(pending.subarray(0, frameSize), width, height));
+      pending = pending.subarray(frameSize);
+    }
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (t: string) => (stderr += t));
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  for (const line of stderr.split('\n')) {
+    const m = /Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)/.exec(line);
+    if (m) ptsSec.push(Number(m[1]));
+    else if (/error|corrupt|invalid/i.test(line) && !/^\s*(configuration|built with)/.test(line))
+      decodeErrors.push(line.trim());
+  }
+  const last = ptsSec.at(-1) ?? 0;
+  const interval = ptsSec.length > 1 ? (last - (ptsSec[0] ?? 0)) / (ptsSec.length - 1) : 0;
+  return {
+    format,
+    codec,
+    width,
+    height,
+    containerDurationSec,
+    frames: barcodes.length,
+    ptsSec,
+    decodedDurationSec: last + interval,
+    barcodes,
+    decodeErrors,
+    exitCode,
+  };
+}
+
+/** True while a process with this pid exists (and is not a zombie we could reap). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); read its state where /proc exists.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return true;
+  }
+}
+
+/** Polls `cond` every 50 ms until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+const CHILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'rtc-peer-media-tests');
+
+async function tsFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await tsFiles(full)));
+    else if (entry.name.endsWith('.ts')) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Transpiles (no type check) the media code and the fixtures to JavaScript under
+ * `node_modules/.cache/rtc-peer-media-tests/<pid>/`, keeping the layout so relative imports work and bare
+ * imports resolve from the project's node_modules. Returns the path of the compiled `fixture`
+ * (relative to the repo, e.g. `test/record/fixtures/record-until-sigint.ts`).
+ */
+export async function compileForChild(fixture: string): Promise<string> {
+  const outRoot = path.join(CHILD_DIR, String(process.pid));
+  const dirs = ['src/util', 'src/capture', 'src/record', path.dirname(fixture)];
+  const files = [path.join(ROOT, 'src/errors.ts')];
+  for (const d of dirs) files.push(...(await tsFiles(path.join(ROOT, d))));
+  for (const file of new Set(files)) {
+    const source = await readFile(file, 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: file,
+    });
+    const out = path.join(outRoot, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, outputText);
+  }
+  await writeFile(path.join(outRoot, 'package.json'), '{"type":"module"}');
+  return path.join(outRoot, fixture).replace(/\.ts$/, '.js');
+}
