@@ -108,6 +108,8 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   const schema = makeClientMessageSchema(maxSdpBytes);
   const registry = new RoomRegistry({ maxHeldCandidates: options.maxHeldCandidates });
   let startedAt = performance.now();
+  let closing: Promise<void> | undefined;
+  let shuttingDown = false;
 
   const http = createServer((req, res) => {
     try {
@@ -215,7 +217,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       if (socket.connected) return;
       log('%s disconnected: %s', socket.id, reason);
       try {
-        deliver(registry.disconnect(socket.id));
+        const deliveries = registry.disconnect(socket.id);
+        // Shutting down: nobody left, the server is going; clients see their own disconnect and rejoin.
+        if (!shuttingDown) deliver(deliveries);
       } catch (error) {
         log('%s: internal error on disconnect: %O', socket.id, error);
       }
@@ -278,7 +282,6 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     };
   }
 
-  let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost(host)}:${realPort}`,
     host,
@@ -287,6 +290,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     stats,
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         log('closing (%d clients)', io.of('/').sockets.size);
         // Keep-alive HTTP connections would hold http.close() open.
         const closed = io.close();
