@@ -1,0 +1,100 @@
+/**
+ * The page against itself: one Chromium page calls with the fake camera, another watches. Checks the page's
+ * protocol flow, its stats and its hang-up, independently of the Node peer.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSignalServer, type SignalServer } from '../../src/signal/index.js';
+import { webPageHandler } from '../../src/web/index.js';
+import { launchBrowser, openPage, remoteVideo, waitForPage, type OpenedPage } from '../helpers/browser.js';
+
+describe('page <-> page in Chromium', () => {
+  let browser: Browser;
+  let server: SignalServer | undefined;
+  const pages: OpenedPage[] = [];
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const { page } of pages.splice(0)) await page.context().close();
+    await server?.close();
+    server = undefined;
+  });
+
+  async function open(url: string): Promise<OpenedPage> {
+    const opened = await openPage(browser, url);
+    pages.push(opened);
+    return opened;
+  }
+
+  it('the caller page sends its fake camera, the answerer page shows it with live stats; bye ends it', async () => {
+    server = await startSignalServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: 's3cret',
+      httpHandler: webPageHandler(),
+    });
+    const caller = await open(`${server.url}/?room=pair&role=call&token=s3cret&size=320x240&fps=15`);
+    // The offer is held by the server until the answerer page joins.
+    await waitForPage(caller.page, 'wait for an answerer', (s) => s.state === 'waiting');
+    const watcher = await open(`${server.url}/?room=pair&token=s3cret`);
+
+    const rx = await waitForPage(
+      watcher.page,
+      'receive and decode video',
+      (s) => s.state === 'connected' && (s.stats?.inbound?.framesDecoded ?? 0) > 10,
+    );
+    expect(rx.role).toBe('answerer');
+    expect(rx.stats?.inbound).toMatchObject({ width: 320, height: 240 });
+    const video = await remoteVideo(watcher.page);
+    expect(video).toMatchObject({ width: 320, height: 240, paused: false });
+    const later = await waitForPage(
+      watcher.page,
+      'keep decoding',
+      (s) => (s.stats?.inbound?.framesDecoded ?? 0) >= (rx.stats?.inbound?.framesDecoded ?? 0) + 10,
+    );
+    expect(later.stats?.inbound?.kbps).toBeGreaterThan(0);
+    expect(later.stats?.rttMs).toBeGreaterThanOrEqual(0);
+    expect((await remoteVideo(watcher.page)).totalFrames).toBeGreaterThan(video.totalFrames);
+
+    const tx = await waitForPage(
+      caller.page,
+      'report what it sends',
+      (s) => (s.stats?.outbound?.framesSent ?? 0) > 10,
+    );
+    expect(tx.state).toBe('connected');
+    expect(tx.stats?.outbound?.width).toBe(320);
+    expect(await caller.page.textContent('#in-resolution')).toBe('-');
+    expect(await watcher.page.textContent('#in-resolution')).toBe('320x240');
+    expect(await watcher.page.textContent('#in-bitrate')).toMatch(/^\d+ kbit\/s$/);
+
+    // Hang up on the caller: the answerer hears `bye` and waits for the next caller.
+    await caller.page.click('#hangup');
+    await waitForPage(watcher.page, 'end the call on bye', (s) => s.state === 'waiting' && s.calls === 1);
+    expect((await waitForPage(caller.page, 'close', (s) => s.state === 'closed')).calls).toBe(1);
+    expect(caller.errors).toEqual([]);
+    expect(watcher.errors).toEqual([]);
+  }, 40_000);
+
+  it('shows a refused join instead of hanging (wrong token, role taken)', async () => {
+    server = await startSignalServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: 'right',
+      httpHandler: webPageHandler(),
+    });
+    const wrong = await open(`${server.url}/?room=r&token=wrong`);
+    await waitForPage(wrong.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await wrong.page.textContent('#status')).toContain('UNAUTHORIZED');
+
+    const first = await open(`${server.url}/?room=r&token=right`);
+    await waitForPage(first.page, 'wait for a caller', (s) => s.state === 'waiting');
+    const second = await open(`${server.url}/?room=r&token=right`);
+    await waitForPage(second.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await second.page.textContent('#status')).toContain('ROLE_TAKEN');
+  }, 30_000);
+});
