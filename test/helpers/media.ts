@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { readBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
+import { readBarcode, writeBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
 import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -184,4 +184,23 @@ export async function compileForChild(fixture: string): Promise<string> {
   }
   await writeFile(path.join(outRoot, 'package.json'), '{"type":"module"}');
   return path.join(outRoot, fixture).replace(/\.ts$/, '.js');
+}
+
+/**
+ * A synthetic I420 frame: a luma ramp that moves with `frameId`, neutral chroma, and a barcode with
+ * `frameId` and `Date.now()`.
+ */
+export function syntheticFrame(
+  width: number,
+  height: number,
+  frameId: number,
+): { width: number; height: number; data: Uint8Array } {
+  const data = new Uint8Array((width * height * 3) / 2);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) data[row + x] = (x + y + frameId * 4) & 0xff;
+  }
+  data.fill(128, width * height);
+  writeBarcode(data, width, height, { frameId, timestampMs: Date.now() % 2 ** 32 });
+  return { width, height, data };
 }
