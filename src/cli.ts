@@ -14,9 +14,11 @@ import { Reporter } from './cli/reporter.js';
 import { buildIceConfig } from './peer/ice.js';
 import { Peer } from './peer/peer.js';
 import { startSignalServer } from './signal/index.js';
+import { webPageHandler } from './web/index.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 interface PeerFlags {
   signal: string;
@@ -48,7 +50,9 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 function addPeerOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('--signal <url>', 'signaling server URL').env('RTC_PEER_SIGNAL').default('http://localhost:8080'),
+      new Option('--signal <url>', 'signaling server URL')
+        .env('RTC_PEER_SIGNAL')
+        .default('http://localhost:8080'),
     )
     .option('--room <name>', 'room to join', 'default')
     .addOption(new Option('--token <secret>', 'token the signaling server requires').env('RTC_PEER_TOKEN'))
@@ -59,11 +63,18 @@ function addPeerOptions(cmd: Command): Command {
     .option('--test-pattern', 'send the built-in moving test pattern')
     .option('--size <WxH>', 'video size sent', '640x480')
     .option('--fps <n>', 'frame rate sent', '30')
-    .option('--record <file>', 'record received video to a .webm or .mkv file (call 2 goes to FILE-2.webm, ...)')
+    .option(
+      '--record <file>',
+      'record received video to a .webm or .mkv file (call 2 goes to FILE-2.webm, ...)',
+    )
     .option('--force', 'overwrite an existing recording')
     .option('--duration <seconds>', 'end the call this many seconds after it connects, then exit')
     .option('--once', 'exit after the first call instead of waiting for the next')
-    .option('--stun <url>', 'STUN server (repeatable; default stun:stun.l.google.com:19302; "none" for none)', collect)
+    .option(
+      '--stun <url>',
+      'STUN server (repeatable; default stun:stun.l.google.com:19302; "none" for none)',
+      collect,
+    )
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
@@ -84,7 +95,13 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
   const source = sourceFromFlags(
-    { device: flags.device, inputFormat: flags.inputFormat, input: flags.input, loop: flags.loop, testPattern: flags.testPattern },
+    {
+      device: flags.device,
+      inputFormat: flags.inputFormat,
+      input: flags.input,
+      loop: flags.loop,
+      testPattern: flags.testPattern,
+    },
     role === 'caller' ? 'test-pattern' : 'none',
   );
   const stun = flags.stun?.includes('none') ? [] : flags.stun;
@@ -96,10 +113,18 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     iceTransportPolicy: flags.iceTransportPolicy,
   });
   if (role === 'caller' && source?.kind === 'test-pattern' && !flags.testPattern) {
-    reporter.event('notice', { message: 'no source given: sending the test pattern' }, 'no --device or --input: sending the test pattern');
+    reporter.event(
+      'notice',
+      { message: 'no source given: sending the test pattern' },
+      'no --device or --input: sending the test pattern',
+    );
   }
   if (role === 'answerer' && source === undefined) {
-    reporter.event('notice', { message: 'no source given: receiving only' }, 'no --device or --input: receiving only');
+    reporter.event(
+      'notice',
+      { message: 'no source given: receiving only' },
+      'no --device or --input: receiving only',
+    );
   }
   const peer = new Peer({
     role,
@@ -154,18 +179,35 @@ function onTerminationSignal(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-async function runSignal(flags: { host: string; port: string; token?: string; json?: boolean }): Promise<number> {
+async function runSignal(flags: {
+  host: string;
+  port: string;
+  token?: string;
+  json?: boolean;
+}): Promise<number> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`--port ${JSON.stringify(flags.port)} is not a port number (0-65535; 0 picks a free port)`);
+    throw new TypeError(
+      `--port ${JSON.stringify(flags.port)} is not a port number (0-65535; 0 picks a free port)`,
+    );
   }
-  const server = await startSignalServer({ host: flags.host, port, token: flags.token });
+  // The browser page at / speaks the same protocol (watch: /?room=NAME, call: &role=call).
+  const server = await startSignalServer({
+    host: flags.host,
+    port,
+    token: flags.token,
+    httpHandler: webPageHandler(),
+  });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
   process.stdout.write(
-    flags.json ? `${JSON.stringify({ event: 'listening', url: server.url })}\n` : `listening on ${server.url}\n`,
+    flags.json
+      ? `${JSON.stringify({ event: 'listening', url: server.url })}\n`
+      : `listening on ${server.url}\n`,
   );
   const stop = onTerminationSignal();
-  await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await new Promise<void>((resolve) =>
+    stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   stop.dispose();
   await server.close();
   if (!flags.json) process.stdout.write('signaling server stopped\n');
@@ -179,7 +221,8 @@ async function runDevices(flags: { ffmpeg?: string; json?: boolean }): Promise<n
     process.stdout.write(`${JSON.stringify(devices)}\n`);
     return ExitCode.OK;
   }
-  if (devices.video.length === 0) process.stdout.write(`no video capture devices found${devices.note ? `: ${devices.note}` : ''}\n`);
+  if (devices.video.length === 0)
+    process.stdout.write(`no video capture devices found${devices.note ? `: ${devices.note}` : ''}\n`);
   for (const d of devices.video) process.stdout.write(`${formatDevice(d)}\n`);
   return ExitCode.OK;
 }
@@ -200,7 +243,12 @@ async function printVersion(explicit?: string): Promise<number> {
   return ExitCode.OK;
 }
 
-async function runDemoCommand(flags: { output: string; duration: string; ffmpeg?: string; json?: boolean }): Promise<number> {
+async function runDemoCommand(flags: {
+  output: string;
+  duration: string;
+  ffmpeg?: string;
+  json?: boolean;
+}): Promise<number> {
   const json = flags.json ? true : undefined;
   const reporter = new Reporter({ json });
   const durationSec = parsePositive('--duration', flags.duration);
@@ -217,10 +265,18 @@ async function runDemoCommand(flags: { output: string; duration: string; ffmpeg?
           peer.on('first-frame', (call, w, h, ms) =>
             r.event('first-frame', { peer: name, call, width: w, height: h, ms: Math.round(ms) }),
           );
-          peer.on('warning', (message) => r.event('warning', { peer: name, message }, `${name}: warning: ${message}`));
-          peer.on('media-started', (s) => r.event('media-started', { peer: name, source: s }, `${name}: sending ${s}`));
+          peer.on('warning', (message) =>
+            r.event('warning', { peer: name, message }, `${name}: warning: ${message}`),
+          );
+          peer.on('media-started', (s) =>
+            r.event('media-started', { peer: name, source: s }, `${name}: sending ${s}`),
+          );
           peer.on('connected', (call, ms) =>
-            r.event('connected', { peer: name, call, ms: Math.round(ms) }, `${name}: connected in ${Math.round(ms)} ms`),
+            r.event(
+              'connected',
+              { peer: name, call, ms: Math.round(ms) },
+              `${name}: connected in ${Math.round(ms)} ms`,
+            ),
           );
         },
       },
@@ -266,7 +322,9 @@ async function runDemoCommand(flags: { output: string; duration: string; ffmpeg?
 
 function buildProgram(setExit: (code: number | Promise<number>) => void): Command {
   const program = new Command('rtc-peer')
-    .description('A headless WebRTC peer: send a camera, record what you receive, with a Socket.IO signaling server.')
+    .description(
+      'A headless WebRTC peer: send a camera, record what you receive, with a Socket.IO signaling server.',
+    )
     .option('-V, --version', 'print versions, and which ffmpeg is used')
     .option('--ffmpeg <path>', 'ffmpeg binary to use (for --version)')
     .addHelpText(
@@ -303,7 +361,9 @@ Examples:
   rtc-peer signal --host 127.0.0.1 --port 0
   RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443`,
     )
-    .action((flags: { host: string; port: string; token?: string; json?: boolean }) => setExit(runSignal(flags)));
+    .action((flags: { host: string; port: string; token?: string; json?: boolean }) =>
+      setExit(runSignal(flags)),
+    );
 
   addPeerOptions(
     program
@@ -345,12 +405,17 @@ Examples:
 
   program
     .command('demo')
-    .description('run a signaling server, an answerer recording ./demo.webm and a test-pattern caller, then exit')
+    .description(
+      'run a signaling server, an answerer recording ./demo.webm and a test-pattern caller, then exit',
+    )
     .option('--output <file>', 'recording (overwritten)', 'demo.webm')
     .option('--duration <seconds>', 'length of the call', '5')
     .addOption(new Option('--ffmpeg <path>', 'ffmpeg binary to use').env('RTC_PEER_FFMPEG'))
     .option('--json', 'print JSON event lines')
-    .addHelpText('after', '\nExamples:\n  rtc-peer demo\n  rtc-peer demo --duration 10 --output /tmp/demo.webm')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rtc-peer demo\n  rtc-peer demo --duration 10 --output /tmp/demo.webm',
+    )
     .action((flags: { output: string; duration: string; ffmpeg?: string; json?: boolean }) =>
       setExit(runDemoCommand(flags)),
     );
@@ -385,7 +450,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`rtc-peer: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `rtc-peer: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(ExitCode.FAILURE);
   },
 );

@@ -64,7 +64,8 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
     const both = new AbortController();
     const stopBoth = (): void => both.abort();
     abort?.addEventListener('abort', stopBoth, { once: true });
-    const settle = <T>(p: Promise<T>): Promise<T> => p.catch((error: unknown) => (stopBoth(), Promise.reject(error)));
+    const settle = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((error: unknown) => (stopBoth(), Promise.reject(error)));
     const answered = settle(answerer.run(both.signal));
     const called = settle(caller.run(both.signal));
     const results = await Promise.allSettled([called, answered]);

@@ -10,7 +10,9 @@ export function parseSize(value: string): { width: number; height: number } {
   const width = Number(m?.[1]);
   const height = Number(m?.[2]);
   if (!m || width % 2 !== 0 || height % 2 !== 0) {
-    throw new TypeError(`--size ${JSON.stringify(value)} is not WIDTHxHEIGHT with even numbers, e.g. 1280x720`);
+    throw new TypeError(
+      `--size ${JSON.stringify(value)} is not WIDTHxHEIGHT with even numbers, e.g. 1280x720`,
+    );
   }
   return { width, height };
 }
@@ -42,7 +44,9 @@ export function sourceFromFlags(
   fallback: 'test-pattern' | 'none',
   platform: NodeJS.Platform = process.platform,
 ): CaptureSource | undefined {
-  const given = [flags.device, flags.input, flags.testPattern ? 'yes' : undefined].filter((v) => v !== undefined);
+  const given = [flags.device, flags.input, flags.testPattern ? 'yes' : undefined].filter(
+    (v) => v !== undefined,
+  );
   if (given.length > 1) {
     throw new TypeError('give at most one of --device, --input and --test-pattern');
   }

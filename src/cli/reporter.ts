@@ -43,13 +43,17 @@ export class Reporter {
       this.#state = `waiting for ${what}`;
       this.event('waiting', { for: what });
     });
-    peer.on('offer-sent', (call) => this.event('offer-sent', { call }, `call ${call}: offer sent, held by the server`));
+    peer.on('offer-sent', (call) =>
+      this.event('offer-sent', { call }, `call ${call}: offer sent, held by the server`),
+    );
     peer.on('offer-received', (call) => {
       this.#callStartedAt = performance.now();
       this.event('offer-received', { call }, `call ${call}: offer received`);
     });
     peer.on('answer-sent', (call) => this.event('answer-sent', { call }));
-    peer.on('answer-received', (call) => this.event('answer-received', { call }, `call ${call}: answer received`));
+    peer.on('answer-received', (call) =>
+      this.event('answer-received', { call }, `call ${call}: answer received`),
+    );
     peer.on('connected', (call, ms) => {
       this.#state = 'connected';
       this.#callStartedAt = performance.now();
@@ -62,11 +66,17 @@ export class Reporter {
         `call ${call}: first frame ${width}x${height} after ${Math.round(ms)} ms`,
       ),
     );
-    peer.on('recording', (call, path) => this.event('recording', { call, path }, `call ${call}: recording to ${path}`));
+    peer.on('recording', (call, path) =>
+      this.event('recording', { call, path }, `call ${call}: recording to ${path}`),
+    );
     peer.on('stats', (call, stats, recorded) => this.#stats(call, stats, recorded));
     peer.on('call-ended', (summary) => this.#callEnded(summary));
     peer.on('signal-lost', (reason) =>
-      this.event('signal-lost', { reason }, `lost the signaling server (${reason}); media continues, reconnecting`),
+      this.event(
+        'signal-lost',
+        { reason },
+        `lost the signaling server (${reason}); media continues, reconnecting`,
+      ),
     );
     peer.on('signal-rejoined', () => this.event('signal-rejoined', {}, 'back on the signaling server'));
     peer.on('warning', (message) => this.event('warning', { message }, `warning: ${message}`));
@@ -75,7 +85,9 @@ export class Reporter {
   /** One event: a JSON line, or (on a terminal) a human line when `human` is given. */
   event(name: string, fields: Record<string, unknown>, human?: string): void {
     if (this.json) {
-      this.#out.write(`${JSON.stringify({ event: name, t: round((performance.now() - this.#t0) / 1000), ...fields })}\n`);
+      this.#out.write(
+        `${JSON.stringify({ event: name, t: round((performance.now() - this.#t0) / 1000), ...fields })}\n`,
+      );
     } else if (human !== undefined) {
       this.#clearStatus();
       this.#err.write(`${human}\n`);
@@ -91,7 +103,9 @@ export class Reporter {
     }
     const lines = [`${summary.role}: ${summary.calls.length} call(s)`];
     if (summary.framesCaptured > 0) {
-      lines.push(`  frames captured ${summary.framesCaptured} (dropped before sending ${summary.framesDroppedAtCapture})`);
+      lines.push(
+        `  frames captured ${summary.framesCaptured} (dropped before sending ${summary.framesDroppedAtCapture})`,
+      );
     }
     for (const c of summary.calls) {
       lines.push(
@@ -136,11 +150,17 @@ export class Reporter {
     }
     const elapsed = this.#callStartedAt > 0 ? (performance.now() - this.#callStartedAt) / 1000 : 0;
     const parts = [`${this.#state} ${formatElapsed(elapsed)}`];
-    if (s.sendResolution) parts.push(`send ${s.sendResolution} ${s.fpsSent.toFixed(0)} fps ${s.kbpsSent.toFixed(0)} kb/s`);
+    if (s.sendResolution)
+      parts.push(`send ${s.sendResolution} ${s.fpsSent.toFixed(0)} fps ${s.kbpsSent.toFixed(0)} kb/s`);
     if (s.receiveResolution) {
-      parts.push(`recv ${s.receiveResolution} ${s.fpsReceived.toFixed(0)} fps ${s.kbpsReceived.toFixed(0)} kb/s`);
+      parts.push(
+        `recv ${s.receiveResolution} ${s.fpsReceived.toFixed(0)} fps ${s.kbpsReceived.toFixed(0)} kb/s`,
+      );
     }
-    parts.push(`rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}`, `loss ${s.lossPercent.toFixed(1)}%`);
+    parts.push(
+      `rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}`,
+      `loss ${s.lossPercent.toFixed(1)}%`,
+    );
     if (recorded > 0) parts.push(`recorded ${recorded}`);
     this.#err.write(`\r\x1b[K${parts.join(' | ')}`);
     this.#statusShown = true;

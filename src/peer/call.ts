@@ -191,10 +191,7 @@ export class Call extends TypedEmitter<CallEvents> {
   /** Samples `getStats()` into the live figures (rates since the previous sample). */
   async sampleStats(): Promise<CallStats | undefined> {
     if (this.#closing) return this.latestStats;
-    const report = await this.pc.getStats();
-    const entries = [...(report as unknown as Map<string, { type: string }>).values()];
-    this.latestStats = summarizeStats(entries as never, performance.now(), this.latestStats);
-    return this.latestStats;
+    return this.#sample();
   }
 
   /**
@@ -213,6 +210,10 @@ export class Call extends TypedEmitter<CallEvents> {
 
   async #close(reason: EndReason): Promise<CallSummary> {
     log('call %d: closing (%s)', this.index, reason);
+    // A last sample, so the summary counts every frame sent up to the end, not up to the last tick.
+    await this.#sample().catch((error: unknown) =>
+      log('call %d: last stats sample failed: %s', this.index, String(error)),
+    );
     for (const sink of this.#sinks) sink.stop();
     this.#sinks = [];
     let recording: RecordingSummary | undefined;
@@ -239,6 +240,14 @@ export class Call extends TypedEmitter<CallEvents> {
       recording,
       droppedCandidates: this.#droppedCandidates,
     };
+  }
+
+  async #sample(): Promise<CallStats> {
+    const report = await this.pc.getStats();
+    // wrtc's report is a Map-like of plain stats objects.
+    const entries = [...(report as unknown as Map<string, { type: string }>).values()];
+    this.latestStats = summarizeStats(entries as never, performance.now(), this.latestStats);
+    return this.latestStats;
   }
 
   #onTrack(track: MediaStreamTrack): void {

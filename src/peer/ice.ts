@@ -42,7 +42,9 @@ export function buildIceConfig(options: IceOptions = {}): IceConfig {
   const policy = options.iceTransportPolicy ?? 'all';
   for (const url of stun) {
     if (!STUN_RE.test(url)) {
-      throw new TypeError(`--stun ${JSON.stringify(url)} is not a STUN URL; expected e.g. stun:stun.example.org:3478`);
+      throw new TypeError(
+        `--stun ${JSON.stringify(url)} is not a STUN URL; expected e.g. stun:stun.example.org:3478`,
+      );
     }
   }
   for (const url of turn) {
@@ -59,10 +61,13 @@ export function buildIceConfig(options: IceOptions = {}): IceConfig {
     throw new TypeError(`--ice-transport-policy must be "all" or "relay", not ${JSON.stringify(policy)}`);
   }
   if (policy === 'relay' && turn.length === 0) {
-    throw new TypeError('--ice-transport-policy relay needs a TURN server (--turn URL); without one no path exists');
+    throw new TypeError(
+      '--ice-transport-policy relay needs a TURN server (--turn URL); without one no path exists',
+    );
   }
   const iceServers: RTCIceServer[] = [];
   if (stun.length > 0) iceServers.push({ urls: stun });
-  if (turn.length > 0) iceServers.push({ urls: turn, username: options.turnUser, credential: options.turnPass });
+  if (turn.length > 0)
+    iceServers.push({ urls: turn, username: options.turnUser, credential: options.turnPass });
   return { iceServers, iceTransportPolicy: policy };
 }

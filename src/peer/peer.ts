@@ -98,7 +98,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (source !== undefined || recordPath !== undefined) {
       this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
     }
-    if (source !== undefined && this.#ffmpegPath !== undefined) await this.#startMedia(source, this.#ffmpegPath);
+    if (source !== undefined && this.#ffmpegPath !== undefined)
+      await this.#startMedia(source, this.#ffmpegPath);
   }
 
   async #startMedia(source: CaptureSource, ffmpegPath: string): Promise<void> {
@@ -107,7 +108,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const videoSource = new wrtc.nonstandard.RTCVideoSource();
     // wrtc's typings say Uint8Array; its native onFrame takes the Uint8ClampedArray the capture hands out, and
     // copies it, so the capture may reuse the buffer as soon as this returns.
-    capture.on('frame', (frame) => videoSource.onFrame(frame as unknown as Parameters<typeof videoSource.onFrame>[0]));
+    capture.on('frame', (frame) =>
+      videoSource.onFrame(frame as unknown as Parameters<typeof videoSource.onFrame>[0]),
+    );
     capture.on('ended', (error) => {
       if (this.#stopped) return;
       this.emit('warning', `video source ended${error ? `: ${error.message}` : ''}`);
@@ -136,7 +139,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     signal.on('peer-joined', () => this.#onPeerJoined());
     signal.on('disconnected', (reason) => this.emit('signal-lost', reason));
     signal.on('rejoined', () => this.emit('signal-rejoined'));
-    signal.on('server-error', (code, message) => this.emit('warning', `signaling server: ${code}: ${message}`));
+    signal.on('server-error', (code, message) =>
+      this.emit('warning', `signaling server: ${code}: ${message}`),
+    );
     const { peerPresent } = await signal.connect();
     this.emit('joined', signal.room, signal.role, peerPresent);
   }
@@ -187,7 +192,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
     let recorder: Recorder | undefined;
     if (this.#o.recordPath !== undefined && this.#ffmpegPath !== undefined) {
       const path = recordingPathFor(this.#o.recordPath, index, this.#o.force ?? false);
-      recorder = new Recorder({ path, ffmpegPath: this.#ffmpegPath, force: index === 1 ? this.#o.force : false });
+      recorder = new Recorder({
+        path,
+        ffmpegPath: this.#ffmpegPath,
+        force: index === 1 ? this.#o.force : false,
+      });
       recorder.on('error', (error) => this.emit('warning', `recording ${path}: ${error.message}`));
       this.emit('recording', index, path);
     }
@@ -226,7 +235,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
         call.framesReceived > 0 ? now - call.lastFrameAt : now - Math.max(lastPacketAt, peerGoneAt);
       const check = (): void => {
         const now = performance.now();
-        if (peerGoneAt > 0 && (!call.pc.remoteDescription || silentFor(now) >= vanishMs)) finish('peer-vanished');
+        if (peerGoneAt > 0 && (!call.pc.remoteDescription || silentFor(now) >= vanishMs))
+          finish('peer-vanished');
         if (disconnectedAt > 0 && now - disconnectedAt >= ICE_DISCONNECTED_TIMEOUT_MS) finish('ice-failed');
       };
       const statsTick = setInterval(() => {
@@ -313,7 +323,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   #onCandidate(candidate: IceCandidateMessage): void {
-    this.#call?.addRemoteCandidate(candidate).catch((error: unknown) => log('candidate: %s', errorMessage(error)));
+    this.#call
+      ?.addRemoteCandidate(candidate)
+      .catch((error: unknown) => log('candidate: %s', errorMessage(error)));
   }
 
   #onPeerLeft(reason: 'bye' | 'disconnected'): void {

@@ -1,0 +1,185 @@
+/**
+ * The three commands as users run them: `rtc-peer signal`, `rtc-peer answer --record`, `rtc-peer call`, each a
+ * separate process on loopback, and the recording decoded and checked.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
+import { inspectRecording } from '../helpers/media.js';
+
+/** No STUN: loopback only, and nothing waits on an unreachable server. */
+const NO_STUN = ['--stun', 'none'];
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-e2e-'));
+});
+afterEach(async () => {
+  await killAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Checks a recording of a test-pattern call: size, duration, frame count and the frame ids drawn in. */
+async function expectPatternRecording(
+  file: string,
+  expected: { durationSec: number; framesSent?: number; width?: number; height?: number },
+): Promise<void> {
+  const rec = await inspectRecording(file);
+  // Finalized: the container states its duration, and the file decodes without errors.
+  expect(rec.containerDurationSec).not.toBeNull();
+  expect(rec.decodeErrors).toEqual([]);
+  expect(rec.codec).toBe('vp8');
+  expect(rec.width).toBe(expected.width ?? 640);
+  expect(rec.height).toBe(expected.height ?? 480);
+  expect(rec.decodedDurationSec).toBeGreaterThan(expected.durationSec * 0.9);
+  expect(rec.decodedDurationSec).toBeLessThan(expected.durationSec * 1.1);
+  const ids = rec.barcodes.filter((b) => b !== null).map((b) => b.frameId);
+  // Every decoded frame carries a readable id, and the ids never go back: nothing replayed or reordered.
+  // The recorder's timeline is constant-rate (30 fps): a slot with no new frame repeats the previous one.
+  expect(ids.length).toBeGreaterThan(rec.frames * 0.95);
+  for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThanOrEqual(ids[i - 1] ?? -1);
+  expect(rec.frames).toBeGreaterThan(expected.durationSec * 30 * 0.9);
+  expect(rec.frames).toBeLessThan(expected.durationSec * 30 * 1.1);
+  if (expected.framesSent !== undefined) {
+    // Distinct frames recorded: what the caller sent, but for a few in flight at the start and the end (and
+    // the caller's count is sampled just before it closes, so a frame or two may leave after it).
+    const distinct = new Set(ids).size;
+    expect(distinct).toBeGreaterThan(expected.framesSent * 0.9);
+    expect(distinct).toBeLessThanOrEqual(expected.framesSent + 3);
+  }
+}
+
+const sentFrames = (e: CliEvent): number => Number(e.framesSent);
+
+describe('rtc-peer signal + answer --record + call', () => {
+  test('caller first, as in the walk-through: the held offer reaches the answerer; all exit 0', async () => {
+    const { proc: signal, url } = await startSignalCli();
+    const file = path.join(dir, 'caller-first.webm');
+    const caller = startCli([
+      'call',
+      '--signal',
+      url,
+      '--room',
+      'a',
+      '--duration',
+      '4',
+      '--once',
+      ...NO_STUN,
+    ]);
+    await caller.waitFor('offer-sent');
+    const answerer = startCli([
+      'answer',
+      '--signal',
+      url,
+      '--room',
+      'a',
+      '--record',
+      file,
+      '--once',
+      ...NO_STUN,
+    ]);
+    const joined = await answerer.waitFor('joined');
+    expect(joined.peerPresent).toBe(true);
+    await answerer.waitFor('first-frame', 10_000);
+    const callerEnd = await caller.waitFor('call-ended', 15_000);
+    const answererEnd = await answerer.waitFor('call-ended', 15_000);
+    expect(callerEnd.reason).toBe('hangup');
+    expect(answererEnd.reason).toBe('peer-hangup');
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    signal.child.kill('SIGINT');
+    expect((await signal.exited).code).toBe(0);
+    await expectPatternRecording(file, { durationSec: 4, framesSent: sentFrames(callerEnd) });
+  }, 40_000);
+
+  test('answerer first: it waits, and gets the offer the moment it arrives', async () => {
+    const { url } = await startSignalCli();
+    const file = path.join(dir, 'answerer-first.webm');
+    const answerer = startCli([
+      'answer',
+      '--signal',
+      url,
+      '--room',
+      'b',
+      '--record',
+      file,
+      '--once',
+      ...NO_STUN,
+    ]);
+    const joined = await answerer.waitFor('joined');
+    expect(joined.peerPresent).toBe(false);
+    await answerer.waitFor('waiting');
+    const caller = startCli([
+      'call',
+      '--signal',
+      url,
+      '--room',
+      'b',
+      '--duration',
+      '3',
+      '--once',
+      '--size',
+      '320x240',
+      ...NO_STUN,
+    ]);
+    const first = await answerer.waitFor('first-frame', 10_000);
+    expect([first.width, first.height]).toEqual([320, 240]);
+    const callerEnd = await caller.waitFor('call-ended', 15_000);
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    await expectPatternRecording(file, {
+      durationSec: 3,
+      framesSent: sentFrames(callerEnd),
+      width: 320,
+      height: 240,
+    });
+  }, 40_000);
+
+  test('two calls in a row to one answerer give two valid files', async () => {
+    const { url } = await startSignalCli();
+    const file = path.join(dir, 'calls.webm');
+    const answerer = startCli(['answer', '--signal', url, '--room', 'c', '--record', file, ...NO_STUN]);
+    await answerer.waitFor('joined');
+    const sent: number[] = [];
+    for (let i = 1; i <= 2; i++) {
+      const caller = startCli([
+        'call',
+        '--signal',
+        url,
+        '--room',
+        'c',
+        '--duration',
+        '2',
+        '--once',
+        ...NO_STUN,
+      ]);
+      sent.push(sentFrames(await caller.waitFor('call-ended', 15_000)));
+      expect((await caller.exited).code).toBe(0);
+      const ended = await answerer.waitFor('call-ended', 10_000, (e) => e.call === i);
+      expect(ended.reason).toBe('peer-hangup');
+    }
+    // Still waiting for a third call: SIGINT ends it cleanly.
+    await answerer.waitFor(
+      'waiting',
+      5_000,
+      (e) => e.t > 0 && answerer.events.filter((x) => x.event === 'waiting').length >= 3,
+    );
+    answerer.child.kill('SIGINT');
+    expect((await answerer.exited).code).toBe(0);
+    await expectPatternRecording(file, { durationSec: 2, framesSent: sent[0] });
+    await expectPatternRecording(path.join(dir, 'calls-2.webm'), { durationSec: 2, framesSent: sent[1] });
+  }, 50_000);
+
+  test('rtc-peer demo exits 0 and its recording decodes', async () => {
+    const demo = startCli(['demo', '--duration', '3', '--json'], { cwd: dir });
+    const { code } = await demo.exited;
+    expect(code, demo.stderr()).toBe(0);
+    const summary = demo.events.find((e) => e.event === 'summary');
+    expect(summary).toBeDefined();
+    expect(Number(summary?.framesRecorded)).toBeGreaterThan(60);
+    expect(Number(summary?.firstFrameMs)).toBeGreaterThan(0);
+    await expectPatternRecording(path.join(dir, 'demo.webm'), { durationSec: 3 });
+  }, 40_000);
+});
