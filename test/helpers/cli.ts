@@ -29,7 +29,10 @@ export interface CliProcess {
 const running = new Set<CliProcess>();
 
 /** Starts `node dist/cli.js ...args`. Every process started here is killed by {@link killAll}. */
-export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+export function startCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -108,7 +111,8 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd
     exited,
     waitFor: (name, timeoutMs = 15_000, filter = () => true) =>
       waitUntil(() => events.find((e) => e.event === name && filter(e)), timeoutMs, `event "${name}"`),
-    waitForLine: (re, timeoutMs = 15_000) => waitUntil(() => re.exec(out) ?? undefined, timeoutMs, `a line ${re}`),
+    waitForLine: (re, timeoutMs = 15_000) =>
+      waitUntil(() => re.exec(out) ?? undefined, timeoutMs, `a line ${re}`),
     kill: async (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
