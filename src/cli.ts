@@ -43,6 +43,7 @@ interface PeerFlags {
   ffmpeg?: string;
   verbose?: boolean;
   json?: boolean;
+  measureLatency?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -84,6 +85,7 @@ function addPeerOptions(cmd: Command): Command {
         .default('all'),
     )
     .addOption(new Option('--ffmpeg <path>', 'ffmpeg binary to use').env('RTC_PEER_FFMPEG'))
+    .option('--measure-latency', "report latency from the sender's test-pattern clock (same machine only)")
     .option('--json', 'print JSON event lines (the default when stdout is not a terminal)')
     .option('--verbose', 'log details (same as DEBUG=rtc-peer:*)');
 }
@@ -141,6 +143,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     force: flags.force,
     durationSec,
     once: flags.once,
+    measureLatency: flags.measureLatency,
   });
   reporter.attach(peer);
   const stop = onTerminationSignal();

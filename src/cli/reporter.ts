@@ -1,5 +1,6 @@
 import type { CallStats } from '../peer/call-stats.js';
 import type { CallSummary } from '../peer/call.js';
+import type { LatencyPercentiles } from '../peer/latency.js';
 import type { Peer } from '../peer/peer.js';
 import type { PeerSummary } from '../peer/types.js';
 
@@ -69,7 +70,7 @@ export class Reporter {
     peer.on('recording', (call, path) =>
       this.event('recording', { call, path }, `call ${call}: recording to ${path}`),
     );
-    peer.on('stats', (call, stats, recorded) => this.#stats(call, stats, recorded));
+    peer.on('stats', (call, stats, recorded, latency) => this.#stats(call, stats, recorded, latency));
     peer.on('call-ended', (summary) => this.#callEnded(summary));
     peer.on('signal-lost', (reason) =>
       this.event(
@@ -113,6 +114,10 @@ export class Reporter {
           `received ${c.framesReceived}` +
           (c.firstFrameMs !== undefined ? `, first frame after ${Math.round(c.firstFrameMs)} ms` : ''),
       );
+      if (c.latency) {
+        const l = c.latency;
+        lines.push(`    latency p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${l.count} frames)`);
+      }
       if (c.recording) {
         const r = c.recording;
         lines.push(
@@ -132,7 +137,7 @@ export class Reporter {
     this.#err.write(`rtc-peer: ${message}\n`);
   }
 
-  #stats(call: number, s: CallStats, recorded: number): void {
+  #stats(call: number, s: CallStats, recorded: number, latency?: LatencyPercentiles): void {
     if (this.json) {
       this.event('stats', {
         call,
@@ -145,6 +150,7 @@ export class Reporter {
         sendResolution: s.sendResolution ?? null,
         receiveResolution: s.receiveResolution ?? null,
         framesRecorded: recorded,
+        ...(latency ? { latencyMs: latency } : {}),
       });
       return;
     }
@@ -162,6 +168,7 @@ export class Reporter {
       `loss ${s.lossPercent.toFixed(1)}%`,
     );
     if (recorded > 0) parts.push(`recorded ${recorded}`);
+    if (latency) parts.push(`latency p50 ${latency.p50} ms p95 ${latency.p95} ms`);
     this.#err.write(`\r\x1b[K${parts.join(' | ')}`);
     this.#statusShown = true;
   }
@@ -177,6 +184,7 @@ export class Reporter {
         framesReceived: c.framesReceived,
         framesSent: c.framesSent,
         recording: c.recording ?? null,
+        latencyMs: c.latency ?? null,
       },
       `call ${c.index}: ended (${c.reason}) after ${c.durationSec.toFixed(1)} s` +
         (c.recording ? `; recording finalized: ${c.recording.path} (${c.recording.frames} frames)` : ''),

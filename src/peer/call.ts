@@ -5,6 +5,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
 import type { IceConfig } from './ice.js';
+import { LatencyMeter, type LatencyPercentiles } from './latency.js';
 
 const log = logger('peer');
 
@@ -25,6 +26,8 @@ export interface CallOptions {
   recorder?: Recorder;
   /** Call number within this process (1, 2, ...), for logs and events. */
   index: number;
+  /** Read the sender's clock from the test pattern's barcode in each received frame. Default false. */
+  measureLatency?: boolean;
 }
 
 /** Why a call ended. */
@@ -60,6 +63,8 @@ export interface CallSummary {
   recording?: RecordingSummary;
   /** Remote candidates dropped because too many arrived before the remote description. */
   droppedCandidates: number;
+  /** Frame-in to frame-out latency, with `measureLatency`. */
+  latency?: LatencyPercentiles;
 }
 
 /**
@@ -81,6 +86,8 @@ export class Call extends TypedEmitter<CallEvents> {
   framesReceived = 0;
   firstFrameMs?: number;
   latestStats?: CallStats;
+  /** Latency of received frames, with `measureLatency`. */
+  readonly latency?: LatencyMeter;
 
   readonly #options: CallOptions;
   #ops: Promise<unknown> = Promise.resolve();
@@ -94,6 +101,7 @@ export class Call extends TypedEmitter<CallEvents> {
     super();
     this.#options = options;
     this.index = options.index;
+    if (options.measureLatency) this.latency = new LatencyMeter();
     // Steps 1 and 3: a peer connection with the STUN (and TURN) servers.
     this.pc = new wrtc.RTCPeerConnection({
       iceServers: options.ice.iceServers,
@@ -239,6 +247,7 @@ export class Call extends TypedEmitter<CallEvents> {
       framesReceived: this.framesReceived,
       recording,
       droppedCandidates: this.#droppedCandidates,
+      latency: this.latency?.percentiles(),
     };
   }
 
@@ -261,6 +270,7 @@ export class Call extends TypedEmitter<CallEvents> {
         this.firstFrameMs = this.lastFrameAt - this.startedAt;
         this.emit('first-frame', frame.width, frame.height);
       }
+      this.latency?.addFrame(frame);
       this.#options.recorder?.writeFrame(frame, this.lastFrameAt);
     };
   }

@@ -207,6 +207,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       videoTrack: this.#videoTrack,
       recorder,
       index,
+      measureLatency: this.#o.measureLatency,
     });
     this.#call = call;
     call.on('connected', () => {
@@ -248,7 +249,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
               lastBytes = stats.totals.transportBytesReceived;
               lastPacketAt = performance.now();
             }
-            this.emit('stats', call.index, stats, call.framesReceived);
+            this.emit('stats', call.index, stats, call.framesReceived, call.latency?.percentiles());
           })
           .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
       }, this.#o.statsIntervalMs);

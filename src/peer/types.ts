@@ -3,6 +3,7 @@ import type { RecordingSummary } from '../record/index.js';
 import type { CallStats } from './call-stats.js';
 import type { CallSummary } from './call.js';
 import type { IceConfig } from './ice.js';
+import type { LatencyPercentiles } from './latency.js';
 
 /** Options of a {@link Peer}: one process's side of calls, as `rtc-peer call` / `rtc-peer answer` run it. */
 export interface PeerOptions {
@@ -34,6 +35,11 @@ export interface PeerOptions {
   durationSec?: number;
   /** Stop after the first call instead of waiting for the next one. Default false. */
   once?: boolean;
+  /**
+   * Measure frame-in to frame-out latency from the barcode that rtc-peer's test pattern carries (the sender's
+   * wall clock). Same machine only: both ends must share one clock. Default false.
+   */
+  measureLatency?: boolean;
   /** Interval of `stats` events, ms. Default 1000. */
   statsIntervalMs?: number;
   /**
@@ -64,7 +70,7 @@ export type PeerEvents = {
   /** Recording of a call started to `path`. */
   recording: [call: number, path: string];
   /** Live figures, every `statsIntervalMs`. */
-  stats: [call: number, stats: CallStats, framesRecorded: number];
+  stats: [call: number, stats: CallStats, framesRecorded: number, latency?: LatencyPercentiles];
   /** A call ended. */
   'call-ended': [summary: CallSummary];
   /** Lost the signaling server (media keeps flowing; the client reconnects by itself). */

@@ -106,6 +106,7 @@ describe('rtc-peer signal + answer --record + call', () => {
       '--record',
       file,
       '--once',
+      '--measure-latency',
       ...NO_STUN,
     ]);
     const joined = await answerer.waitFor('joined');
@@ -129,6 +130,12 @@ describe('rtc-peer signal + answer --record + call', () => {
     const callerEnd = await caller.waitFor('call-ended', 15_000);
     expect((await caller.exited).code).toBe(0);
     expect((await answerer.exited).code).toBe(0);
+    // --measure-latency: the sender's clock read back from each frame's barcode (one machine, one clock).
+    const ended = await answerer.waitFor('call-ended');
+    const latency = ended.latencyMs as { p50: number; p99: number; count: number };
+    expect(latency.count).toBeGreaterThan(60);
+    expect(latency.p50).toBeGreaterThan(0);
+    expect(latency.p99).toBeLessThan(1000);
     await expectPatternRecording(file, {
       durationSec: 3,
       framesSent: sentFrames(callerEnd),
