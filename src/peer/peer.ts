@@ -82,6 +82,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       if (this.#stopped) return this.#summary();
       // Signaling comes after media, as in the walk-through: the caller has its tracks before it offers.
       await this.#joinRoom();
+      if (this.#stopped) return this.#summary();
       if (this.#o.role === 'caller') await this.#callerLoop();
       else await this.#answererLoop();
       return this.#summary();
@@ -113,8 +114,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
     );
     capture.on('ended', (error) => {
       if (this.#stopped) return;
-      this.emit('warning', `video source ended${error ? `: ${error.message}` : ''}`);
-      this.#stop('media-ended');
+      if (error) {
+        // ffmpeg died mid-call: end the session cleanly (recording finalized, bye sent); exit code 1.
+        this.emit('warning', `video source failed: ${error.message}`);
+        this.#stop('media-ended');
+      } else {
+        // A file played with --no-loop reached its end: a normal hang-up.
+        this.#stop('hangup');
+      }
     });
     this.#capture = capture;
     await capture.start();
@@ -142,8 +149,13 @@ export class Peer extends TypedEmitter<PeerEvents> {
     signal.on('server-error', (code, message) =>
       this.emit('warning', `signaling server: ${code}: ${message}`),
     );
-    const { peerPresent } = await signal.connect();
-    this.emit('joined', signal.room, signal.role, peerPresent);
+    try {
+      const { peerPresent } = await signal.connect();
+      this.emit('joined', signal.room, signal.role, peerPresent);
+    } catch (error) {
+      // SIGINT while still connecting (closing the client aborts the attempt) is a normal end, not an error.
+      if (!this.#stopped) throw error;
+    }
   }
 
   /** Caller: make a call, hold its offer on the server, wait for it to end; again unless done. */
@@ -348,8 +360,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopReason = reason;
-    // Say bye first so the other side hears of it at once, then the loop finalizes the call.
-    if (reason === 'hangup') this.#signal?.bye().catch(() => undefined);
+    // Say bye first so the other side hears of it at once, then the loop finalizes the call. Not joined
+    // yet (still connecting): closing the client ends the attempt.
+    if (this.#signal && !this.#signal.joined) void this.#signal.close().catch(() => undefined);
+    else if (reason === 'hangup') this.#signal?.bye().catch(() => undefined);
     this.#endCall?.(reason);
     this.#nextOffer?.(undefined);
   }

@@ -1,6 +1,7 @@
 /**
  * How calls end: signals, a killed caller, a signaling server that dies and comes back.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -133,4 +134,50 @@ describe('call lifecycle', () => {
     for (let i = 1; i < ids.length; i++) worstGap = Math.max(worstGap, (ids[i] ?? 0) - (ids[i - 1] ?? 0));
     expect(worstGap).toBeLessThan(10);
   }, 50_000);
+
+  test('ffmpeg dying mid-call: the caller reports it, hangs up cleanly (bye) and exits 1', async () => {
+    const { url } = await startSignalCli();
+    const file = path.join(dir, 'ffmpeg-died.webm');
+    const answerer = startCli([
+      'answer',
+      '--signal',
+      url,
+      '--room',
+      'f',
+      '--record',
+      file,
+      '--once',
+      ...NO_STUN,
+    ]);
+    await answerer.waitFor('joined');
+    const caller = startCli(['call', '--signal', url, '--room', 'f', ...NO_STUN]);
+    await answerer.waitFor('first-frame', 10_000);
+    await sleep(1000);
+    // The caller's capture ffmpeg is its child process.
+    const ffmpegPids = execFileSync('pgrep', ['-P', String(caller.child.pid), 'ffmpeg'], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(ffmpegPids.length).toBeGreaterThan(0);
+    for (const pid of ffmpegPids) process.kill(Number(pid), 'SIGKILL');
+    expect((await caller.exited).code).toBe(1);
+    const warning = caller.events.find((e) => e.event === 'warning');
+    expect(warning?.message).toMatch(/video source failed: .*ffmpeg/);
+    expect(caller.events.find((e) => e.event === 'call-ended')?.reason).toBe('media-ended');
+    const ended = await answerer.waitFor('call-ended', 5_000);
+    expect(ended.reason).toBe('peer-hangup');
+    expect((await answerer.exited).code).toBe(0);
+    const rec = await inspectRecording(file);
+    expect(rec.containerDurationSec).not.toBeNull();
+    expect(rec.decodedDurationSec).toBeGreaterThan(0.8);
+  }, 40_000);
+
+  test('SIGINT while still trying to reach the signaling server: exit 0 at once', async () => {
+    const caller = startCli(['call', '--signal', 'http://127.0.0.1:9', ...NO_STUN]);
+    await caller.waitFor('media-started', 10_000);
+    await sleep(500);
+    const started = performance.now();
+    caller.child.kill('SIGINT');
+    expect((await caller.exited).code).toBe(0);
+    expect(performance.now() - started).toBeLessThan(3000);
+  }, 20_000);
 });
