@@ -19,19 +19,32 @@ describe('command-line values', () => {
   test('the caller falls back to the test pattern, the answerer to receiving only', () => {
     expect(sourceFromFlags({}, 'test-pattern')).toEqual({ kind: 'test-pattern' });
     expect(sourceFromFlags({}, 'none')).toBeUndefined();
-    expect(sourceFromFlags({ input: 'a.mp4', loop: false }, 'none')).toEqual({ kind: 'file', path: 'a.mp4', loop: false });
+    expect(sourceFromFlags({ input: 'a.mp4', loop: false }, 'none')).toEqual({
+      kind: 'file',
+      path: 'a.mp4',
+      loop: false,
+    });
     expect(sourceFromFlags({ device: '/dev/video0', inputFormat: 'mjpeg' }, 'none', 'linux')).toMatchObject({
       kind: 'v4l2',
       device: '/dev/video0',
       inputFormat: 'mjpeg',
     });
-    expect(sourceFromFlags({ device: '0' }, 'none', 'darwin')).toMatchObject({ kind: 'avfoundation', device: '0' });
-    expect(sourceFromFlags({ device: 'Integrated Camera' }, 'none', 'win32')).toMatchObject({ kind: 'dshow' });
+    expect(sourceFromFlags({ device: '0' }, 'none', 'darwin')).toMatchObject({
+      kind: 'avfoundation',
+      device: '0',
+    });
+    expect(sourceFromFlags({ device: 'Integrated Camera' }, 'none', 'win32')).toMatchObject({
+      kind: 'dshow',
+    });
   });
 
   test('conflicting sources are refused', () => {
-    expect(() => sourceFromFlags({ device: '/dev/video0', input: 'a.mp4' }, 'none')).toThrow(/at most one of/);
-    expect(() => sourceFromFlags({ inputFormat: 'mjpeg' }, 'none')).toThrow(/--input-format applies to --device/);
+    expect(() => sourceFromFlags({ device: '/dev/video0', input: 'a.mp4' }, 'none')).toThrow(
+      /at most one of/,
+    );
+    expect(() => sourceFromFlags({ inputFormat: 'mjpeg' }, 'none')).toThrow(
+      /--input-format applies to --device/,
+    );
   });
 
   test('exit codes by error category', () => {

@@ -3,7 +3,10 @@ import { buildIceConfig, DEFAULT_STUN_URLS } from '../../src/peer/ice.js';
 
 describe('buildIceConfig', () => {
   test('defaults to the walk-through STUN server and policy all', () => {
-    expect(buildIceConfig()).toEqual({ iceServers: [{ urls: DEFAULT_STUN_URLS }], iceTransportPolicy: 'all' });
+    expect(buildIceConfig()).toEqual({
+      iceServers: [{ urls: DEFAULT_STUN_URLS }],
+      iceTransportPolicy: 'all',
+    });
   });
 
   test('no STUN at all when given an empty list', () => {
@@ -21,7 +24,11 @@ describe('buildIceConfig', () => {
     expect(config).toEqual({
       iceServers: [
         { urls: ['stun:a.example:3478', 'stun:b.example:3478'] },
-        { urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'], username: 'u', credential: 'p' },
+        {
+          urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'],
+          username: 'u',
+          credential: 'p',
+        },
       ],
       iceTransportPolicy: 'relay',
     });
