@@ -29,6 +29,11 @@ export interface CaptureOptions {
   ffmpegPath: string;
   /** Stamp a barcode (frame id, `Date.now()`) into each frame's luma. Default: true for `test-pattern` only. */
   stampBarcode?: boolean;
+  /**
+   * Draw the flash block (white while the test beep sounds, see `test-beep.ts`) into each frame's luma.
+   * Default: true for `test-pattern` only.
+   */
+  stampFlash?: boolean;
 }
 
 /** Defaults of {@link CaptureOptions}, in one place. */
@@ -42,6 +47,7 @@ export interface ResolvedCaptureOptions {
   fps: number;
   ffmpegPath: string;
   stampBarcode: boolean;
+  stampFlash: boolean;
 }
 
 /**
@@ -76,6 +82,7 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
     fps,
     ffmpegPath: o.ffmpegPath,
     stampBarcode: o.stampBarcode ?? s.kind === 'test-pattern',
+    stampFlash: o.stampFlash ?? s.kind === 'test-pattern',
   };
 }
 

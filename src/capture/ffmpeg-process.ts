@@ -33,6 +33,11 @@ export interface FfmpegProcessOptions {
    * resolves). Default: none (read `stdout` yourself).
    */
   onOutput?: ((chunk: Buffer) => void) | undefined;
+  /**
+   * Open a fourth pipe, fd 3, that ffmpeg reads as the input `pipe:3` (the recorder's audio next to the
+   * video on stdin). `stop()` with `stopWith: 'end'` ends it too. Default: false.
+   */
+  inputPipe3?: boolean;
 }
 
 /** Events of {@link FfmpegProcess}. `exit` fires once, whether ffmpeg was stopped or died on its own. */
@@ -95,6 +100,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       readyOn: 'output',
       graceMs: 300,
       stopWith: 'q',
+      inputPipe3: false,
       stopTimeoutMs: 5000,
       stderrLines: 50,
       ...options,
@@ -117,6 +123,13 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   get stdin(): Writable {
     if (!this.child?.stdin) throw new Error(`${this.options.name}: not started`);
     return this.child.stdin;
+  }
+
+  /** The pipe ffmpeg reads as `pipe:3` (with `inputPipe3`). Throws before `start()` or without the option. */
+  get pipe3(): Writable {
+    const pipe = this.child?.stdio[3];
+    if (!pipe || !('write' in pipe)) throw new Error(`${this.options.name}: no input pipe on fd 3`);
+    return pipe as Writable;
   }
 
   /** The last stderr lines (at most `stderrLines`). */
@@ -144,8 +157,9 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     this.log('spawn %s %s', ffmpegPath, args.join(' '));
     const child = spawn(ffmpegPath, args, {
       // stdin: a pipe, for `q` (capture) or the raw frames (recorder); stdout: a pipe, the raw frames
-      // (capture) or nothing (recorder); stderr: a pipe, kept as a tail for error messages.
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // (capture) or nothing (recorder); stderr: a pipe, kept as a tail for error messages; fd 3 (with
+      // inputPipe3): a pipe ffmpeg reads as `pipe:3`, the recorder's audio.
+      stdio: this.options.inputPipe3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       // Own process group on POSIX: a terminal's Ctrl-C reaches node only, which then stops ffmpeg in order
       // (a recorder first gets its queued frames, then finalizes the file).
       detached: process.platform !== 'win32',
@@ -160,6 +174,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     child.stderr.on('data', (text: string) => this.onStderr(text));
     // EPIPE on stdin when ffmpeg exits first is expected; the exit event reports the real cause.
     child.stdin.on('error', (err) => this.log('stdin: %s', err.message));
+    child.stdio[3]?.on('error', (err) => this.log('pipe 3: %s', err.message));
     child.stdout.on('error', (err) => this.log('stdout: %s', err.message));
 
     let spawnError: Error | undefined;
@@ -253,6 +268,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       if (this.options.stopWith === 'q') stdin.end('q');
       else stdin.end();
     }
+    const pipe3 = child.stdio[3];
+    if (pipe3 && 'end' in pipe3 && !pipe3.destroyed) (pipe3 as Writable).end();
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([

@@ -15,6 +15,7 @@ import {
 import { listV4l2Paths } from './devices.js';
 import { FfmpegProcess } from './ffmpeg-process.js';
 import { FrameReader } from './frame-reader.js';
+import { flashAt, writeFlash } from './test-beep.js';
 
 /** One raw video frame, I420 (Y plane, then U, then V), as wrtc's `RTCVideoSource.onFrame` takes it. */
 export interface VideoFrame {
@@ -220,10 +221,13 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
 
   private deliver(): void {
     this.deliverScheduled = false;
-    const { width, height, stampBarcode } = this.options;
+    const { width, height, stampBarcode, stampFlash } = this.options;
     for (let data = this.reader.take(); data; data = this.reader.take()) {
       const frameId = this.nextFrameId++;
-      if (stampBarcode) writeBarcode(data, width, height, { frameId, timestampMs: Date.now() % 2 ** 32 });
+      const now = Date.now();
+      if (stampBarcode) writeBarcode(data, width, height, { frameId, timestampMs: now % 2 ** 32 });
+      // The same clock as the test beep's, at the moment the frame is handed on (see test-beep.ts).
+      if (stampFlash) writeFlash(data, width, height, flashAt(now));
       this.counters.framesCaptured++;
       try {
         if (!this.stopping) this.emit('frame', { width, height, data }, frameId);
