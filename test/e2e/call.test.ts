@@ -179,6 +179,32 @@ describe('rtc-peer signal + answer --record + call', () => {
     await expectPatternRecording(path.join(dir, 'calls-2.webm'), { durationSec: 2, framesSent: sent[1] });
   }, 50_000);
 
+  test('two-way: both peers send and both record', async () => {
+    const { url } = await startSignalCli();
+    const atAnswerer = path.join(dir, 'at-answerer.webm');
+    const atCaller = path.join(dir, 'at-caller.mkv');
+    const answerer = startCli([
+      ...['answer', '--signal', url, '--room', 'two', '--once', '--record', atAnswerer],
+      ...['--test-pattern', '--size', '320x240', ...NO_STUN],
+    ]);
+    await answerer.waitFor('joined');
+    const caller = startCli([
+      ...['call', '--signal', url, '--room', 'two', '--duration', '3', '--once', '--record', atCaller],
+      ...NO_STUN,
+    ]);
+    const callerEnd = await caller.waitFor('call-ended', 15_000);
+    const answererEnd = await answerer.waitFor('call-ended', 15_000);
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    await expectPatternRecording(atAnswerer, { durationSec: 3, framesSent: sentFrames(callerEnd) });
+    await expectPatternRecording(atCaller, {
+      durationSec: 3,
+      framesSent: sentFrames(answererEnd),
+      width: 320,
+      height: 240,
+    });
+  }, 40_000);
+
   test('rtc-peer demo exits 0 and its recording decodes', async () => {
     const demo = startCli(['demo', '--duration', '3', '--json'], { cwd: dir });
     const { code } = await demo.exited;
