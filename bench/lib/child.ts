@@ -57,16 +57,26 @@ export class Child {
 
   /**
    * Spawns `node script ...args`. `nofile` raises the open-file limit first (through `sh -c 'ulimit -n'`,
-   * the shell then `exec`s node, so the pid is node's).
+   * up to the hard limit when the process may not go beyond it; the shell then `exec`s node, so the pid is
+   * node's).
    */
   constructor(name: string, script: string, args: string[], options: { nofile?: number } = {}) {
     this.name = name;
     const argv = [script, ...args];
     this.proc = options.nofile
-      ? spawn('sh', ['-c', `ulimit -n ${options.nofile} && exec "$0" "$@"`, process.execPath, ...argv], {
-          // stdin: commands for bench children; stdout: JSON lines; stderr: kept for error messages.
-          stdio: ['pipe', 'pipe', 'pipe'],
-        })
+      ? spawn(
+          'sh',
+          [
+            '-c',
+            `ulimit -n ${options.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`,
+            process.execPath,
+            ...argv,
+          ],
+          {
+            // stdin: commands for bench children; stdout: JSON lines; stderr: kept for error messages.
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        )
       : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.proc.stdout?.setEncoding('utf8');

@@ -82,12 +82,27 @@ export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** Proportional set size of a process (shared pages split among their users), kB; 0 when gone. */
+export function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** What a {@link CpuWindow} measured. */
 export interface CpuResult {
   /** CPU time over wall time: 1.0 is one core busy all the time. */
   cores: number;
   /** Sum over the processes of their peak RSS (VmHWM), MB, read at the end of the window. */
   peakRssMb: number;
+  /**
+   * Sum of the processes' PSS at the end of the window, MB: unlike the RSS sum, pages shared between
+   * processes (a browser's many processes, node's binary) count once.
+   */
+  pssMb: number;
   /** Processes seen at the end, `comm` by pid. */
   processes: Record<string, string>;
 }
@@ -132,13 +147,16 @@ export class CpuWindow {
     const wallSec = (performance.now() - this.#startAt) / 1000;
     let cpu = 0;
     let rssKb = 0;
+    let pss = 0;
     for (const [pid, sec] of end) {
       cpu += sec - (this.#startCpu.get(pid) ?? 0);
       rssKb += statusKb(pid, 'VmHWM');
+      pss += pssKb(pid);
     }
     return {
       cores: wallSec > 0 ? cpu / wallSec : 0,
       peakRssMb: rssKb / 1024,
+      pssMb: pss / 1024,
       processes: Object.fromEntries([...tree].map(([pid, comm]) => [String(pid), comm])),
     };
   }

@@ -19,6 +19,8 @@ export interface MediaResult {
   cpuCores: number;
   /** Sum of the peak RSS of every process of both peers, MB. */
   peakRssMb: number;
+  /** Sum of their PSS at the end of the window (shared pages counted once), MB. */
+  pssMb: number;
   /** The processes counted, `comm` by pid. */
   processes: Record<string, string>;
   /** Frames in the recording, with `--record`. */

@@ -110,6 +110,7 @@ export async function runRtcPeerMedia(o: RtcPeerMediaOptions): Promise<MediaResu
       resolution: typeof last?.receiveResolution === 'string' ? last.receiveResolution : undefined,
       cpuCores: usage.cores,
       peakRssMb: usage.peakRssMb,
+      pssMb: usage.pssMb,
       processes: usage.processes,
       framesRecorded: o.record ? (recording?.frames ?? 0) : undefined,
       note,

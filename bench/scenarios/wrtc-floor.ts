@@ -87,6 +87,7 @@ export async function runWrtcFloor(o: WrtcFloorOptions): Promise<MediaResult> {
       resolution: after.resolution as string,
       cpuCores: usage.cores,
       peakRssMb: usage.peakRssMb,
+      pssMb: usage.pssMb,
       processes: usage.processes,
       note: 'pattern generated in process, video only',
     };

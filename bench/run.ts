@@ -1,0 +1,456 @@
+/**
+ * `npm run bench` (`-- --quick` for the short mode): rtc-peer beside raw wrtc and Chromium on this machine,
+ * plus signaling load and a stalled recorder. Prints a table and writes bench/results/<mode>-<time>.json
+ * with the machine's facts and where each goal of issue 7 stands.
+ *
+ * Flags:
+ *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
+ *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling
+ *
+ * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
+ * 2-core machine: compare the rows of one run, not runs of different days.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, startSignal } from './lib/child.js';
+import { machineFacts } from './lib/machine.js';
+import { round } from './lib/stats.js';
+import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
+import { CHROMIUM_PATH, runChromium } from './scenarios/chromium.js';
+import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
+import { runSignalingLoad } from './scenarios/signaling.js';
+import { runWrtcFloor } from './scenarios/wrtc-floor.js';
+
+const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** Durations and counts of one mode. */
+interface Plan {
+  sizes: [number, number][];
+  fps: number;
+  rampSec: number;
+  windowSec: number;
+  firstFrameTrials: number;
+  stall: { width: number; height: number; beforeSec: number; stopSec: number; afterSec: number };
+  signaling: { clients: number[]; rate: number; seconds: number };
+}
+
+const FULL: Plan = {
+  sizes: [
+    [640, 480],
+    [1280, 720],
+  ],
+  fps: 30,
+  rampSec: 3,
+  windowSec: 20,
+  firstFrameTrials: 10,
+  stall: { width: 1280, height: 720, beforeSec: 4, stopSec: 10, afterSec: 6 },
+  signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
+};
+
+const QUICK: Plan = {
+  sizes: FULL.sizes,
+  fps: 30,
+  rampSec: 1,
+  windowSec: 3,
+  firstFrameTrials: 2,
+  stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
+  signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
+};
+
+/** One goal of the issue and where it stands in this run. */
+interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function parseArgs(argv: string[]): { quick: boolean; only: Set<Section> } {
+  const quick = argv.includes('--quick');
+  const i = argv.indexOf('--only');
+  const only = new Set<Section>(SECTIONS);
+  if (i >= 0) {
+    only.clear();
+    for (const s of (argv[i + 1] ?? '').split(',')) {
+      if (!(SECTIONS as readonly string[]).includes(s))
+        throw new TypeError(`--only: unknown section "${s}" (known: ${SECTIONS.join(', ')})`);
+      only.add(s as Section);
+    }
+  }
+  return { quick, only };
+}
+
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const plan = quick ? QUICK : FULL;
+  const startedAt = new Date();
+  const machine = machineFacts(CHROMIUM_PATH, FFMPEG);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rtc-peer-bench-'));
+  const media: MediaResult[] = [];
+  const firstFrame: FirstFrameResult[] = [];
+  const signaling: SignalingResult[] = [];
+  let stall: StallResult | undefined;
+  const errors: string[] = [];
+  const step = async (what: string, run: () => Promise<void>): Promise<void> => {
+    const t0 = performance.now();
+    process.stderr.write(`bench: ${what}...`);
+    try {
+      await run();
+      process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      errors.push(`${what}: ${message}`);
+      process.stderr.write(` FAILED: ${message.split('\n')[0]}\n`);
+    }
+  };
+
+  const { child: signal, url } = await startSignal();
+  try {
+    for (const [width, height] of plan.sizes) {
+      const size = `${width}x${height}`;
+      const m = { width, height, fps: plan.fps, rampSec: plan.rampSec, windowSec: plan.windowSec };
+      if (only.has('floor'))
+        await step(`raw wrtc ${size}`, async () => void media.push(await runWrtcFloor(m)));
+      if (only.has('rtc-peer')) {
+        await step(
+          `rtc-peer ${size}`,
+          async () => void media.push(await runRtcPeerMedia({ ...m, url, record: false, dir })),
+        );
+        await step(
+          `rtc-peer --record ${size}`,
+          async () => void media.push(await runRtcPeerMedia({ ...m, url, record: true, dir })),
+        );
+      }
+      if (only.has('chromium'))
+        await step(`chromium ${size}`, async () => void media.push(await runChromium(m)));
+      if (only.has('first-frame')) {
+        await step(
+          `join -> first frame ${size} x${plan.firstFrameTrials}`,
+          async () =>
+            void firstFrame.push(
+              await runFirstFrame({ url, width, height, fps: plan.fps, trials: plan.firstFrameTrials, dir }),
+            ),
+        );
+      }
+    }
+    if (only.has('stall')) {
+      const s = plan.stall;
+      await step(`recorder SIGSTOP ${s.stopSec} s at ${s.width}x${s.height}`, async () => {
+        stall = await runRecorderStall({ ...s, url, fps: plan.fps, dir });
+      });
+    }
+  } finally {
+    await signal.stop();
+  }
+  if (only.has('signaling')) {
+    for (const clients of plan.signaling.clients) {
+      await step(
+        `signaling ${clients} clients`,
+        async () =>
+          void signaling.push(
+            await runSignalingLoad({ clients, rate: plan.signaling.rate, seconds: plan.signaling.seconds }),
+          ),
+      );
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+
+  const goals = evaluateGoals(media, firstFrame, signaling, stall, plan);
+  print(media, firstFrame, signaling, stall, goals);
+  const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
+  const result = {
+    mode: quick ? 'quick' : 'full',
+    startedAt: startedAt.toISOString(),
+    durationSec: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    machine,
+    plan,
+    media,
+    firstFrame,
+    stall: stall ?? null,
+    signaling,
+    goals,
+    errors,
+    missing,
+  };
+  const outDir = path.join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${result.mode}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)} (${result.durationSec} s)`);
+  for (const e of errors) console.error(`error: ${e}`);
+  for (const m of missing) console.error(`missing: ${m}`);
+  return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function print(
+  media: MediaResult[],
+  firstFrame: FirstFrameResult[],
+  signaling: SignalingResult[],
+  stall: StallResult | undefined,
+  goals: Goal[],
+): void {
+  if (media.length > 0) {
+    console.log('\nmedia (latency over the whole call; fps, CPU over the steady window; RSS = sum of peaks)');
+    console.log(
+      table(
+        ['setup', 'size', 'lat p50', 'p95', 'p99', 'fps rx', 'received', 'CPU cores', 'RSS MB', 'PSS MB'],
+        media.map((m) => [
+          m.setup,
+          m.size,
+          fmt(m.latencyMs?.p50),
+          fmt(m.latencyMs?.p95),
+          fmt(m.latencyMs?.p99),
+          fmt(m.fpsReceived, 1),
+          m.resolution ?? '-',
+          fmt(m.cpuCores, 2),
+          fmt(m.peakRssMb),
+          fmt(m.pssMb),
+        ]),
+      ),
+    );
+  }
+  if (firstFrame.length > 0) {
+    console.log('\nrtc-peer answerer joins a held offer: join -> first frame, ms');
+    console.log(
+      table(
+        ['size', 'trials', 'first p50', 'p95', 'recorded p50', 'p95'],
+        firstFrame.map((f) => [
+          f.size,
+          String(f.trials),
+          fmt(f.firstFrame?.p50),
+          fmt(f.firstFrame?.p95),
+          fmt(f.firstRecorded?.p50),
+          fmt(f.firstRecorded?.p95),
+        ]),
+      ),
+    );
+  }
+  if (stall) {
+    console.log(
+      `\nrecorder ffmpeg SIGSTOP ${stall.stopSec} s (${stall.size}): answerer RSS ${fmt(stall.rssBeforeMb)} -> ` +
+        `${fmt(stall.rssPeakMb)} MB (+${fmt(stall.growthMb, 1)}), fps rx during ${fmt(stall.fpsReceivedDuringStop, 1)}, ` +
+        `after ${fmt(stall.fpsReceivedAfter, 1)}, recording resumed: ${stall.recordingResumed ? 'yes' : 'no'}, ` +
+        `recorder dropped ${stall.framesDropped ?? '-'}`,
+    );
+  }
+  if (signaling.length > 0) {
+    console.log('\nsignaling: one rtc-peer signal process, clients in rooms of two (2 client processes)');
+    console.log(
+      table(
+        [
+          'clients',
+          'connect all ms',
+          'conn p50',
+          'p99',
+          'KB/client',
+          'server MB',
+          'hs/s',
+          'relay p50',
+          'p99',
+          'handshake p99',
+          'server CPU',
+        ],
+        signaling.map((s) => [
+          String(s.clients),
+          fmt(s.connectAllMs),
+          fmt(s.connectMs?.p50),
+          fmt(s.connectMs?.p99),
+          fmt(s.rssPerClientKb, 1),
+          fmt(s.serverRssMb),
+          `${fmt(s.rateAchieved)}/${s.rate}`,
+          fmt(s.relayMs?.p50, 2),
+          fmt(s.relayMs?.p99, 2),
+          fmt(s.handshakeMs?.p99, 2),
+          fmt(s.serverCpuCores, 2),
+        ]),
+      ),
+    );
+  }
+  if (goals.length > 0) {
+    console.log('\ngoals (issue 7)');
+    console.log(
+      table(
+        ['', 'goal', 'measured'],
+        goals.map((g) => [g.met === null ? '?' : g.met ? 'met' : 'MISSED', g.goal, g.measured]),
+      ),
+    );
+  }
+}
+
+function evaluateGoals(
+  media: MediaResult[],
+  firstFrame: FirstFrameResult[],
+  signaling: SignalingResult[],
+  stall: StallResult | undefined,
+  plan: Plan,
+): Goal[] {
+  const goals: Goal[] = [];
+  const find = (setup: string, size: string): MediaResult | undefined =>
+    media.find((m) => m.setup === setup && m.size === size);
+  for (const [w, h] of plan.sizes) {
+    const size = `${w}x${h}`;
+    const peer = find('rtc-peer', size);
+    const rec = find('rtc-peer --record', size);
+    const floor = find('raw wrtc', size);
+    const chrome = find('chromium', size);
+    if (peer?.latencyMs && chrome?.latencyMs) {
+      goals.push({
+        goal: `${size} rtc-peer latency p50 <= Chromium's`,
+        measured: `${peer.latencyMs.p50} vs ${chrome.latencyMs.p50} ms (raw wrtc ${fmt(floor?.latencyMs?.p50)})`,
+        met: peer.latencyMs.p50 <= chrome.latencyMs.p50,
+      });
+    }
+    const p95s = [peer, floor, chrome]
+      .map((m) => m?.latencyMs?.p95)
+      .filter((p): p is number => p !== undefined);
+    if (peer?.latencyMs && p95s.length > 1) {
+      const best = Math.min(...p95s);
+      goals.push({
+        goal: `${size} rtc-peer latency p95 <= 1.1x the best p95`,
+        measured: `${peer.latencyMs.p95} ms vs 1.1 x ${best} = ${fmt(best * 1.1, 1)} ms`,
+        met: peer.latencyMs.p95 <= best * 1.1,
+      });
+    }
+    if (peer && floor) {
+      goals.push({
+        goal: `${size} rtc-peer CPU <= raw wrtc + 0.05 core`,
+        measured: `${fmt(peer.cpuCores, 2)} vs ${fmt(floor.cpuCores, 2)} + 0.05 (x${fmt(peer.cpuCores / floor.cpuCores, 2)})`,
+        met: peer.cpuCores <= floor.cpuCores + 0.05,
+      });
+    }
+    if (peer && chrome) {
+      goals.push({
+        goal: `${size} rtc-peer CPU <= 0.8x Chromium's`,
+        measured: `${fmt(peer.cpuCores, 2)} vs 0.8 x ${fmt(chrome.cpuCores, 2)} (x${fmt(peer.cpuCores / chrome.cpuCores, 2)})`,
+        met: peer.cpuCores <= 0.8 * chrome.cpuCores,
+      });
+    }
+    if (rec && h === 720) {
+      goals.push({
+        goal: `${size}@${plan.fps} with --record: whole call <= 1.0 core`,
+        measured: `${fmt(rec.cpuCores, 2)} cores`,
+        met: rec.cpuCores <= 1.0,
+      });
+    }
+    if (h === 720) {
+      for (const m of [peer, rec]) {
+        if (!m) continue;
+        goals.push({
+          goal: `${size}@${plan.fps} ${m.setup}: 30 fps received in steady state`,
+          measured: `${fmt(m.fpsReceived, 1)} fps`,
+          met: m.fpsReceived >= 29,
+        });
+      }
+    }
+  }
+  for (const f of firstFrame) {
+    if (!f.firstRecorded) continue;
+    goals.push({
+      goal: `${f.size} join -> first recorded frame p95 <= 300 ms`,
+      measured: `p95 ${fmt(f.firstRecorded.p95)} ms over ${f.firstRecorded.count} joins`,
+      met: f.firstRecorded.p95 <= 300,
+    });
+  }
+  const big = signaling.at(-1);
+  if (big) {
+    goals.push({
+      goal: `signaling ${big.clients} clients <= 30 KB RSS each`,
+      measured: `${fmt(big.rssPerClientKb, 1)} KB`,
+      met: big.rssPerClientKb <= 30,
+    });
+    goals.push({
+      goal: `signaling relay p99 <= 5 ms at ${big.rate} handshakes/s (${big.clients} clients)`,
+      measured: `p99 ${fmt(big.relayMs?.p99, 2)} ms`,
+      met: big.relayMs ? big.relayMs.p99 <= 5 : false,
+    });
+  }
+  if (stall) {
+    goals.push({
+      goal: `recorder SIGSTOP ${stall.stopSec} s: answerer grows <= 50 MB and the call recovers`,
+      measured: `+${fmt(stall.growthMb, 1)} MB, ${fmt(stall.fpsReceivedAfter, 1)} fps after, recording resumed: ${stall.recordingResumed}`,
+      met: stall.growthMb <= 50 && stall.recordingResumed && stall.fpsReceivedAfter >= 25,
+    });
+  }
+  return goals;
+}
+
+/** Quick mode: every figure must have been produced (never a timing check). */
+function missingFigures(
+  media: MediaResult[],
+  firstFrame: FirstFrameResult[],
+  signaling: SignalingResult[],
+  stall: StallResult | undefined,
+  only: Set<Section>,
+  plan: Plan,
+): string[] {
+  const missing: string[] = [];
+  const setups: [Section, string][] = [
+    ['floor', 'raw wrtc'],
+    ['rtc-peer', 'rtc-peer'],
+    ['rtc-peer', 'rtc-peer --record'],
+    ['chromium', 'chromium'],
+  ];
+  for (const [w, h] of plan.sizes) {
+    const size = `${w}x${h}`;
+    for (const [section, setup] of setups) {
+      if (!only.has(section)) continue;
+      const m = media.find((x) => x.setup === setup && x.size === size);
+      if (!m) {
+        missing.push(`${setup} ${size}: no result`);
+        continue;
+      }
+      if (!m.latencyMs || m.latencyMs.count === 0) missing.push(`${setup} ${size}: latency`);
+      if (!(m.fpsReceived > 0)) missing.push(`${setup} ${size}: fps received`);
+      if (!m.resolution) missing.push(`${setup} ${size}: resolution`);
+      if (!(m.cpuCores > 0)) missing.push(`${setup} ${size}: CPU`);
+      if (!(m.peakRssMb > 0)) missing.push(`${setup} ${size}: peak RSS`);
+      if (setup === 'rtc-peer --record' && !(m.framesRecorded && m.framesRecorded > 0))
+        missing.push(`${setup} ${size}: frames recorded`);
+    }
+    if (only.has('first-frame')) {
+      const f = firstFrame.find((x) => x.size === size);
+      if (!f?.firstFrame || f.firstFrame.count < plan.firstFrameTrials) missing.push(`first frame ${size}`);
+      if (!f?.firstRecorded || f.firstRecorded.count < plan.firstFrameTrials)
+        missing.push(`first recorded frame ${size}`);
+    }
+  }
+  if (
+    only.has('stall') &&
+    (!stall || !Number.isFinite(stall.growthMb) || !Number.isFinite(stall.fpsReceivedAfter))
+  )
+    missing.push('recorder stall');
+  if (only.has('signaling')) {
+    for (const clients of plan.signaling.clients) {
+      const s = signaling.find((x) => x.clients === clients);
+      if (
+        !s ||
+        !s.connectMs ||
+        !s.relayMs ||
+        !s.handshakeMs ||
+        !Number.isFinite(s.rssPerClientKb) ||
+        s.handshakes === 0
+      )
+        missing.push(`signaling ${clients} clients`);
+    }
+  }
+  return missing;
+}
+
+main().then(
+  // An explicit exit: nothing of the bench must keep running, and wrtc is never loaded here anyway.
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
