@@ -21,10 +21,35 @@ export interface RecorderOptions {
   maxQueuedFrames?: number;
   /** Frame rate of the file's timeline: arrivals are placed on it by wall clock. Default: 30. */
   fps?: number;
+  /**
+   * With tracks announced by {@link Recorder.expectTrack}, how long after the first data to wait for the
+   * other track's first data before recording without it, ms. Default: 10000.
+   */
+  waitForTracksMs?: number;
+  /** Opus bitrate of the recorded audio, bit/s. Default: 64000. */
+  audioBitrate?: number;
 }
 
 /** Defaults of {@link RecorderOptions}, in one place. */
-export const RECORDER_DEFAULTS = { force: false, maxQueuedFrames: 8, fps: 30 } as const;
+export const RECORDER_DEFAULTS = {
+  force: false,
+  maxQueuedFrames: 8,
+  fps: 30,
+  waitForTracksMs: 10_000,
+  audioBitrate: 64_000,
+} as const;
+
+/** Sample rate of recorded audio (Opus's own rate); other rates are resampled to it. */
+export const RECORDER_SAMPLE_RATE = 48_000;
+
+/** Audio that arrives this much later than the samples written so far, persistently, is a gap: silence fills it. */
+const AUDIO_GAP_MS = 40;
+/** Audio this much ahead of the wall clock (more sound than time passed) is dropped. */
+const AUDIO_AHEAD_MS = 200;
+/** Arrival time over which a lag must persist to count as a gap (a burst after an event-loop stall is not one). */
+const AUDIO_GAP_WINDOW_MS = 100;
+/** Audio waiting for ffmpeg (its pipe, or its start), in seconds, before new chunks are dropped. */
+const AUDIO_MAX_BUFFERED_SEC = 12;
 
 /** Events of {@link Recorder}. */
 export type RecorderEvents = {
@@ -35,15 +60,39 @@ export type RecorderEvents = {
 /** What {@link Recorder.stop} reports about the finished file. */
 export interface RecordingSummary {
   path: string;
-  /** Frames in the file (the timeline's slots, including repeats that fill gaps). */
+  /** Frames in the file (the timeline's slots, including repeats that fill gaps); 0 without video. */
   frames: number;
-  /** Duration of the file in seconds: from the first frame's arrival to `stop()`. */
+  /** Duration of the file in seconds: from the first frame's (or, without video, sound's) arrival to `stop()`. */
   durationSec: number;
+  /** Video size; 0x0 without video. */
   width: number;
   height: number;
   /** Frames dropped because ffmpeg fell behind (or arrived faster than `fps`). */
   dropped: number;
+  /** The Opus audio track, when the file has one. */
+  audio?: RecordedAudio;
 }
+
+/** The audio part of a {@link RecordingSummary}. */
+export interface RecordedAudio {
+  /** Seconds of sound in the file, silence that filled gaps included. */
+  durationSec: number;
+  sampleRate: number;
+  channels: number;
+  /** Seconds of silence inserted where sound was missing (at the start, in gaps, up to `stop()`). */
+  silenceSec: number;
+  /** 10 ms chunks dropped (ahead of the clock, or ffmpeg not keeping up). */
+  droppedChunks: number;
+}
+
+/** One chunk of PCM as `RTCAudioSink` gives it. */
+export interface AudioData {
+  samples: Int16Array;
+  sampleRate: number;
+  channelCount?: number;
+}
+
+type TrackKind = 'audio' | 'video';
 
 interface Queued {
   buf: Uint8Array;
@@ -74,13 +123,23 @@ function formatOf(file: string, explicit?: 'webm' | 'mkv'): 'webm' | 'mkv' {
  *   stalled, and every player handles the constant rate. (ffmpeg's `-use_wallclock_as_timestamps` would
  *   stamp frames when ffmpeg reads them, after its start-up delay and any queueing.)
  * - The queue to ffmpeg is bounded (`maxQueuedFrames`); beyond it the oldest frame is dropped and counted.
- * - Audio is a later addition: it would be a second ffmpeg input on its own pipe (stdio fd 3), muxed into
- *   the same file; nothing here assumes video is the only stream beyond the arguments.
+ * - Audio (from `RTCAudioSink`) is a second ffmpeg input, raw 48 kHz PCM on its own pipe (fd 3), encoded
+ *   to Opus in the same file. Its timeline is the sample count, on the video's clock: the first chunk is
+ *   placed by its arrival after the first frame (leading silence), a lag that persists over the next 100 ms
+ *   of arrivals is filled with silence, sound far ahead of the clock is dropped, and `stop()` pads to the end.
+ *   Other rates (NetEq starts at 16 kHz) are resampled, other channel counts mixed, to the first chunk's.
+ * - Which tracks the file has: those announced with `expectTrack()` (the call does it from `ontrack`,
+ *   before any media), or else the first kind written. ffmpeg starts once each announced track has given
+ *   data, or `waitForTracksMs` after the first data without the missing one. With video, sound that
+ *   arrived before the first frame is not recorded: both start with the first frame.
  *
  * @example
  * await Recorder.checkPath('out.webm', false); // before the call starts
  * const recorder = new Recorder({ path: 'out.webm', ffmpegPath });
- * sink.onframe = ({ frame }) => recorder.writeFrame(frame);
+ * recorder.expectTrack('video');
+ * recorder.expectTrack('audio');
+ * videoSink.onframe = ({ frame }) => recorder.writeFrame(frame);
+ * audioSink.ondata = (data) => recorder.writeAudio(data);
  * // ...
  * const summary = await recorder.stop(); // finalized: plays to the end, has a duration
  */
@@ -91,8 +150,27 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   private readonly format: 'webm' | 'mkv';
   private readonly maxQueued: number;
   private readonly fps: number;
+  private readonly waitForTracksMs: number;
+  private readonly audioBitrate: number;
   private readonly log = logger('record').extend(String(++instances));
   private readonly counters = { framesWritten: 0, framesDropped: 0, resized: 0 };
+  private readonly expected = new Set<TrackKind>();
+  /** Kinds in the file, fixed when ffmpeg starts. */
+  private readonly inFile = new Set<TrackKind>();
+  private waitTimer: NodeJS.Timeout | undefined;
+  private firstDataAt: number | undefined;
+  private ignoredLate = false;
+
+  // audio
+  private audioChannels = 0;
+  private firstAudioAt = 0;
+  /** Chunks that arrived before ffmpeg started (converted to the file's format), placed when it starts. */
+  private audioEarly: { samples: Int16Array; arrivalMs: number }[] = [];
+  /** Samples (per channel) written to ffmpeg's audio pipe, silence included. */
+  private audioWritten = 0;
+  /** Chunks waiting {@link AUDIO_GAP_WINDOW_MS} before they are written, with their due sample position. */
+  private audioPending: { samples: Int16Array; due: number }[] = [];
+  private readonly audioCounters = { silenceSamples: 0, droppedChunks: 0 };
 
   private ffmpeg: FfmpegProcess | undefined;
   private width = 0;
@@ -132,6 +210,21 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.format = formatOf(options.path, options.format);
     this.maxQueued = maxQueued;
     this.fps = fps;
+    this.waitForTracksMs = options.waitForTracksMs ?? RECORDER_DEFAULTS.waitForTracksMs;
+    this.audioBitrate = options.audioBitrate ?? RECORDER_DEFAULTS.audioBitrate;
+    if (!(this.waitForTracksMs >= 0))
+      throw new TypeError(`recorder: waitForTracksMs must be >= 0, got ${this.waitForTracksMs}`);
+    if (!(this.audioBitrate >= 6000 && this.audioBitrate <= 510_000))
+      throw new TypeError(`recorder: audioBitrate must be in [6000, 510000], got ${this.audioBitrate}`);
+  }
+
+  /**
+   * Announces a track the file should have (the call does it from `ontrack`, before media flows), so that
+   * ffmpeg waits for its first data instead of starting with the other track alone. Ignored once started.
+   */
+  expectTrack(kind: TrackKind): void {
+    if (this.ffmpeg || this.stopping) return;
+    this.expected.add(kind);
   }
 
   /**
@@ -200,7 +293,13 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       this.log('ignoring a malformed %dx%d frame of %d bytes', width, height, data.length);
       return;
     }
-    if (!this.ffmpeg) this.begin(width, height, arrivalMs);
+    if (this.ffmpeg && !this.inFile.has('video')) return this.lateTrack('video');
+    if (!this.frameSize) {
+      this.initVideo(width, height);
+      // the timeline starts with the first frame
+      this.t0 = arrivalMs;
+    }
+    this.gotData('video', arrivalMs);
 
     // Place the frame on the timeline; one slot of lead absorbs jitter, more means frames come faster than fps.
     const due = Math.round(((arrivalMs - this.t0) * this.fps) / 1000);
@@ -237,20 +336,146 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.pump();
   }
 
-  private begin(width: number, height: number, arrivalMs: number): void {
+  /**
+   * Queues a chunk of PCM (from `RTCAudioSink`) that arrived at `arrivalMs` (a `performance.now()` time),
+   * placed on the file's timeline by arrival (see the class comment). Copied: the caller may reuse it.
+   * Ignored after `stop()` or a failure, and when the file was started without audio.
+   */
+  writeAudio(data: AudioData, arrivalMs: number = performance.now()): void {
+    if (this.stopping || this.failed) return;
+    const channels = data.channelCount ?? 1;
+    if (!data.samples?.length || !(data.sampleRate > 0) || channels < 1 || data.samples.length % channels) {
+      this.log(
+        'ignoring malformed audio (%d samples, %d Hz, %d channels)',
+        data.samples?.length,
+        data.sampleRate,
+        channels,
+      );
+      return;
+    }
+    if (this.ffmpeg && !this.inFile.has('audio')) return this.lateTrack('audio');
+    if (!this.audioChannels) {
+      this.audioChannels = Math.min(2, channels);
+      this.firstAudioAt = arrivalMs;
+    }
+    const samples = convertPcm(data.samples, data.sampleRate, channels, this.audioChannels);
+    this.gotData('audio', arrivalMs);
+    if (!this.ffmpeg) {
+      // Waiting for the video's first frame (or ffmpeg's start): bounded by waitForTracksMs.
+      this.audioEarly.push({ samples, arrivalMs });
+      return;
+    }
+    this.placeAudio(samples, arrivalMs);
+  }
+
+  private lateTrack(kind: TrackKind): void {
+    if (this.ignoredLate) return;
+    this.ignoredLate = true;
+    this.log('%s arrived after the recording started without it: not recorded', kind);
+  }
+
+  private initVideo(width: number, height: number): void {
     this.width = width;
     this.height = height;
     this.frameSize = (width * height * 3) / 2;
-    this.t0 = arrivalMs;
+  }
+
+  /** Starts ffmpeg once every expected track has given data, or after `waitForTracksMs`. */
+  private gotData(kind: TrackKind, arrivalMs: number): void {
+    if (this.ffmpeg) return;
+    if (this.expected.size === 0) this.expected.add(kind);
+    const haveVideo = this.frameSize > 0;
+    const haveAudio = this.audioChannels > 0;
+    const missing = [...this.expected].filter((k) => (k === 'video' ? !haveVideo : !haveAudio));
+    if (missing.length === 0) {
+      this.begin();
+      return;
+    }
+    if (this.firstDataAt === undefined) {
+      this.firstDataAt = arrivalMs;
+      this.waitTimer = setTimeout(() => {
+        if (this.ffmpeg || this.stopping || this.failed) return;
+        this.log('no %s after %d ms: recording without it', missing.join(' or '), this.waitForTracksMs);
+        this.begin();
+      }, this.waitForTracksMs);
+    }
+  }
+
+  /**
+   * Places a chunk on the audio timeline. Chunks wait 100 ms (by arrival) before they are written, so that a
+   * lag is judged over the chunks that came after it too: a burst after an event-loop stall catches up by
+   * itself (its last chunks are on time), while sound that really stopped for a while leaves every later
+   * chunk late by the same amount, and that much silence goes in before them.
+   */
+  private placeAudio(samples: Int16Array, arrivalMs: number): void {
+    if (!this.ffmpeg || arrivalMs < this.t0) return; // before the recording's start (the first video frame)
+    const rate = RECORDER_SAMPLE_RATE;
+    const due = Math.round(((arrivalMs - this.t0) * rate) / 1000);
+    if (this.audioWritten === 0 && this.audioPending.length === 0) this.writeSilence(due);
+    const pendingFrames = this.audioPending.reduce((n, p) => n + p.samples.length, 0) / this.audioChannels;
+    if (due - (this.audioWritten + pendingFrames) < -(AUDIO_AHEAD_MS * rate) / 1000) {
+      this.audioCounters.droppedChunks++;
+      return;
+    }
+    this.audioPending.push({ samples, due });
+    const oldest = this.audioPending[0];
+    if (oldest && due - oldest.due >= (AUDIO_GAP_WINDOW_MS * rate) / 1000) this.writePendingAudio(false);
+  }
+
+  /** Writes the pending chunks that have waited long enough (all of them with `all`), filling gaps first. */
+  private writePendingAudio(all: boolean): void {
+    const rate = RECORDER_SAMPLE_RATE;
+    const window = (AUDIO_GAP_WINDOW_MS * rate) / 1000;
+    for (;;) {
+      const newest = this.audioPending.at(-1);
+      const oldest = this.audioPending[0];
+      if (!oldest || !newest || (!all && newest.due - oldest.due < window)) return;
+      let pos = this.audioWritten;
+      let minLag = Infinity;
+      for (const p of this.audioPending) {
+        minLag = Math.min(minLag, p.due - pos);
+        pos += p.samples.length / this.audioChannels;
+      }
+      if (minLag > (AUDIO_GAP_MS * rate) / 1000) this.writeSilence(minLag);
+      this.audioPending.shift();
+      this.writePcm(oldest.samples);
+    }
+  }
+
+  private writePcm(samples: Int16Array): void {
+    const pipe = this.ffmpeg?.pipe3;
+    if (!pipe) return;
+    if (pipe.writableLength > AUDIO_MAX_BUFFERED_SEC * RECORDER_SAMPLE_RATE * this.audioChannels * 2) {
+      // ffmpeg is not reading: drop (the next chunks' lag then brings silence in its place)
+      this.audioCounters.droppedChunks++;
+      return;
+    }
+    pipe.write(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
+    this.audioWritten += samples.length / this.audioChannels;
+  }
+
+  private writeSilence(frames: number): void {
+    if (frames <= 0) return;
+    this.ffmpeg?.pipe3.write(Buffer.alloc(frames * this.audioChannels * 2));
+    this.audioWritten += frames;
+    this.audioCounters.silenceSamples += frames;
+  }
+
+  private begin(): void {
+    if (this.ffmpeg) return;
+    clearTimeout(this.waitTimer);
+    const { width, height } = this;
+    const video = this.frameSize > 0;
+    const audio = this.audioChannels > 0;
+    if (video) this.inFile.add('video');
+    if (audio) this.inFile.add('audio');
+    // Without video, the timeline starts with the first sound.
+    if (!video) this.t0 = this.firstAudioAt;
     const container = this.format === 'webm' ? 'webm' : 'matroska';
     // Enough bits for a clean picture without wasting disk: ~0.1 bit per pixel per frame, at least 500 kb/s.
     const bitrate = Math.max(500_000, Math.round(width * height * this.fps * 0.1));
-    const args = [
-      '-hide_banner',
-      '-nostats',
-      '-loglevel',
-      'warning',
-      // input 0: raw I420 on stdin at the timeline rate (an audio input would be added as input 1)
+    const videoInput = [
+      // raw I420 on stdin at the timeline rate
       '-f',
       'rawvideo',
       '-pix_fmt',
@@ -261,6 +486,19 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       String(this.fps),
       '-i',
       'pipe:0',
+    ];
+    // raw PCM on fd 3, its timeline the sample count
+    const audioInput = [
+      '-f',
+      's16le',
+      '-ar',
+      String(RECORDER_SAMPLE_RATE),
+      '-ac',
+      String(this.audioChannels),
+      '-i',
+      'pipe:3',
+    ];
+    const videoOutput = [
       '-map',
       '0:v',
       '-c:v',
@@ -278,6 +516,17 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       '0',
       '-lag-in-frames',
       '0',
+    ];
+    const audioOutput = ['-map', `${video ? 1 : 0}:a`, '-c:a', 'libopus', '-b:a', String(this.audioBitrate)];
+    const args = [
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'warning',
+      ...(video ? videoInput : []),
+      ...(audio ? audioInput : []),
+      ...(video ? videoOutput : []),
+      ...(audio ? audioOutput : []),
       '-f',
       container,
       this.force ? '-y' : '-n',
@@ -289,11 +538,17 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       name: 'recorder',
       readyOn: 'running',
       stopWith: 'end',
+      inputPipe3: audio,
       // finalizing (writing cues and duration) after the last frames can take a moment on a busy machine
       stopTimeoutMs: 10_000,
     });
     this.ffmpeg = ffmpeg;
-    this.log('recording %dx%d@%d to %s', width, height, this.fps, this.file);
+    this.log(
+      'recording %s%s to %s',
+      video ? `${width}x${height}@${this.fps}` : 'no video',
+      audio ? `, audio ${this.audioChannels} ch` : ', no audio',
+      this.file,
+    );
     ffmpeg.on('exit', (code, signal, tail) => {
       if (this.stopping && code === 0) return;
       const err = new FfmpegError(
@@ -304,7 +559,13 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       this.fail(err);
     });
     // start() spawns synchronously; a start failure also shows up as the exit above.
-    ffmpeg.start().catch((err: unknown) => this.fail(err as Error));
+    ffmpeg.start().catch((err: unknown) => {
+      // A short recording stopped within the start-up grace period: a clean exit is not a failure.
+      if (this.stopping && err instanceof FfmpegError && err.details.exitCode === 0) return;
+      this.fail(err as Error);
+    });
+    for (const { samples, arrivalMs } of this.audioEarly.splice(0)) this.placeAudio(samples, arrivalMs);
+    this.pump();
   }
 
   private fail(err: Error): void {
@@ -326,7 +587,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     }
     const old = this.queue.shift();
     if (old) this.counters.framesDropped++;
-    return old?.buf;
+    // the oldest queued frame may be the one being repeated: then drop the new frame instead
+    return old?.buf === this.previous ? undefined : old?.buf;
   }
 
   private release(buf: Uint8Array): void {
@@ -338,9 +600,9 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     if (this.writing || this.failed || !this.ffmpeg) return;
     let buf: Uint8Array | undefined;
     const next = this.queue[0];
-    if (next && this.written < next.slot && this.previous) {
-      // a gap: repeat the previous frame until the next one's slot
-      buf = this.previous;
+    if (next && this.written < next.slot) {
+      // a gap: repeat the previous frame until the next one's slot (before the first, show the first)
+      buf = this.previous ?? next.buf;
     } else if (next) {
       this.queue.shift();
       buf = next.buf;
@@ -388,6 +650,9 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   }
 
   private async finish(): Promise<RecordingSummary> {
+    clearTimeout(this.waitTimer);
+    // Data arrived but ffmpeg was still waiting for the other track: record what there is.
+    if (!this.ffmpeg && !this.failed && (this.frameSize > 0 || this.audioChannels > 0)) this.begin();
     this.stopping = true;
     const ffmpeg = this.ffmpeg;
     if (!ffmpeg) {
@@ -402,8 +667,15 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       };
     }
     const now = performance.now();
-    this.stopSlot = Math.max(this.lastSlot + 1, Math.round(((now - this.t0) * this.fps) / 1000));
-    if (!this.failed)
+    const video = this.inFile.has('video');
+    const audio = this.inFile.has('audio');
+    if (video) this.stopSlot = Math.max(this.lastSlot + 1, Math.round(((now - this.t0) * this.fps) / 1000));
+    if (audio && !this.failed) {
+      this.writePendingAudio(true);
+      // sound up to now, like the video
+      this.writeSilence(Math.round(((now - this.t0) * RECORDER_SAMPLE_RATE) / 1000) - this.audioWritten);
+    }
+    if (video && !this.failed)
       await new Promise<void>((resolve) => {
         this.drained = resolve;
         this.pump();
@@ -411,15 +683,67 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     await ffmpeg.stop();
     this.removeAllListeners();
     if (this.failed) throw this.failed;
+    const audioSec = this.audioWritten / RECORDER_SAMPLE_RATE;
     const summary: RecordingSummary = {
       path: this.file,
-      frames: this.written,
-      durationSec: this.written / this.fps,
-      width: this.width,
-      height: this.height,
+      frames: video ? this.written : 0,
+      durationSec: Math.max(video ? this.written / this.fps : 0, audio ? audioSec : 0),
+      width: video ? this.width : 0,
+      height: video ? this.height : 0,
       dropped: this.counters.framesDropped,
+      ...(audio
+        ? {
+            audio: {
+              durationSec: audioSec,
+              sampleRate: RECORDER_SAMPLE_RATE,
+              channels: this.audioChannels,
+              silenceSec: this.audioCounters.silenceSamples / RECORDER_SAMPLE_RATE,
+              droppedChunks: this.audioCounters.droppedChunks,
+            },
+          }
+        : {}),
     };
     this.log('finished: %o, %o', summary, this.counters);
     return summary;
   }
+}
+
+/**
+ * Converts interleaved PCM to `RECORDER_SAMPLE_RATE` with `toChannels` channels: channels averaged or
+ * duplicated, the rate changed by linear interpolation (enough for NetEq's first 16 kHz chunks of silence).
+ */
+export function convertPcm(
+  samples: Int16Array,
+  sampleRate: number,
+  channels: number,
+  toChannels: number,
+): Int16Array {
+  const frames = samples.length / channels;
+  let mixed: Int16Array;
+  if (channels === toChannels) mixed = samples;
+  else {
+    mixed = new Int16Array(frames * toChannels);
+    for (let f = 0; f < frames; f++) {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) sum += samples[f * channels + c] ?? 0;
+      const avg = Math.round(sum / channels);
+      for (let c = 0; c < toChannels; c++)
+        mixed[f * toChannels + c] = toChannels === channels ? (samples[f * channels + c] ?? 0) : avg;
+    }
+  }
+  if (sampleRate === RECORDER_SAMPLE_RATE) return mixed === samples ? new Int16Array(samples) : mixed;
+  const outFrames = Math.round((frames * RECORDER_SAMPLE_RATE) / sampleRate);
+  const out = new Int16Array(outFrames * toChannels);
+  for (let f = 0; f < outFrames; f++) {
+    const pos = (f * sampleRate) / RECORDER_SAMPLE_RATE;
+    const i = Math.floor(pos);
+    const frac = pos - i;
+    const j = Math.min(frames - 1, i + 1);
+    for (let c = 0; c < toChannels; c++) {
+      const a = mixed[i * toChannels + c] ?? 0;
+      const b = mixed[j * toChannels + c] ?? 0;
+      out[f * toChannels + c] = Math.round(a + (b - a) * frac);
+    }
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { readBarcode, writeBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
 import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
+import { readFlash } from '../../src/capture/test-beep.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -36,6 +37,8 @@ export interface RecordingInfo {
   decodedDurationSec: number;
   /** Barcode of each decoded frame (null where none could be read). */
   barcodes: (BarcodePayload | null)[];
+  /** Whether each decoded frame shows the test pattern's flash block (see src/capture/test-beep.ts). */
+  flashes: boolean[];
   /** Decoder complaints (lines mentioning errors or corruption). */
   decodeErrors: string[];
   /** Exit code of the decoding ffmpeg. */
@@ -68,6 +71,7 @@ export async function inspectRecording(file: string, ffmpeg?: string): Promise<R
 
   const frameSize = width * height;
   const barcodes: (BarcodePayload | null)[] = [];
+  const flashes: boolean[] = [];
   const ptsSec: number[] = [];
   const decodeErrors: string[] = [];
   const child = spawn(
@@ -77,6 +81,8 @@ export async function inspectRecording(file: string, ffmpeg?: string): Promise<R
       '-nostats',
       '-i',
       file,
+      '-map',
+      '0:v:0',
       '-vf',
       'showinfo',
       '-f',
@@ -93,6 +99,7 @@ export async function inspectRecording(file: string, ffmpeg?: string): Promise<R
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     while (pending.length >= frameSize) {
       barcodes.push(readBarcode(pending.subarray(0, frameSize), width, height));
+      flashes.push(readFlash(pending.subarray(0, frameSize), width, height));
       pending = pending.subarray(frameSize);
     }
   });
@@ -118,9 +125,101 @@ export async function inspectRecording(file: string, ffmpeg?: string): Promise<R
     ptsSec,
     decodedDurationSec: last + interval,
     barcodes,
+    flashes,
     decodeErrors,
     exitCode,
   };
+}
+
+/** The audio track of a recording, decoded. */
+export interface DecodedAudio {
+  /** Codec of the first audio stream, e.g. `opus`. */
+  codec: string;
+  /** Channels the file has. */
+  channels: number;
+  /** Decoded samples, mixed to mono at {@link DECODE_RATE}. */
+  samples: Int16Array;
+  /** `samples.length / DECODE_RATE`. */
+  durationSec: number;
+  /** Decoder complaints. */
+  decodeErrors: string[];
+}
+
+/** Sample rate of {@link decodeAudio}'s output. */
+export const DECODE_RATE = 48_000;
+
+/** Decodes the first audio stream of a file to mono 16-bit PCM; null when the file has no audio stream. */
+export async function decodeAudio(file: string, ffmpeg?: string): Promise<DecodedAudio | null> {
+  const bin = ffmpeg ?? (await testFfmpeg());
+  const probe = await run(bin, ['-hide_banner', '-i', file]);
+  const stream = /Stream #0:\d+.*?: Audio: (\w+)[^\n]*?, \d+ Hz, (mono|stereo|\d+ channels)/.exec(
+    probe.stderr,
+  );
+  if (!stream) return null;
+  const channels = stream[2] === 'mono' ? 1 : stream[2] === 'stereo' ? 2 : Number.parseInt(stream[2] ?? '0');
+  const child = spawn(
+    bin,
+    [
+      '-hide_banner',
+      '-nostats',
+      '-i',
+      file,
+      '-map',
+      '0:a:0',
+      '-f',
+      's16le',
+      '-ac',
+      '1',
+      '-ar',
+      String(DECODE_RATE),
+      'pipe:1',
+    ],
+    // stdin: unused; stdout: PCM; stderr: decoder complaints
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const parts: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => parts.push(chunk));
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (t: string) => (stderr += t));
+  await new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const bytes = Buffer.concat(parts);
+  const samples = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2));
+  const decodeErrors = stderr
+    .split('\n')
+    .filter((l) => /error|corrupt|invalid/i.test(l) && !/^\s*(configuration|built with)/.test(l));
+  return {
+    codec: stream[1] ?? '',
+    channels,
+    samples,
+    durationSec: samples.length / DECODE_RATE,
+    decodeErrors,
+  };
+}
+
+/**
+ * Onsets of beeps in decoded PCM, in seconds: a 5 ms window louder than `threshold` (RMS) after at least
+ * `minGapSec` of windows below it.
+ */
+export function findBeepOnsets(samples: Int16Array, threshold = 1000, minGapSec = 0.3): number[] {
+  const win = DECODE_RATE / 200;
+  const onsets: number[] = [];
+  let quietSince = -Infinity;
+  let loud = false;
+  for (let w = 0; (w + 1) * win <= samples.length; w++) {
+    let sum = 0;
+    for (let i = w * win; i < (w + 1) * win; i++) sum += (samples[i] ?? 0) ** 2;
+    const rms = Math.sqrt(sum / win);
+    const t = (w * win) / DECODE_RATE;
+    if (rms >= threshold) {
+      if (!loud && t - quietSince >= minGapSec) onsets.push(t);
+      loud = true;
+    } else {
+      if (loud) quietSince = t;
+      loud = false;
+    }
+  }
+  return onsets;
 }
 
 /** True while a process with this pid exists (and is not a zombie we could reap). */
