@@ -42,7 +42,7 @@ export const PAGE_HTML = `<!doctype html>
           </tbody>
         </table>
         <button id="hangup" type="button" disabled>Hang up</button>
-        <ol id="log"></ol>
+        <ul id="log"></ul>
       </section>
     </main>
     <footer>

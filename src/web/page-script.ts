@@ -49,6 +49,10 @@ export const PAGE_SCRIPT = String.raw`(function () {
   var peerGone = false;
   var statsTimer = 0;
   var previousSample = null;
+  // What this call sent and got, for the re-sends after a signaling reconnect (docs/protocol.md, Reconnection).
+  var current = { offerSdp: null, answerSdp: null, sentCandidates: [], receivedCandidates: {} };
+  var joinedOnce = false;
+  var rejoinAttempts = 0;
 
   function log(text) {
     var line = new Date().toISOString().slice(11, 23) + ' ' + text;
@@ -100,32 +104,50 @@ export const PAGE_SCRIPT = String.raw`(function () {
 
   socket.on('connect', function () {
     log('signaling connected');
+    join();
+  });
+
+  function join() {
+    if (hungUp || !socket.connected) return;
     send({ type: 'join', room: room, role: role }).then(
       function (ack) {
-        log('joined room ' + room + ' as ' + role + (ack.peerPresent ? ' (peer present)' : ''));
+        var rejoin = joinedOnce;
+        joinedOnce = true;
+        rejoinAttempts = 0;
+        log((rejoin ? 'rejoined' : 'joined') + ' room ' + room + ' as ' + role + (ack.peerPresent ? ' (peer present)' : ''));
         if (hungUp) return;
         if (role === 'answerer') {
-          // The held offer may already be in (it follows the ack); a call in progress goes on.
+          // Step 2 of the reconnection rules: the answerer sends nothing; the held offer (if any) follows the ack.
           if (!pc) setState('waiting', 'waiting for a caller in room ' + room);
           return;
         }
-        // A signaling blip does not end a call whose media flows; an offer still waiting was forgotten by
-        // the server with our membership, so the caller offers again.
-        var live = pc && (pc.connectionState === 'connected' || pc.connectionState === 'connecting');
-        if (!live) enqueue(startCall);
+        if (!pc) return enqueue(startCall);
+        // The server forgot our unanswered offer with our membership: send it again with its candidates.
+        // An answered call runs peer to peer and is left alone.
+        if (rejoin && !pc.remoteDescription && current.offerSdp) enqueue(resendOffer);
       },
       function (error) {
+        // Step 2: ROLE_TAKEN on a rejoin is usually our own old connection the server has not dropped yet.
+        if (joinedOnce && /ROLE_TAKEN/.test(error.message) && rejoinAttempts < 60) {
+          rejoinAttempts += 1;
+          log('role still held by our old connection; retrying');
+          setTimeout(join, 1000);
+          return;
+        }
         fail(error.message);
         socket.disconnect();
       },
     );
-  });
+  }
+
   socket.on('connect_error', function (error) {
     fail('cannot reach the signaling server: ' + error.message);
   });
   socket.on('disconnect', function (reason) {
     if (hungUp) return;
     log('signaling lost (' + reason + '), reconnecting');
+    // Socket.IO reconnects by itself after a transport loss, not after the server closed the connection.
+    if (reason === 'io server disconnect') setTimeout(function () { socket.connect(); }, 500);
   });
 
   socket.on('signal', function (message) {
@@ -133,7 +155,16 @@ export const PAGE_SCRIPT = String.raw`(function () {
     switch (message.type) {
       case 'offer':
         if (role !== 'answerer') return log('ignored an offer: this page is the caller');
+        if (pc && message.sdp === current.offerSdp) {
+          // The caller's re-send after a reconnect: not a new call. Answer again if we had answered.
+          log('offer re-sent by the caller');
+          enqueue(resendAnswer);
+          return;
+        }
         log('offer received');
+        // Its candidates follow at once, before answerCall runs: start their de-duplication here.
+        current.offerSdp = message.sdp;
+        current.receivedCandidates = {};
         enqueue(function () { return answerCall(message.sdp); });
         return;
       case 'answer':
@@ -142,14 +173,25 @@ export const PAGE_SCRIPT = String.raw`(function () {
         enqueue(function () { return acceptAnswer(message.sdp); });
         return;
       case 'candidate':
+        var key = JSON.stringify(message.candidate);
+        if (current.receivedCandidates[key]) return; // a re-send after a reconnect
+        current.receivedCandidates[key] = true;
         enqueue(function () { return addCandidate(message.candidate); });
         return;
       case 'peer-joined':
-        peerGone = false;
         log((message.role === 'caller' ? 'caller' : 'answerer') + ' joined');
+        if (peerGone && pc && pc.connectionState === 'connected') {
+          peerGone = false; // it came back (its own reconnect) and the media still flows
+          return;
+        }
+        peerGone = false;
+        // An answered offer is not held for a new answerer: the caller starts a new call for it.
+        if (role === 'caller' && pc && pc.remoteDescription && !hungUp) enqueue(startCall);
         return;
       case 'peer-left':
         log((message.role === 'caller' ? 'caller' : 'answerer') + ' left (' + message.reason + ')');
+        // After a peer-left, an identical offer is a new call.
+        current.offerSdp = null;
         if (message.reason === 'bye' || !pc || pc.connectionState !== 'connected') enqueue(callEnded);
         else peerGone = true; // it may come back; the connection state decides
         return;
@@ -187,6 +229,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
     state.calls += 1;
     peerGone = false;
     previousSample = null;
+    state.stats = null;
+    var received = role === 'answerer' ? current.receivedCandidates : {};
+    current = { offerSdp: null, answerSdp: null, sentCandidates: [], receivedCandidates: received };
     var connection = new RTCPeerConnection({ iceServers: iceServers });
     pc = connection;
     state.pc = connection;
@@ -195,6 +240,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       // A null or empty candidate marks the end of gathering: nothing to send in this protocol.
       if (connection !== pc || !c || !c.candidate) return;
       var candidate = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
+      if (current.sentCandidates.length < 200) current.sentCandidates.push(candidate);
       send({ type: 'candidate', candidate: candidate }).catch(function (error) { log(error.message); });
     };
     connection.onconnectionstatechange = function () {
@@ -252,7 +298,10 @@ export const PAGE_SCRIPT = String.raw`(function () {
       return connection
         .createOffer()
         .then(function (offer) { return connection.setLocalDescription(offer); })
-        .then(function () { return send({ type: 'offer', sdp: connection.localDescription.sdp }); })
+        .then(function () {
+          current.offerSdp = connection.localDescription.sdp;
+          return send({ type: 'offer', sdp: current.offerSdp });
+        })
         .then(function (ack) {
           log(ack.delivered ? 'offer sent to the answerer' : 'offer held by the server until an answerer joins');
           if (connection === pc && connection.connectionState === 'new') {
@@ -265,18 +314,47 @@ export const PAGE_SCRIPT = String.raw`(function () {
   /** Answerer, step 3: the offer as remote description, then our answer (receive only). */
   function answerCall(sdp) {
     var connection = newConnection();
+    current.offerSdp = sdp;
     return connection
       .setRemoteDescription({ type: 'offer', sdp: sdp })
       .then(flushCandidates)
       .then(function () { return connection.createAnswer(); })
       .then(function (answer) { return connection.setLocalDescription(answer); })
-      .then(function () { return send({ type: 'answer', sdp: connection.localDescription.sdp }); })
+      .then(function () {
+        current.answerSdp = connection.localDescription.sdp;
+        return send({ type: 'answer', sdp: current.answerSdp });
+      })
       .then(function () {
         log('answer sent');
         if (connection === pc && connection.connectionState === 'new') {
           setState('connecting', 'call ' + state.calls + ': connecting');
         }
       });
+  }
+
+  /** Reconnection, caller: the unanswered offer again, then the candidates sent after it, in order. */
+  function resendOffer() {
+    log('re-sending the unanswered offer');
+    var candidates = current.sentCandidates.slice();
+    return send({ type: 'offer', sdp: current.offerSdp }).then(function () {
+      return resendCandidates(candidates);
+    });
+  }
+
+  /** Reconnection, answerer: the same offer came again; our answer and candidates go again if we had answered. */
+  function resendAnswer() {
+    if (!current.answerSdp) return;
+    log('re-sending the answer');
+    var candidates = current.sentCandidates.slice();
+    return send({ type: 'answer', sdp: current.answerSdp }).then(function () {
+      return resendCandidates(candidates);
+    });
+  }
+
+  function resendCandidates(candidates) {
+    return candidates.reduce(function (chain, c) {
+      return chain.then(function () { return send({ type: 'candidate', candidate: c }); });
+    }, Promise.resolve());
   }
 
   /** Caller, step 4: the answer becomes the remote description. */

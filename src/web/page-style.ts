@@ -17,7 +17,7 @@ body[data-state='connected'] #status { background: #1d5e2b; }
 body[data-state='error'] #status, body[data-state='failed'] #status { background: #7a1f1f; }
 main { display: flex; gap: 16px; margin-top: 12px; flex-wrap: wrap; }
 .videos { position: relative; flex: 1 1 480px; min-width: 320px; }
-#remote { width: 100%; aspect-ratio: 4 / 3; background: #000; display: block; }
+#remote { width: 100%; aspect-ratio: 4 / 3; max-height: calc(100vh - 120px); object-fit: contain; background: #000; display: block; }
 #local { position: absolute; right: 8px; bottom: 8px; width: 25%; border: 1px solid #666; background: #000; }
 #unmute { position: absolute; left: 8px; bottom: 8px; }
 .side { flex: 0 1 320px; }
@@ -25,6 +25,6 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #2a2a2a; }
 thead th { color: #aaa; font-weight: normal; }
 button { margin: 10px 0; padding: 4px 14px; }
-#log { font-family: ui-monospace, monospace; font-size: 12px; color: #aaa; padding-left: 20px; max-height: 240px; overflow: auto; }
+#log { font-family: ui-monospace, monospace; font-size: 12px; color: #aaa; list-style: none; padding: 0; max-height: 240px; overflow: auto; }
 footer { margin-top: 16px; color: #888; font-size: 0.85rem; }
 `;

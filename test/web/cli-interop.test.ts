@@ -1,0 +1,169 @@
+/**
+ * The browser page against the real CLI (dist/cli.js, built by `npm test`'s pretest): a Node caller sending
+ * the test pattern watched in Chromium, and Chromium calling with its fake camera into a recording Node
+ * answerer. The result is checked by decoding it: the pattern's barcode read back from the video element,
+ * and the recording's frames and duration.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RECORDER_DEFAULTS } from '../../src/record/index.js';
+import { startSignalServer, type SignalServer } from '../../src/signal/index.js';
+import { webPageHandler } from '../../src/web/index.js';
+import {
+  launchBrowser,
+  openPage,
+  readRemoteBarcode,
+  remoteVideo,
+  screenshot,
+  waitForPage,
+  type OpenedPage,
+} from '../helpers/browser.js';
+import { killAll, startCli, type CliEvent } from '../helpers/cli.js';
+import { inspectRecording } from '../helpers/media.js';
+
+describe('browser page <-> rtc-peer CLI', () => {
+  let browser: Browser;
+  let server: SignalServer | undefined;
+  let dir: string | undefined;
+  const pages: OpenedPage[] = [];
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await killAll();
+    for (const { page } of pages.splice(0)) await page.context().close();
+    await server?.close();
+    server = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  async function open(url: string): Promise<OpenedPage> {
+    const opened = await openPage(browser, url);
+    pages.push(opened);
+    return opened;
+  }
+
+  it('rtc-peer call (test pattern) -> the page plays it at the sent size, frames and counter advancing', async () => {
+    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    const watcher = await open(`${server.url}/?room=watch`);
+    await waitForPage(watcher.page, 'wait for a caller', (s) => s.state === 'waiting');
+    const caller = startCli([
+      'call',
+      ...['--signal', server.url, '--room', 'watch', '--size', '640x480', '--duration', '6'],
+      ...['--once', '--json', '--stun', 'none'],
+    ]);
+    await caller.waitFor('connected');
+
+    const first = await waitForPage(
+      watcher.page,
+      'decode the pattern',
+      (s) => s.state === 'connected' && (s.stats?.inbound?.framesDecoded ?? 0) >= 15,
+    );
+    expect(first.stats?.inbound).toMatchObject({ width: 640, height: 480 });
+    const video1 = await remoteVideo(watcher.page);
+    expect(video1).toMatchObject({ width: 640, height: 480, paused: false });
+    expect(video1.currentTime).toBeGreaterThan(0);
+    const barcode1 = await readRemoteBarcode(watcher.page);
+    const shot1 = await watcher.page.locator('#remote').screenshot();
+
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const second = await waitForPage(
+      watcher.page,
+      'update its stats',
+      (s) => (s.stats?.inbound?.kbps ?? 0) > 0,
+    );
+    const video2 = await remoteVideo(watcher.page);
+    const barcode2 = await readRemoteBarcode(watcher.page);
+    const shot2 = await watcher.page.locator('#remote').screenshot();
+    await screenshot(watcher.page, 'web-watching-cli-caller');
+
+    // The decoded-frame count keeps rising, at about the sent 30 fps.
+    expect(second.stats?.inbound?.framesDecoded ?? 0).toBeGreaterThan(
+      (first.stats?.inbound?.framesDecoded ?? 0) + 20,
+    );
+    expect(video2.totalFrames - video1.totalFrames).toBeGreaterThan(20);
+    expect(video2.currentTime - video1.currentTime).toBeGreaterThan(1);
+    // The pattern's frame counter moved on: read from the barcode it carries, and visible in the pixels.
+    expect(barcode1, 'barcode in the first frame').not.toBeNull();
+    expect(barcode2, 'barcode in the second frame').not.toBeNull();
+    const advanced = (barcode2?.frameId ?? 0) - (barcode1?.frameId ?? 0);
+    expect(advanced).toBeGreaterThanOrEqual(25); // 1.2 s at 30 fps = 36
+    expect(advanced).toBeLessThan(150);
+    expect(shot1.equals(shot2)).toBe(false);
+
+    // The caller hangs up after --duration: it exits 0, and the page hears the bye and waits again.
+    expect((await caller.exited).code).toBe(0);
+    await waitForPage(watcher.page, 'end the call', (s) => s.state === 'waiting' && s.calls === 1);
+    expect(watcher.errors).toEqual([]);
+  }, 40_000);
+
+  it('the page calls with the fake camera -> rtc-peer answer --record records the right frames and duration', async () => {
+    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    dir = await mkdtemp(path.join(tmpdir(), 'rtc-peer-web-'));
+    const file = path.join(dir, 'from-browser.webm');
+    // The browser calls first: its offer is held by the server until the answerer joins.
+    const caller = await open(`${server.url}/?room=record&role=call&size=640x480&fps=30`);
+    await waitForPage(caller.page, 'wait for an answerer', (s) => s.state === 'waiting');
+    const settings = await caller.page.evaluate(() =>
+      (window as unknown as { rtcPeer: { pc: RTCPeerConnection } }).rtcPeer.pc
+        .getSenders()
+        .map((s) => ({ kind: s.track?.kind, ...s.track?.getSettings() })),
+    );
+    const camera = settings.find((s) => s.kind === 'video');
+    expect(camera, 'the page sends a video track').toBeDefined();
+    expect(settings.map((s) => s.kind).sort()).toEqual(['audio', 'video']);
+    const fps = camera?.frameRate ?? 0;
+    expect(fps).toBeGreaterThan(0);
+
+    const durationSec = 4;
+    const answerer = startCli([
+      'answer',
+      ...['--signal', server.url, '--room', 'record', '--record', file, '--duration', String(durationSec)],
+      ...['--once', '--json', '--stun', 'none'],
+    ]);
+    await answerer.waitFor('connected');
+    const sending = await waitForPage(
+      caller.page,
+      'send video',
+      (s) => (s.stats?.outbound?.framesSent ?? 0) > 10,
+    );
+    expect(sending.state).toBe('connected');
+    await screenshot(caller.page, 'web-calling-cli-answerer');
+    expect((await answerer.exited).code).toBe(0);
+    const ended = (await answerer.waitFor('call-ended', 1000)) as CliEvent & {
+      framesReceived: number;
+      recording: { path: string; frames: number };
+    };
+    expect(ended.recording.path).toBe(file);
+    // The answerer's bye ends the page's call; as caller it offers again for the next answerer.
+    await waitForPage(caller.page, 'offer a new call', (s) => s.state === 'waiting' && s.calls === 2);
+
+    const info = await inspectRecording(file);
+    expect(info.exitCode).toBe(0);
+    expect(info.decodeErrors).toEqual([]);
+    expect(info.codec).toBe('vp8');
+    expect({ width: info.width, height: info.height }).toEqual({
+      width: camera?.width,
+      height: camera?.height,
+    });
+    // --duration counts from "connected"; the first frame follows within a few hundred ms.
+    expect(info.decodedDurationSec).toBeGreaterThan(durationSec - 0.8);
+    expect(info.decodedDurationSec).toBeLessThan(durationSec + 0.5);
+    // The recorder writes a constant-rate timeline (a slot without a new frame repeats the previous one): the
+    // decoded frame count is that rate times the duration, and what the recorder said it wrote.
+    expect(info.frames).toBe(ended.recording.frames);
+    expect(Math.abs(info.frames - info.decodedDurationSec * RECORDER_DEFAULTS.fps)).toBeLessThanOrEqual(1);
+    // The frames the answerer received came at the camera's rate (Chromium's fake camera: 20 fps).
+    expect(ended.framesReceived).toBeGreaterThan(info.decodedDurationSec * fps * 0.8);
+    expect(ended.framesReceived).toBeLessThanOrEqual(Math.ceil(info.decodedDurationSec * fps * 1.1) + 2);
+    expect(caller.errors).toEqual([]);
+  }, 40_000);
+});
