@@ -21,7 +21,7 @@ export const PAGE_HTML = `<!doctype html>
       <p id="status" role="status">starting</p>
     </header>
     <main>
-      <section class="videos">
+      <section id="videos" class="videos">
         <video id="remote" autoplay playsinline></video>
         <video id="local" autoplay playsinline muted hidden></video>
         <button id="unmute" type="button" hidden>Unmute</button>

@@ -90,7 +90,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
     fail('the Socket.IO client did not load (vendor/socket.io.min.js); is this page served by rtc-peer signal?');
     return;
   }
-  var socket = io({ auth: token ? { token: token } : {} });
+  // Reconnect as the Node client does: 250 ms doubling to 2 s (docs/protocol.md, Reconnection).
+  var socket = io({ auth: token ? { token: token } : {}, reconnectionDelay: 250, reconnectionDelayMax: 2000 });
 
   function send(message) {
     return socket.timeout(5000).emitWithAck('signal', message).then(function (ack) {
@@ -141,7 +142,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
   }
 
   socket.on('connect_error', function (error) {
-    fail('cannot reach the signaling server: ' + error.message);
+    // While a call runs peer to peer, a lost signaling server is worth a log line, not an error state.
+    if (joinedOnce && !/^UNAUTHORIZED/.test(error.message)) log('signaling server unreachable, retrying: ' + error.message);
+    else fail('cannot reach the signaling server: ' + error.message);
   });
   socket.on('disconnect', function (reason) {
     if (hungUp) return;
@@ -180,13 +183,11 @@ export const PAGE_SCRIPT = String.raw`(function () {
         return;
       case 'peer-joined':
         log((message.role === 'caller' ? 'caller' : 'answerer') + ' joined');
-        if (peerGone && pc && pc.connectionState === 'connected') {
-          peerGone = false; // it came back (its own reconnect) and the media still flows
-          return;
-        }
         peerGone = false;
+        // A live call means the answerer came back (its reconnect, or a restarted server): leave it alone.
+        if (!pc || pc.connectionState === 'connected') return;
         // An answered offer is not held for a new answerer: the caller starts a new call for it.
-        if (role === 'caller' && pc && pc.remoteDescription && !hungUp) enqueue(startCall);
+        if (role === 'caller' && pc.remoteDescription && !hungUp) enqueue(startCall);
         return;
       case 'peer-left':
         log((message.role === 'caller' ? 'caller' : 'answerer') + ' left (' + message.reason + ')');
@@ -216,6 +217,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
         localStream = stream;
         localVideo.srcObject = stream;
         localVideo.hidden = false;
+        // Until (unless) the answerer sends video back, our own camera takes the big spot.
+        el('videos').classList.add('solo');
         stream.getTracks().forEach(function (track) {
           var s = track.getSettings();
           log('local ' + track.kind + ': ' + track.label + (s.width ? ' ' + s.width + 'x' + s.height + '@' + s.frameRate : ''));
@@ -259,15 +262,14 @@ export const PAGE_SCRIPT = String.raw`(function () {
         setState(s, 'call ' + state.calls + ': ' + s);
       }
     };
+    // One stream for the element, however the sender grouped its tracks: its audio plays with its video.
+    var remoteStream = new MediaStream();
     connection.ontrack = function (event) {
       if (connection !== pc) return;
       log('remote ' + event.track.kind + ' track');
-      var stream = event.streams[0];
-      if (!stream) {
-        stream = remoteVideo.srcObject instanceof MediaStream ? remoteVideo.srcObject : new MediaStream();
-        stream.addTrack(event.track);
-      }
-      if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
+      remoteStream.addTrack(event.track);
+      if (remoteVideo.srcObject !== remoteStream) remoteVideo.srcObject = remoteStream;
+      if (event.track.kind === 'video') el('videos').classList.remove('solo');
       play();
     };
     clearInterval(statsTimer);

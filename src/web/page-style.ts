@@ -19,6 +19,8 @@ main { display: flex; gap: 16px; margin-top: 12px; flex-wrap: wrap; }
 .videos { position: relative; flex: 1 1 480px; min-width: 320px; }
 #remote { width: 100%; aspect-ratio: 4 / 3; max-height: calc(100vh - 120px); object-fit: contain; background: #000; display: block; }
 #local { position: absolute; right: 8px; bottom: 8px; width: 25%; border: 1px solid #666; background: #000; }
+#videos.solo #remote { display: none; }
+#videos.solo #local { position: static; width: 100%; aspect-ratio: 4 / 3; max-height: calc(100vh - 120px); object-fit: contain; border: 0; }
 #unmute { position: absolute; left: 8px; bottom: 8px; }
 .side { flex: 0 1 320px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }

@@ -6,7 +6,15 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalServer, type SignalServer } from '../../src/signal/index.js';
 import { webPageHandler } from '../../src/web/index.js';
-import { launchBrowser, openPage, remoteVideo, waitForPage, type OpenedPage } from '../helpers/browser.js';
+import {
+  launchBrowser,
+  openPage,
+  pageState,
+  remoteVideo,
+  waitForPage,
+  type OpenedPage,
+  type PageState,
+} from '../helpers/browser.js';
 
 describe('page <-> page in Chromium', () => {
   let browser: Browser;
@@ -79,6 +87,64 @@ describe('page <-> page in Chromium', () => {
     expect(caller.errors).toEqual([]);
     expect(watcher.errors).toEqual([]);
   }, 40_000);
+
+  it('a call survives a signaling server restart: both pages rejoin, the media never stops, bye still arrives', async () => {
+    const first = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    server = first;
+    const caller = await open(`${first.url}/?room=restart&role=call&size=320x240&fps=15`);
+    const watcher = await open(`${first.url}/?room=restart`);
+    const before = await waitForPage(
+      watcher.page,
+      'receive video',
+      (s) => s.state === 'connected' && (s.stats?.inbound?.framesDecoded ?? 0) > 5,
+    );
+
+    await first.close();
+    server = undefined;
+    await waitForPage(watcher.page, 'notice the lost server', (s) =>
+      s.log.some((l) => l.includes('signaling lost')),
+    );
+    const during = await waitForPage(
+      watcher.page,
+      'keep decoding without a server',
+      (s) => (s.stats?.inbound?.framesDecoded ?? 0) > (before.stats?.inbound?.framesDecoded ?? 0) + 15,
+    );
+    expect(during.state).toBe('connected');
+
+    // A restarted server knows no rooms: both pages join again, and neither starts a new call.
+    server = await startSignalServer({ host: '127.0.0.1', port: first.port, httpHandler: webPageHandler() });
+    const rejoined = (s: PageState): boolean => s.log.some((l) => l.includes('rejoined room restart'));
+    await waitForPage(caller.page, 'rejoin', rejoined);
+    const after = await waitForPage(watcher.page, 'rejoin', rejoined);
+    expect(after).toMatchObject({ state: 'connected', calls: 1 });
+    expect((await pageState(caller.page)).calls).toBe(1);
+
+    await caller.page.click('#hangup');
+    await waitForPage(watcher.page, 'end the call on bye', (s) => s.state === 'waiting');
+    // The browser itself logs the polls that hit the stopped server; nothing else may go wrong.
+    const unexpected = (errors: string[]): string[] =>
+      errors.filter((e) => !e.includes('ERR_CONNECTION_REFUSED'));
+    expect(unexpected(caller.errors)).toEqual([]);
+    expect(unexpected(watcher.errors)).toEqual([]);
+  }, 40_000);
+
+  it('a caller page re-sends its unanswered offer to a restarted server, and the answerer gets it', async () => {
+    const first = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    server = first;
+    const caller = await open(`${first.url}/?room=held&role=call&size=320x240&fps=15`);
+    await waitForPage(caller.page, 'wait for an answerer', (s) => s.state === 'waiting');
+    await first.close();
+    server = await startSignalServer({ host: '127.0.0.1', port: first.port, httpHandler: webPageHandler() });
+    await waitForPage(caller.page, 're-send its offer', (s) =>
+      s.log.some((l) => l.includes('re-sending the unanswered offer')),
+    );
+
+    const watcher = await open(`${server.url}/?room=held`);
+    await waitForPage(watcher.page, 'receive video', (s) => (s.stats?.inbound?.framesDecoded ?? 0) > 5);
+    // The same offer, not a new call.
+    expect((await pageState(caller.page)).calls).toBe(1);
+    expect((await pageState(caller.page)).state).toBe('connected');
+  }, 30_000);
 
   it('shows a refused join instead of hanging (wrong token, role taken)', async () => {
     server = await startSignalServer({
