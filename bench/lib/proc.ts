@@ -103,8 +103,8 @@ export interface CpuResult {
    * processes (a browser's many processes, node's binary) count once.
    */
   pssMb: number;
-  /** Processes seen at the end, `comm` by pid. */
-  processes: Record<string, string>;
+  /** Processes seen at the end, by pid: name and CPU over the window in cores. */
+  processes: Record<string, { comm: string; cores: number }>;
 }
 
 /**
@@ -148,8 +148,11 @@ export class CpuWindow {
     let cpu = 0;
     let rssKb = 0;
     let pss = 0;
+    const processes: CpuResult['processes'] = {};
     for (const [pid, sec] of end) {
-      cpu += sec - (this.#startCpu.get(pid) ?? 0);
+      const used = sec - (this.#startCpu.get(pid) ?? 0);
+      cpu += used;
+      processes[String(pid)] = { comm: tree.get(pid) ?? '?', cores: wallSec > 0 ? used / wallSec : 0 };
       rssKb += statusKb(pid, 'VmHWM');
       pss += pssKb(pid);
     }
@@ -157,7 +160,7 @@ export class CpuWindow {
       cores: wallSec > 0 ? cpu / wallSec : 0,
       peakRssMb: rssKb / 1024,
       pssMb: pss / 1024,
-      processes: Object.fromEntries([...tree].map(([pid, comm]) => [String(pid), comm])),
+      processes,
     };
   }
 }

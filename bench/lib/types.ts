@@ -21,8 +21,8 @@ export interface MediaResult {
   peakRssMb: number;
   /** Sum of their PSS at the end of the window (shared pages counted once), MB. */
   pssMb: number;
-  /** The processes counted, `comm` by pid. */
-  processes: Record<string, string>;
+  /** The processes counted, by pid: name and CPU over the window in cores. */
+  processes: Record<string, { comm: string; cores: number }>;
   /** Frames in the recording, with `--record`. */
   framesRecorded?: number;
   /** What was sent besides video, and other remarks. */
