@@ -9,7 +9,7 @@ import createDebug from 'debug';
 import { listDevices, locateFfmpeg } from './capture/index.js';
 import { runDemo } from './cli/demo.js';
 import { ExitCode, exitCodeFor } from './cli/exit-codes.js';
-import { parsePositive, parseSize, sourceFromFlags } from './cli/options.js';
+import { mediaFromFlags, parsePositive, parseSize } from './cli/options.js';
 import { Reporter } from './cli/reporter.js';
 import { buildIceConfig } from './peer/ice.js';
 import { Peer } from './peer/peer.js';
@@ -30,6 +30,9 @@ interface PeerFlags {
   turnPass?: string;
   iceTransportPolicy: 'all' | 'relay';
   device?: string;
+  audioDevice?: string;
+  audio: boolean;
+  video: boolean;
   inputFormat?: string;
   input?: string;
   loop: boolean;
@@ -59,6 +62,12 @@ function addPeerOptions(cmd: Command): Command {
     .addOption(new Option('--token <secret>', 'token the signaling server requires').env('RTC_PEER_TOKEN'))
     .option('--device <device>', 'camera: /dev/videoN (Linux), index or name (macOS), name (Windows)')
     .option('--input-format <fmt>', 'camera pixel format, e.g. mjpeg, yuyv422, h264 (with --device)')
+    .option(
+      '--audio-device <device>',
+      'microphone: ALSA default|hw:1,0 or pulse[:NAME] (Linux), index or name (macOS), name (Windows)',
+    )
+    .option('--no-audio', 'send no sound (by default the test pattern beeps, a file sends its own sound)')
+    .option('--no-video', 'send sound only')
     .option('--input <file>', 'send a media file, paced in real time')
     .option('--no-loop', 'with --input: stop at the end of the file instead of looping')
     .option('--test-pattern', 'send the built-in moving test pattern')
@@ -96,13 +105,16 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
-  const source = sourceFromFlags(
+  const { video: source, audio: audioSource } = mediaFromFlags(
     {
       device: flags.device,
       inputFormat: flags.inputFormat,
       input: flags.input,
       loop: flags.loop,
       testPattern: flags.testPattern,
+      audioDevice: flags.audioDevice,
+      audio: flags.audio,
+      video: flags.video,
     },
     role === 'caller' ? 'test-pattern' : 'none',
   );
@@ -114,6 +126,13 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     turnPass: flags.turnPass,
     iceTransportPolicy: flags.iceTransportPolicy,
   });
+  if (source && source.kind !== 'test-pattern' && source.kind !== 'file' && !audioSource && flags.audio) {
+    reporter.event(
+      'notice',
+      { message: 'no --audio-device: sending video only' },
+      'no --audio-device: sending video only (name a microphone with --audio-device, see `rtc-peer devices`)',
+    );
+  }
   if (role === 'caller' && source?.kind === 'test-pattern' && !flags.testPattern) {
     reporter.event(
       'notice',
@@ -121,7 +140,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
       'no --device or --input: sending the test pattern',
     );
   }
-  if (role === 'answerer' && source === undefined) {
+  if (role === 'answerer' && source === undefined && audioSource === undefined) {
     reporter.event(
       'notice',
       { message: 'no source given: receiving only' },
@@ -135,6 +154,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     token: flags.token,
     ice,
     source,
+    audioSource,
     width,
     height,
     fps,
@@ -227,6 +247,12 @@ async function runDevices(flags: { ffmpeg?: string; json?: boolean }): Promise<n
   if (devices.video.length === 0)
     process.stdout.write(`no video capture devices found${devices.note ? `: ${devices.note}` : ''}\n`);
   for (const d of devices.video) process.stdout.write(`${formatDevice(d)}\n`);
+  if (devices.audio.length === 0)
+    process.stdout.write(
+      `no audio capture devices found${devices.audioNote ? `: ${devices.audioNote}` : ''}\n`,
+    );
+  else process.stdout.write('audio (--audio-device):\n');
+  for (const d of devices.audio) process.stdout.write(`${formatDevice(d)}\n`);
   return ExitCode.OK;
 }
 
@@ -379,7 +405,9 @@ Examples:
   rtc-peer call                                         # test pattern to the default room
   rtc-peer call --device /dev/video0 --input-format mjpeg --size 1280x720 --fps 30
   rtc-peer call --device "FaceTime HD Camera"           # macOS (AVFoundation)
+  rtc-peer call --device /dev/video0 --audio-device default   # camera and microphone (ALSA)
   rtc-peer call --input clip.mp4 --signal http://server:8080 --room lab
+  rtc-peer call --no-video                              # the test beep only
   rtc-peer call --duration 10 --once --json`,
       ),
   ).action((flags: PeerFlags) => setExit(runPeer('caller', flags)));
@@ -394,13 +422,14 @@ Examples:
 Examples:
   rtc-peer answer --record out.webm                     # record each call: out.webm, out-2.webm, ...
   rtc-peer answer --record out.webm --once              # one call, then exit
-  rtc-peer answer --device /dev/video0 --record in.mkv  # two-way`,
+  rtc-peer answer --device /dev/video0 --record in.mkv  # two-way
+  rtc-peer answer --audio-device pulse --record in.webm # send the microphone back`,
       ),
   ).action((flags: PeerFlags) => setExit(runPeer('answerer', flags)));
 
   program
     .command('devices')
-    .description('list capture devices')
+    .description('list capture devices (cameras and microphones)')
     .addOption(new Option('--ffmpeg <path>', 'ffmpeg binary to use').env('RTC_PEER_FFMPEG'))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  rtc-peer devices\n  rtc-peer devices --json')

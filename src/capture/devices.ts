@@ -20,6 +20,35 @@ export interface DeviceList {
   video: DeviceInfo[];
   /** A plain-words remark, e.g. why the list is empty. */
   note?: string;
+  /** Audio capture devices (microphones): what to pass to `--audio-device`. */
+  audio: DeviceInfo[];
+  /** A plain-words remark about the audio list. */
+  audioNote?: string;
+}
+
+/**
+ * ALSA capture devices from `/proc/asound/pcm` (lines like `01-00: USB Audio : USB Audio : capture 1`), as
+ * `hw:CARD,DEVICE`. Pure parsing of the file's text.
+ */
+export function parseAlsaPcm(text: string): DeviceInfo[] {
+  const out: DeviceInfo[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+)-(\d+): ([^:]*?)\s*:.*\bcapture \d+/.exec(line);
+    if (m) out.push({ id: `hw:${Number(m[1])},${Number(m[2])}`, name: m[3] ?? '' });
+  }
+  return out;
+}
+
+async function listAlsa(): Promise<Pick<DeviceList, 'audio' | 'audioNote'>> {
+  const text = await readFile('/proc/asound/pcm', 'utf8').catch(() => '');
+  const audio = parseAlsaPcm(text);
+  if (audio.length === 0)
+    return {
+      audio,
+      audioNote:
+        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be given as --audio-device pulse:NAME)',
+    };
+  return { audio: [{ id: 'default', name: 'the default ALSA device' }, ...audio] };
 }
 
 /** `/dev/video*` paths, sorted by number. Empty when there are none (or no /dev). */
@@ -51,7 +80,11 @@ function runFfmpeg(ffmpegPath: string, args: string[]): Promise<string> {
 async function listV4l2(ffmpegPath: string): Promise<DeviceList> {
   const paths = await listV4l2Paths();
   if (paths.length === 0)
-    return { video: [], note: 'no video capture devices: there is no /dev/video* on this machine' };
+    return {
+      video: [],
+      note: 'no video capture devices: there is no /dev/video* on this machine',
+      audio: [],
+    };
   const video: DeviceInfo[] = [];
   for (const id of paths) {
     const n = id.slice('/dev/video'.length);
@@ -66,7 +99,7 @@ async function listV4l2(ffmpegPath: string): Promise<DeviceList> {
     video.push({ id, name: name || id, formats });
   }
   // Many drivers expose a second /dev/videoN per camera for metadata; it lists no formats.
-  return { video };
+  return { video, audio: [] };
 }
 
 function parseBracketed(stderr: string, header: RegExp, stopAt: RegExp): string[] {
@@ -95,22 +128,33 @@ export async function listDevices(
   platform: NodeJS.Platform = process.platform,
 ): Promise<DeviceList> {
   log('listing devices on %s', platform);
-  if (platform === 'linux') return listV4l2(ffmpegPath);
+  if (platform === 'linux') return { ...(await listV4l2(ffmpegPath)), ...(await listAlsa()) };
   if (platform === 'darwin') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'avfoundation', '-list_devices', 'true', '-i', '']);
-    const video = parseBracketed(out, /AVFoundation video devices/, /AVFoundation audio devices/).map((s) => {
+    const split = (s: string): DeviceInfo => {
       const [id = '', name = ''] = s.split('\t');
       return { id, name };
-    });
-    return video.length ? { video } : { video, note: 'no video capture devices found by AVFoundation' };
+    };
+    const video = parseBracketed(out, /AVFoundation video devices/, /AVFoundation audio devices/).map(split);
+    const audio = parseBracketed(out, /AVFoundation audio devices/, /AVFoundation video devices/).map(split);
+    return {
+      video,
+      audio,
+      ...(video.length ? {} : { note: 'no video capture devices found by AVFoundation' }),
+      ...(audio.length ? {} : { audioNote: 'no audio capture devices found by AVFoundation' }),
+    };
   }
   if (platform === 'win32') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'dshow', '-list_devices', 'true', '-i', 'dummy']);
-    const video = parseBracketed(out, /DirectShow video devices/, /DirectShow audio devices/).map((name) => ({
-      id: name,
-      name,
-    }));
-    return video.length ? { video } : { video, note: 'no video capture devices found by DirectShow' };
+    const named = (name: string): DeviceInfo => ({ id: name, name });
+    const video = parseBracketed(out, /DirectShow video devices/, /DirectShow audio devices/).map(named);
+    const audio = parseBracketed(out, /DirectShow audio devices/, /DirectShow video devices/).map(named);
+    return {
+      video,
+      audio,
+      ...(video.length ? {} : { note: 'no video capture devices found by DirectShow' }),
+      ...(audio.length ? {} : { audioNote: 'no audio capture devices found by DirectShow' }),
+    };
   }
-  return { video: [], note: `listing capture devices is not supported on ${platform}` };
+  return { video: [], audio: [], note: `listing capture devices is not supported on ${platform}` };
 }

@@ -53,6 +53,7 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       room,
       ice,
       source: { kind: 'test-pattern' },
+      audioSource: { kind: 'test-tone' },
       durationSec,
       once: true,
       ffmpegPath: options.ffmpegPath,

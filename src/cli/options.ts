@@ -1,8 +1,8 @@
 /**
  * Turning command-line strings into typed options. Pure: no I/O, so it is unit-tested directly.
  */
-import type { CaptureSource } from '../capture/index.js';
-import { sourceFromDevice } from '../capture/index.js';
+import type { AudioSource, CaptureSource } from '../capture/index.js';
+import { audioSourceFromDevice, sourceFromDevice } from '../capture/index.js';
 
 /** `640x480` -> `{ width: 640, height: 480 }`; TypeError naming the option otherwise. */
 export function parseSize(value: string): { width: number; height: number } {
@@ -57,4 +57,38 @@ export function sourceFromFlags(
   if (flags.input !== undefined) return { kind: 'file', path: flags.input, loop: flags.loop ?? true };
   if (flags.testPattern || fallback === 'test-pattern') return { kind: 'test-pattern' };
   return undefined;
+}
+
+/** Sound-related flags, as given (`--no-audio` makes `audio` false, `--no-video` makes `video` false). */
+export interface AudioFlags {
+  audioDevice?: string;
+  audio?: boolean;
+  video?: boolean;
+}
+
+/**
+ * What to send, sound and picture, from the flags. Sound: `--audio-device` when given; otherwise the test
+ * tone with the test pattern and a file's own sound with `--input`; a camera alone sends no sound (name the
+ * microphone with `--audio-device`); `--no-audio` turns sound off. `--no-video` keeps the sound of the
+ * source that would have been sent (the test tone by default) and drops its picture.
+ *
+ * @throws TypeError on contradicting flags.
+ */
+export function mediaFromFlags(
+  flags: SourceFlags & AudioFlags,
+  fallback: 'test-pattern' | 'none',
+  platform: NodeJS.Platform = process.platform,
+): { video?: CaptureSource; audio?: AudioSource } {
+  if (flags.audio === false && flags.audioDevice !== undefined)
+    throw new TypeError('--no-audio and --audio-device contradict each other: give one of them');
+  if (flags.video === false && flags.device !== undefined)
+    throw new TypeError('--no-video and --device contradict each other: give one of them');
+  const source = sourceFromFlags(flags, fallback, platform);
+  let audio: AudioSource | undefined;
+  if (flags.audio === false) audio = undefined;
+  else if (flags.audioDevice !== undefined) audio = audioSourceFromDevice(flags.audioDevice, platform);
+  else if (source?.kind === 'test-pattern') audio = { kind: 'test-tone' };
+  else if (source?.kind === 'file') audio = { kind: 'file', path: source.path, loop: source.loop ?? true };
+  const video = flags.video === false ? undefined : source;
+  return { ...(video ? { video } : {}), ...(audio ? { audio } : {}) };
 }

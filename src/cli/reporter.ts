@@ -16,7 +16,7 @@ export interface ReporterOptions {
 
 /**
  * What the user sees while a call runs. On a terminal: one live status line (state, elapsed, fps, bitrate,
- * RTT, loss, resolution, frames recorded) and a summary at the end. With `--json` or when stdout is not a
+ * RTT, loss, resolution, audio packets, level and loss, frames recorded) and a summary at the end. With `--json` or when stdout is not a
  * terminal: one JSON object per line (`{"event":"connected","t":1.23,...}`), `t` in seconds since start.
  */
 export class Reporter {
@@ -67,6 +67,13 @@ export class Reporter {
         `call ${call}: first frame ${width}x${height} after ${Math.round(ms)} ms`,
       ),
     );
+    peer.on('first-audio', (call, sampleRate, channels, ms) =>
+      this.event(
+        'first-audio',
+        { call, sampleRate, channels, ms: round(ms) },
+        `call ${call}: first sound after ${Math.round(ms)} ms`,
+      ),
+    );
     peer.on('recording', (call, path) =>
       this.event('recording', { call, path }, `call ${call}: recording to ${path}`),
     );
@@ -108,12 +115,25 @@ export class Reporter {
         `  frames captured ${summary.framesCaptured} (dropped before sending ${summary.framesDroppedAtCapture})`,
       );
     }
+    if (summary.audioCaptured) {
+      const a = summary.audioCaptured;
+      lines.push(
+        `  sound sent ${(a.chunksSent / 100).toFixed(1)} s (${a.chunksDropped} chunks dropped, ${a.underruns} underruns)`,
+      );
+    }
     for (const c of summary.calls) {
       lines.push(
         `  call ${c.index}: ${c.reason}, ${c.durationSec.toFixed(1)} s, sent ${c.framesSent} frames, ` +
           `received ${c.framesReceived}` +
           (c.firstFrameMs !== undefined ? `, first frame after ${Math.round(c.firstFrameMs)} ms` : ''),
       );
+      if (c.audio) {
+        const a = c.audio;
+        lines.push(
+          `    sound: sent ${a.packetsSent} packets, received ${a.packetsReceived} (lost ${a.packetsLost}), ` +
+            `${(a.chunksReceived / 100).toFixed(1)} s decoded`,
+        );
+      }
       if (c.latency) {
         const l = c.latency;
         lines.push(`    latency p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${l.count} frames)`);
@@ -122,7 +142,8 @@ export class Reporter {
         const r = c.recording;
         lines.push(
           `    recorded ${r.frames} frames, ${r.durationSec.toFixed(1)} s, ${r.width}x${r.height} -> ${r.path}` +
-            (r.dropped > 0 ? ` (${r.dropped} dropped)` : ''),
+            (r.dropped > 0 ? ` (${r.dropped} dropped)` : '') +
+            (r.audio ? `, Opus ${r.audio.durationSec.toFixed(1)} s` : ''),
         );
       }
     }
@@ -151,6 +172,18 @@ export class Reporter {
         receiveResolution: s.receiveResolution ?? null,
         framesRecorded: recorded,
         ...(latency ? { latencyMs: latency } : {}),
+        ...(s.audio
+          ? {
+              audio: {
+                packetsSent: s.audio.packetsSent,
+                packetsReceived: s.audio.packetsReceived,
+                packetsLost: s.audio.packetsLost,
+                lossPercent: round(s.audio.lossPercent),
+                levelSent: s.audio.levelSent === undefined ? null : round(s.audio.levelSent),
+                levelReceived: s.audio.levelReceived === undefined ? null : round(s.audio.levelReceived),
+              },
+            }
+          : {}),
       });
       return;
     }
@@ -167,6 +200,13 @@ export class Reporter {
       `rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}`,
       `loss ${s.lossPercent.toFixed(1)}%`,
     );
+    if (s.audio) {
+      const a = s.audio;
+      const level = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
+      parts.push(
+        `audio send ${a.packetsSent} pk lvl ${level(a.levelSent)} recv ${a.packetsReceived} pk lvl ${level(a.levelReceived)} loss ${a.lossPercent.toFixed(1)}%`,
+      );
+    }
     if (recorded > 0) parts.push(`recorded ${recorded}`);
     if (latency) parts.push(`latency p50 ${latency.p50} ms p95 ${latency.p95} ms`);
     this.#err.write(`\r\x1b[K${parts.join(' | ')}`);
@@ -185,6 +225,7 @@ export class Reporter {
         framesSent: c.framesSent,
         recording: c.recording ?? null,
         latencyMs: c.latency ?? null,
+        audio: c.audio ?? null,
       },
       `call ${c.index}: ended (${c.reason}) after ${c.durationSec.toFixed(1)} s` +
         (c.recording ? `; recording finalized: ${c.recording.path} (${c.recording.frames} frames)` : ''),

@@ -23,8 +23,25 @@ export interface CallStats {
   sendResolution?: string;
   /** Resolution of what we receive, `WxH`, if receiving. */
   receiveResolution?: string;
+  /** Sound, when the call carries an audio track either way. */
+  audio?: AudioStats;
   /** Totals since the start of the call. */
   totals: StatsTotals;
+}
+
+/** The audio part of {@link CallStats}. */
+export interface AudioStats {
+  /** Audio packets sent and received since the start of the call. */
+  packetsSent: number;
+  packetsReceived: number;
+  /** Audio packets lost on what we receive, since the start of the call. */
+  packetsLost: number;
+  /** Audio packets lost on what we receive, in % since the previous sample. */
+  lossPercent: number;
+  /** Level of what we send, 0..1 (WebRTC's `audioLevel`), if sending sound. */
+  levelSent?: number;
+  /** Level of what we receive, 0..1, if receiving sound. */
+  levelReceived?: number;
 }
 
 /** Monotonic counters the rates are derived from. */
@@ -37,6 +54,9 @@ export interface StatsTotals {
   packetsLost: number;
   /** Bytes received on the transport, RTCP and STUN included: grows while the peer is alive. */
   transportBytesReceived: number;
+  audioPacketsSent: number;
+  audioPacketsReceived: number;
+  audioPacketsLost: number;
 }
 
 type StatsEntry = Record<string, unknown> & { type: string };
@@ -56,7 +76,13 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     packetsReceived: 0,
     packetsLost: 0,
     transportBytesReceived: 0,
+    audioPacketsSent: 0,
+    audioPacketsReceived: 0,
+    audioPacketsLost: 0,
   };
+  let hasAudio = false;
+  let levelSent: number | undefined;
+  let levelReceived: number | undefined;
   let rttMs: number | undefined;
   let sendResolution: string | undefined;
   let receiveResolution: string | undefined;
@@ -67,6 +93,12 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
       if (num(s.frameWidth) > 0) sendResolution = `${num(s.frameWidth)}x${num(s.frameHeight)}`;
     } else if (s.type === 'outbound-rtp') {
       totals.bytesSent += num(s.bytesSent);
+      if (s.kind === 'audio') {
+        hasAudio = true;
+        totals.audioPacketsSent += num(s.packetsSent);
+      }
+    } else if (s.type === 'media-source' && s.kind === 'audio') {
+      if (typeof s.audioLevel === 'number') levelSent = s.audioLevel;
     } else if (s.type === 'inbound-rtp') {
       totals.bytesReceived += num(s.bytesReceived);
       totals.packetsReceived += num(s.packetsReceived);
@@ -74,6 +106,11 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
       if (s.kind === 'video') {
         totals.framesDecoded += num(s.framesDecoded);
         if (num(s.frameWidth) > 0) receiveResolution = `${num(s.frameWidth)}x${num(s.frameHeight)}`;
+      } else if (s.kind === 'audio') {
+        hasAudio = true;
+        totals.audioPacketsReceived += num(s.packetsReceived);
+        totals.audioPacketsLost += num(s.packetsLost);
+        if (typeof s.audioLevel === 'number') levelReceived = s.audioLevel;
       }
     } else if (s.type === 'candidate-pair' && s.nominated === true) {
       totals.transportBytesReceived += num(s.bytesReceived);
@@ -86,6 +123,21 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   const p = previous?.totals;
   const received = totals.packetsReceived - (p?.packetsReceived ?? 0);
   const lost = totals.packetsLost - (p?.packetsLost ?? 0);
+  const audioReceived = totals.audioPacketsReceived - (p?.audioPacketsReceived ?? 0);
+  const audioLost = totals.audioPacketsLost - (p?.audioPacketsLost ?? 0);
+  const audio: AudioStats | undefined = hasAudio
+    ? {
+        packetsSent: totals.audioPacketsSent,
+        packetsReceived: totals.audioPacketsReceived,
+        packetsLost: totals.audioPacketsLost,
+        lossPercent:
+          previous && audioReceived + audioLost > 0
+            ? (100 * Math.max(0, audioLost)) / (audioReceived + audioLost)
+            : 0,
+        levelSent,
+        levelReceived,
+      }
+    : undefined;
   return {
     atMs,
     fpsSent: rate(totals.framesSent, p?.framesSent),
@@ -96,6 +148,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     lossPercent: previous && received + lost > 0 ? (100 * Math.max(0, lost)) / (received + lost) : 0,
     sendResolution,
     receiveResolution,
+    audio,
     totals,
   };
 }

@@ -22,6 +22,8 @@ export interface CallOptions {
   ice: IceConfig;
   /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
   videoTrack?: MediaStreamTrack;
+  /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
+  audioTrack?: MediaStreamTrack;
   /** Where received video goes, if we record. Stopped (finalized) when the call closes. */
   recorder?: Recorder;
   /** Call number within this process (1, 2, ...), for logs and events. */
@@ -48,6 +50,8 @@ export type CallEvents = {
   connected: [];
   /** First decoded remote video frame. */
   'first-frame': [width: number, height: number];
+  /** First chunk of remote sound (10 ms of PCM). */
+  'first-audio': [sampleRate: number, channels: number];
 };
 
 /** What a finished call reports. */
@@ -65,6 +69,19 @@ export interface CallSummary {
   droppedCandidates: number;
   /** Frame-in to frame-out latency, with `measureLatency`. */
   latency?: LatencyPercentiles;
+  /** Sound, when the call carried an audio track either way. */
+  audio?: CallAudioSummary;
+}
+
+/** The audio part of a {@link CallSummary}. */
+export interface CallAudioSummary {
+  /** RTP packets of sound sent. */
+  packetsSent: number;
+  /** RTP packets of sound received, and lost on the way. */
+  packetsReceived: number;
+  packetsLost: number;
+  /** 10 ms chunks of decoded sound received (`RTCAudioSink`). */
+  chunksReceived: number;
 }
 
 /**
@@ -84,6 +101,8 @@ export class Call extends TypedEmitter<CallEvents> {
   /** `performance.now()` of the last received frame (0: none yet). */
   lastFrameAt = 0;
   framesReceived = 0;
+  /** 10 ms chunks of remote sound received. */
+  audioChunksReceived = 0;
   firstFrameMs?: number;
   latestStats?: CallStats;
   /** Latency of received frames, with `measureLatency`. */
@@ -107,12 +126,15 @@ export class Call extends TypedEmitter<CallEvents> {
       iceServers: options.ice.iceServers,
       iceTransportPolicy: options.ice.iceTransportPolicy,
     });
-    // ...to which we add our tracks. Without a track of our own, the caller still asks for the other
-    // side's video so that an answerer with a camera can send it back.
-    if (options.videoTrack) {
-      this.pc.addTrack(options.videoTrack, new wrtc.MediaStream([options.videoTrack]));
-    } else if (options.role === 'caller') {
-      this.pc.addTransceiver('video', { direction: 'recvonly' });
+    // ...to which we add our tracks, both in one stream: the receiver then keeps them in sync (one
+    // sync group). Without a track of our own, the caller still asks for the other side's video and sound
+    // so that an answerer with a camera or a microphone can send them back.
+    const ours = [options.videoTrack, options.audioTrack].filter((t): t is MediaStreamTrack => !!t);
+    const stream = new wrtc.MediaStream(ours);
+    for (const track of ours) this.pc.addTrack(track, stream);
+    if (options.role === 'caller') {
+      if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
+      if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
     // Steps 1-3: candidates arrive asynchronously and go up to the server as they come (trickle ICE), so
     // a LAN or loopback call connects on host candidates without waiting for an unreachable STUN server.
@@ -248,6 +270,16 @@ export class Call extends TypedEmitter<CallEvents> {
       recording,
       droppedCandidates: this.#droppedCandidates,
       latency: this.latency?.percentiles(),
+      ...(this.latestStats?.audio || this.audioChunksReceived > 0
+        ? {
+            audio: {
+              packetsSent: this.latestStats?.audio?.packetsSent ?? 0,
+              packetsReceived: this.latestStats?.audio?.packetsReceived ?? 0,
+              packetsLost: this.latestStats?.audio?.packetsLost ?? 0,
+              chunksReceived: this.audioChunksReceived,
+            },
+          }
+        : {}),
     };
   }
 
@@ -260,7 +292,15 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   #onTrack(track: MediaStreamTrack): void {
-    if (track.kind !== 'video' || this.#closing) return;
+    if (this.#closing) return;
+    if (track.kind === 'audio') {
+      this.#onAudioTrack(track);
+      return;
+    }
+    if (track.kind !== 'video') return;
+    // ontrack fires while the remote description is applied, before any media: the recorder learns which
+    // tracks to wait for.
+    this.#options.recorder?.expectTrack('video');
     const sink = new wrtc.nonstandard.RTCVideoSink(track);
     this.#sinks.push(sink);
     sink.onframe = ({ frame }: { frame: { width: number; height: number; data: Uint8Array } }) => {
@@ -272,6 +312,16 @@ export class Call extends TypedEmitter<CallEvents> {
       }
       this.latency?.addFrame(frame);
       this.#options.recorder?.writeFrame(frame, this.lastFrameAt);
+    };
+  }
+
+  #onAudioTrack(track: MediaStreamTrack): void {
+    this.#options.recorder?.expectTrack('audio');
+    const sink = new wrtc.nonstandard.RTCAudioSink(track);
+    this.#sinks.push(sink);
+    sink.ondata = (data: { samples: Int16Array; sampleRate: number; channelCount?: number }) => {
+      if (this.audioChunksReceived++ === 0) this.emit('first-audio', data.sampleRate, data.channelCount ?? 1);
+      this.#options.recorder?.writeAudio(data, performance.now());
     };
   }
 

@@ -1,5 +1,13 @@
 import wrtc from '@roamhq/wrtc';
-import { locateFfmpeg, VideoCapture, type CaptureSource } from '../capture/index.js';
+import {
+  AUDIO_DEFAULTS,
+  AudioCapture,
+  locateFfmpeg,
+  VideoCapture,
+  type AudioSource,
+  type CaptureSource,
+} from '../capture/index.js';
+import { FfmpegError } from '../errors.js';
 import { Recorder, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
 import { logger } from '../util/log.js';
@@ -21,6 +29,9 @@ export const PEER_DEFAULTS = {
   vanishTimeoutMs: 2000,
   connectTimeoutMs: 10_000,
 } as const;
+
+/** How long to wait for the other capture's failure before reporting one, ms (see `#mediaFailed`). */
+const MEDIA_FAILURE_GRACE_MS = 300;
 
 /** How long ICE may stay `disconnected` (with the signaling server unable to tell us more) before we give up. */
 const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
@@ -48,6 +59,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #signal?: SignalClient;
   #capture?: VideoCapture;
   #videoTrack?: MediaStreamTrack;
+  #audioCapture?: AudioCapture;
+  #audioTrack?: MediaStreamTrack;
+  #mediaFailures: { kind: 'video' | 'audio'; message: string }[] = [];
   #ffmpegPath?: string;
   #call?: Call;
   #endCall?: (reason: EndReason) => void;
@@ -94,13 +108,51 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
   async #prepare(): Promise<void> {
-    const { recordPath, force, source } = this.#o;
+    const { recordPath, force, source, audioSource } = this.#o;
     if (recordPath !== undefined) await Recorder.checkPath(recordPath, force ?? false);
-    if (source !== undefined || recordPath !== undefined) {
+    if (source !== undefined || audioSource !== undefined || recordPath !== undefined) {
       this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
     }
-    if (source !== undefined && this.#ffmpegPath !== undefined)
-      await this.#startMedia(source, this.#ffmpegPath);
+    const ffmpegPath = this.#ffmpegPath;
+    if (ffmpegPath === undefined) return;
+    // Both at once, so they start sending about together; the cleanup stops whichever started if one fails.
+    const started = await Promise.allSettled([
+      source !== undefined ? this.#startMedia(source, ffmpegPath) : undefined,
+      audioSource !== undefined ? this.#startAudio(audioSource, ffmpegPath) : undefined,
+    ]);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+  }
+
+  async #startAudio(source: AudioSource, ffmpegPath: string): Promise<void> {
+    const channels = this.#o.audioChannels ?? AUDIO_DEFAULTS.channels;
+    const capture = new AudioCapture({ source, ffmpegPath, channels });
+    const audioSource = new wrtc.nonstandard.RTCAudioSource();
+    // wrtc copies the samples; onData throws on anything but exactly 10 ms, which the capture guarantees.
+    capture.on('data', (chunk) => audioSource.onData(chunk));
+    capture.on('ended', (error) => {
+      if (this.#stopped) return;
+      if (error) {
+        this.#mediaFailed('audio', error);
+      } else if (this.#o.source === undefined) {
+        // A sound-only file played with --no-loop reached its end; with video, the video's end decides.
+        this.#stop('hangup');
+      }
+    });
+    this.#audioCapture = capture;
+    try {
+      await capture.start();
+    } catch (error) {
+      if (source.kind === 'file' && error instanceof FfmpegError && error.code === 'NO_AUDIO_STREAM') {
+        // --input FILE without sound: send its video alone.
+        this.emit('warning', `file ${source.path} has no audio track: sending its video only`);
+        await capture.stop();
+        this.#audioCapture = undefined;
+        return;
+      }
+      throw error;
+    }
+    this.#audioTrack = audioSource.createTrack();
+    this.emit('media-started', `${capture.label} 48 kHz ${channels === 2 ? 'stereo' : 'mono'}`);
   }
 
   async #startMedia(source: CaptureSource, ffmpegPath: string): Promise<void> {
@@ -116,8 +168,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       if (this.#stopped) return;
       if (error) {
         // ffmpeg died mid-call: end the session cleanly (recording finalized, bye sent); exit code 1.
-        this.emit('warning', `video source failed: ${error.message}`);
-        this.#stop('media-ended');
+        this.#mediaFailed('video', error);
       } else {
         // A file played with --no-loop reached its end: a normal hang-up.
         this.#stop('hangup');
@@ -127,6 +178,25 @@ export class Peer extends TypedEmitter<PeerEvents> {
     await capture.start();
     this.#videoTrack = videoSource.createTrack();
     this.emit('media-started', `${describeSource(source)} ${width}x${height}@${fps}`);
+  }
+
+  /**
+   * A capture died mid-call. Sound and picture often fail together (a device unplugged, ffmpegs killed):
+   * failures within a moment are reported as one warning, the picture's first, then the session ends.
+   */
+  #mediaFailed(kind: 'video' | 'audio', error: Error): void {
+    this.#mediaFailures.push({ kind, message: `${kind} source failed: ${error.message}` });
+    if (this.#mediaFailures.length > 1) return;
+    this.#timers.push(
+      setTimeout(() => {
+        if (this.#stopped) return;
+        const failures = [...this.#mediaFailures].sort((a, b) =>
+          a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1,
+        );
+        this.emit('warning', failures.map((f) => f.message).join('; '));
+        this.#stop('media-ended');
+      }, MEDIA_FAILURE_GRACE_MS),
+    );
   }
 
   async #joinRoom(): Promise<void> {
@@ -217,6 +287,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       signal: this.#requireSignal(),
       ice: this.#o.ice,
       videoTrack: this.#videoTrack,
+      audioTrack: this.#audioTrack,
       recorder,
       index,
       measureLatency: this.#o.measureLatency,
@@ -229,6 +300,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
       }
     });
     call.on('first-frame', (w, h) => this.emit('first-frame', index, w, h, call.firstFrameMs ?? 0));
+    call.on('first-audio', (rate, channels) =>
+      this.emit('first-audio', index, rate, channels, performance.now() - call.startedAt),
+    );
     return call;
   }
 
@@ -376,7 +450,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (this.#call) await this.#finishCall(this.#call, this.#stopReason);
     await this.#signal?.close().catch((error: unknown) => log('signal close: %s', errorMessage(error)));
     this.#videoTrack?.stop();
-    await this.#capture?.stop();
+    this.#audioTrack?.stop();
+    await Promise.all([this.#capture?.stop(), this.#audioCapture?.stop()]);
   }
 
   #requireSignal(): SignalClient {
@@ -390,6 +465,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       calls: [...this.#calls],
       framesCaptured: this.#capture?.stats.framesCaptured ?? 0,
       framesDroppedAtCapture: this.#capture?.stats.framesDropped ?? 0,
+      ...(this.#audioCapture ? { audioCaptured: this.#audioCapture.stats } : {}),
       recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
     };
   }

@@ -1,4 +1,4 @@
-import type { CaptureSource } from '../capture/index.js';
+import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/index.js';
 import type { RecordingSummary } from '../record/index.js';
 import type { CallStats } from './call-stats.js';
 import type { CallSummary } from './call.js';
@@ -17,8 +17,15 @@ export interface PeerOptions {
   token?: string;
   /** ICE servers and policy (see `buildIceConfig`). */
   ice: IceConfig;
-  /** What to send. Default: nothing (receive only). The CLI's `call` defaults to the test pattern. */
+  /** What video to send. Default: nothing (receive only). The CLI's `call` defaults to the test pattern. */
   source?: CaptureSource;
+  /**
+   * What sound to send. Default: none. The CLI picks the test tone with the test pattern, a file's own sound
+   * with `--input`, and `--audio-device` when given.
+   */
+  audioSource?: AudioSource;
+  /** Channels of the sound sent: 1 (mono) or 2 (stereo). Default 1. */
+  audioChannels?: number;
   /** Capture width in pixels. Default 640. */
   width?: number;
   /** Capture height in pixels. Default 480. */
@@ -67,6 +74,8 @@ export type PeerEvents = {
   connected: [call: number, ms: number];
   /** First decoded remote frame. */
   'first-frame': [call: number, width: number, height: number, ms: number];
+  /** First chunk of remote sound. */
+  'first-audio': [call: number, sampleRate: number, channels: number, ms: number];
   /** Recording of a call started to `path`. */
   recording: [call: number, path: string];
   /** Live figures, every `statsIntervalMs`. */
@@ -87,5 +96,7 @@ export interface PeerSummary {
   calls: CallSummary[];
   framesCaptured: number;
   framesDroppedAtCapture: number;
+  /** Sound sent: 10 ms chunks, chunks dropped, buffer underruns (when sending sound). */
+  audioCaptured?: AudioCaptureStats;
   recordings: RecordingSummary[];
 }

@@ -22,8 +22,8 @@ export interface RecorderOptions {
   /** Frame rate of the file's timeline: arrivals are placed on it by wall clock. Default: 30. */
   fps?: number;
   /**
-   * With tracks announced by {@link Recorder.expectTrack}, how long after the first data to wait for the
-   * other track's first data before recording without it, ms. Default: 10000.
+   * With video announced by {@link Recorder.expectTrack}, how long sound that came first waits for the first
+   * frame before it is recorded alone, ms. Default: 10000.
    */
   waitForTracksMs?: number;
   /** Opus bitrate of the recorded audio, bit/s. Default: 64000. */
@@ -129,9 +129,10 @@ function formatOf(file: string, explicit?: 'webm' | 'mkv'): 'webm' | 'mkv' {
  *   of arrivals is filled with silence, sound far ahead of the clock is dropped, and `stop()` pads to the end.
  *   Other rates (NetEq starts at 16 kHz) are resampled, other channel counts mixed, to the first chunk's.
  * - Which tracks the file has: those announced with `expectTrack()` (the call does it from `ontrack`,
- *   before any media), or else the first kind written. ffmpeg starts once each announced track has given
- *   data, or `waitForTracksMs` after the first data without the missing one. With video, sound that
- *   arrived before the first frame is not recorded: both start with the first frame.
+ *   before any media), or else the first kind written. ffmpeg starts with the first video frame (which
+ *   gives the size); sound that has not come yet then starts as silence (mono). Sound that comes first waits
+ *   for the first frame, at most `waitForTracksMs`, then is recorded alone. With video, sound that arrived
+ *   before the first frame is not recorded: both start with the first frame.
  *
  * @example
  * await Recorder.checkPath('out.webm', false); // before the call starts
@@ -164,6 +165,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   // audio
   private audioChannels = 0;
   private firstAudioAt = 0;
+  /** Whether a chunk of real sound has been placed yet. */
+  private audioPlaced = false;
   /** Chunks that arrived before ffmpeg started (converted to the file's format), placed when it starts. */
   private audioEarly: { samples: Int16Array; arrivalMs: number }[] = [];
   /** Samples (per channel) written to ffmpeg's audio pipe, silence included. */
@@ -354,10 +357,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       return;
     }
     if (this.ffmpeg && !this.inFile.has('audio')) return this.lateTrack('audio');
-    if (!this.audioChannels) {
-      this.audioChannels = Math.min(2, channels);
-      this.firstAudioAt = arrivalMs;
-    }
+    if (!this.audioChannels) this.audioChannels = Math.min(2, channels);
+    if (!this.firstAudioAt) this.firstAudioAt = arrivalMs;
     const samples = convertPcm(data.samples, data.sampleRate, channels, this.audioChannels);
     this.gotData('audio', arrivalMs);
     if (!this.ffmpeg) {
@@ -385,9 +386,10 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     if (this.ffmpeg) return;
     if (this.expected.size === 0) this.expected.add(kind);
     const haveVideo = this.frameSize > 0;
-    const haveAudio = this.audioChannels > 0;
-    const missing = [...this.expected].filter((k) => (k === 'video' ? !haveVideo : !haveAudio));
-    if (missing.length === 0) {
+    // Video sets the size and the start: once it is there, start at once (frames must not pile up). Sound
+    // that is expected but not there yet gets an audio input anyway (mono, silence until it comes).
+    if (haveVideo || !this.expected.has('video')) {
+      if (!this.audioChannels && this.expected.has('audio')) this.audioChannels = 1;
       this.begin();
       return;
     }
@@ -395,7 +397,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       this.firstDataAt = arrivalMs;
       this.waitTimer = setTimeout(() => {
         if (this.ffmpeg || this.stopping || this.failed) return;
-        this.log('no %s after %d ms: recording without it', missing.join(' or '), this.waitForTracksMs);
+        this.log('no video after %d ms: recording the sound alone', this.waitForTracksMs);
         this.begin();
       }, this.waitForTracksMs);
     }
@@ -411,7 +413,11 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     if (!this.ffmpeg || arrivalMs < this.t0) return; // before the recording's start (the first video frame)
     const rate = RECORDER_SAMPLE_RATE;
     const due = Math.round(((arrivalMs - this.t0) * rate) / 1000);
-    if (this.audioWritten === 0 && this.audioPending.length === 0) this.writeSilence(due);
+    if (!this.audioPlaced) {
+      // the first sound: silence before it, from the start (or from the silence written at the start)
+      this.audioPlaced = true;
+      this.writeSilence(due - this.audioWritten);
+    }
     const pendingFrames = this.audioPending.reduce((n, p) => n + p.samples.length, 0) / this.audioChannels;
     if (due - (this.audioWritten + pendingFrames) < -(AUDIO_AHEAD_MS * rate) / 1000) {
       this.audioCounters.droppedChunks++;
@@ -489,6 +495,12 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     ];
     // raw PCM on fd 3, its timeline the sample count
     const audioInput = [
+      // Raw PCM needs no probing; without these, opening this input reads (and waits for) about a second of
+      // sound in real time while the video on stdin is not read, and the frame queue overflows.
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
       '-f',
       's16le',
       '-ar',
@@ -565,6 +577,12 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       this.fail(err as Error);
     });
     for (const { samples, arrivalMs } of this.audioEarly.splice(0)) this.placeAudio(samples, arrivalMs);
+    // ffmpeg opens the audio input before it reads the video: when no sound came yet, give it silence (up to
+    // now) at once rather than let it block the video.
+    if (audio && video && !this.firstAudioAt)
+      this.writeSilence(
+        Math.max(480, Math.round(((performance.now() - this.t0) * RECORDER_SAMPLE_RATE) / 1000)),
+      );
     this.pump();
   }
 

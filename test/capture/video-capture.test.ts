@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceError, FfmpegError } from '../../src/errors.js';
 import { readBarcode } from '../../src/capture/barcode.js';
 import { deviceErrorFromStderr, VideoCapture } from '../../src/capture/video-capture.js';
-import { listDevices, listV4l2Paths } from '../../src/capture/devices.js';
+import { listDevices, listV4l2Paths, parseAlsaPcm } from '../../src/capture/devices.js';
 import { liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
 import { testFfmpeg } from '../helpers/media.js';
 
@@ -222,6 +222,21 @@ describe('listDevices', () => {
     expect(await listDevices(await testFfmpeg(), 'linux')).toEqual({
       video: [],
       note: 'no video capture devices: there is no /dev/video* on this machine',
+      audio: [],
+      audioNote:
+        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be given as --audio-device pulse:NAME)',
     });
+  });
+
+  it('parses ALSA capture devices from /proc/asound/pcm (playback-only ones left out)', () => {
+    const text = [
+      '00-00: ALC892 Analog : ALC892 Analog : playback 1 : capture 1',
+      '00-01: ALC892 Digital : ALC892 Digital : playback 1',
+      '01-00: USB Audio : USB Audio : capture 1',
+    ].join('\n');
+    expect(parseAlsaPcm(text)).toEqual([
+      { id: 'hw:0,0', name: 'ALC892 Analog' },
+      { id: 'hw:1,0', name: 'USB Audio' },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parsePositive, parseSize, sourceFromFlags } from '../../src/cli/options.js';
+import { mediaFromFlags, parsePositive, parseSize, sourceFromFlags } from '../../src/cli/options.js';
 import { exitCodeFor, ExitCode } from '../../src/cli/exit-codes.js';
 import { DeviceError, RecordingPathError, SignalError } from '../../src/errors.js';
 
@@ -53,5 +53,40 @@ describe('command-line values', () => {
     expect(exitCodeFor(new DeviceError('DEVICE_NOT_FOUND', 'x', '/dev/video0'))).toBe(ExitCode.MEDIA);
     expect(exitCodeFor(new RecordingPathError('RECORDING_EXISTS', 'x', 'a.webm'))).toBe(ExitCode.RECORDING);
     expect(exitCodeFor(new Error('x'))).toBe(ExitCode.FAILURE);
+  });
+});
+
+describe('mediaFromFlags', () => {
+  test('sound follows the source: test tone with the test pattern, the file its own sound, none for a camera', () => {
+    expect(mediaFromFlags({}, 'test-pattern')).toEqual({
+      video: { kind: 'test-pattern' },
+      audio: { kind: 'test-tone' },
+    });
+    expect(mediaFromFlags({ input: 'a.mp4', loop: false }, 'none')).toEqual({
+      video: { kind: 'file', path: 'a.mp4', loop: false },
+      audio: { kind: 'file', path: 'a.mp4', loop: false },
+    });
+    expect(mediaFromFlags({ device: '/dev/video0' }, 'none', 'linux')).toEqual({
+      video: { kind: 'v4l2', device: '/dev/video0' },
+    });
+    expect(mediaFromFlags({}, 'none')).toEqual({});
+  });
+
+  test('--audio-device, --no-audio, --no-video', () => {
+    expect(mediaFromFlags({ device: '/dev/video0', audioDevice: 'hw:1,0' }, 'none', 'linux').audio).toEqual({
+      kind: 'alsa',
+      device: 'hw:1,0',
+    });
+    expect(mediaFromFlags({ audioDevice: 'pulse' }, 'none', 'linux')).toEqual({
+      audio: { kind: 'pulse', device: 'default' },
+    });
+    expect(mediaFromFlags({ audio: false }, 'test-pattern')).toEqual({ video: { kind: 'test-pattern' } });
+    expect(mediaFromFlags({ video: false }, 'test-pattern')).toEqual({ audio: { kind: 'test-tone' } });
+    expect(() => mediaFromFlags({ audio: false, audioDevice: 'default' }, 'none')).toThrow(
+      /--no-audio and --audio-device contradict/,
+    );
+    expect(() => mediaFromFlags({ video: false, device: '/dev/video0' }, 'none', 'linux')).toThrow(
+      /--no-video and --device contradict/,
+    );
   });
 });

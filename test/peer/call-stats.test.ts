@@ -36,4 +36,30 @@ describe('summarizeStats', () => {
     // 90 packets received and 10 lost in the interval: 10 %
     expect(second.lossPercent).toBeCloseTo(10);
   });
+
+  test('audio: packets each way, loss since the previous sample, levels sent and received', () => {
+    const audio = (sent: number, received: number, lost: number, level: number) => [
+      { type: 'media-source', kind: 'audio', audioLevel: 0.25 },
+      { type: 'outbound-rtp', kind: 'audio', packetsSent: sent, bytesSent: sent * 80 },
+      { type: 'inbound-rtp', kind: 'audio', packetsReceived: received, packetsLost: lost, audioLevel: level },
+    ];
+    expect(summarizeStats(report(30, 29, 10_000, 0, 50), 1000).audio).toBeUndefined();
+    const first = summarizeStats([...report(30, 29, 10_000, 0, 50), ...audio(50, 48, 0, 0.1)], 1000);
+    expect(first.audio).toEqual({
+      packetsSent: 50,
+      packetsReceived: 48,
+      packetsLost: 0,
+      lossPercent: 0,
+      levelSent: 0.25,
+      levelReceived: 0.1,
+    });
+    const second = summarizeStats(
+      [...report(60, 59, 135_000, 10, 140), ...audio(150, 143, 5, 0.2)],
+      3000,
+      first,
+    );
+    // 95 audio packets received and 5 lost in the interval: 5 %
+    expect(second.audio?.lossPercent).toBeCloseTo(5);
+    expect(second.audio?.packetsSent).toBe(150);
+  });
 });

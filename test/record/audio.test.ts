@@ -181,6 +181,31 @@ describe('Recorder with audio', () => {
   );
 });
 
+describe('Recorder with audio, in real time', () => {
+  it(
+    'opening the audio input does not stall the video: no frame dropped (regression: ffmpeg probed ~1 s of PCM)',
+    { timeout: 20_000 },
+    async () => {
+      const { r } = await recorder('realtime.webm', { maxQueuedFrames: 8 });
+      r.expectTrack('video');
+      r.expectTrack('audio');
+      const t0 = performance.now();
+      let frames = 0;
+      let chunks = 0;
+      while (performance.now() - t0 < 1500) {
+        const elapsed = performance.now() - t0;
+        for (; chunks * 10 <= elapsed; chunks++) r.writeAudio(chunk(48_000, false));
+        for (; frames * (1000 / 30) <= elapsed; frames++) r.writeFrame(syntheticFrame(320, 240, frames));
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      const summary = await r.stop();
+      expect(summary.dropped).toBe(0);
+      expect(r.stats.framesWritten).toBe(frames);
+      expect(summary.audio?.droppedChunks).toBe(0);
+    },
+  );
+});
+
 describe('convertPcm', () => {
   it('mixes stereo to mono, duplicates mono to stereo, resamples 16 kHz to 48 kHz', () => {
     expect([...convertPcm(Int16Array.from([100, 300, -100, -300]), 48_000, 2, 1)]).toEqual([200, -200]);
