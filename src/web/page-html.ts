@@ -37,6 +37,7 @@ export const PAGE_HTML = `<!doctype html>
             <tr><th>bitrate</th><td id="in-bitrate">-</td><td id="out-bitrate">-</td></tr>
             <tr><th>frames</th><td id="in-frames">-</td><td id="out-frames">-</td></tr>
             <tr><th>packets lost</th><td id="in-lost">-</td><td id="out-lost">-</td></tr>
+            <tr><th>audio</th><td id="in-audio">-</td><td id="out-audio">-</td></tr>
             <tr><th>round trip</th><td id="rtt" colspan="2">-</td></tr>
             <tr><th>connection</th><td id="connection" colspan="2">-</td></tr>
           </tbody>

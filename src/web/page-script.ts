@@ -431,8 +431,12 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var transport = null;
       var pair = null;
       var remoteInbound = null;
+      var audioIn = null;
+      var audioOut = null;
       report.forEach(function (s) {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') audioIn = s;
+        else if (s.type === 'outbound-rtp' && s.kind === 'audio') audioOut = s;
+        else if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
         else if (s.type === 'outbound-rtp' && s.kind === 'video') outbound = s;
         else if (s.type === 'remote-inbound-rtp' && s.kind === 'video') remoteInbound = s;
         else if (s.type === 'transport') transport = s;
@@ -458,12 +462,30 @@ export const PAGE_SCRIPT = String.raw`(function () {
           framesSent: outbound.framesSent || 0,
           packetsLost: remoteInbound ? remoteInbound.packetsLost || 0 : null,
         },
+        audioIn: audioIn && {
+          kbps: kbps(audioIn.bytesReceived || 0, prev.audioBytesReceived, dt),
+          packetsReceived: audioIn.packetsReceived || 0,
+          // Sum of squared sample levels times duration: rises only while there is sound.
+          totalAudioEnergy: audioIn.totalAudioEnergy || 0,
+        },
+        audioOut: audioOut && {
+          kbps: kbps(audioOut.bytesSent || 0, prev.audioBytesSent, dt),
+          packetsSent: audioOut.packetsSent || 0,
+        },
         rttMs: pair && typeof pair.currentRoundTripTime === 'number' ? Math.round(pair.currentRoundTripTime * 1000) : null,
       };
-      previousSample = { at: now, bytesReceived: inbound ? inbound.bytesReceived : undefined, bytesSent: outbound ? outbound.bytesSent : undefined };
+      previousSample = {
+        at: now,
+        bytesReceived: inbound ? inbound.bytesReceived : undefined,
+        bytesSent: outbound ? outbound.bytesSent : undefined,
+        audioBytesReceived: audioIn ? audioIn.bytesReceived : undefined,
+        audioBytesSent: audioOut ? audioOut.bytesSent : undefined,
+      };
       state.stats = stats;
       show('in', stats.inbound, 'framesDecoded');
       show('out', stats.outbound, 'framesSent');
+      el('in-audio').textContent = stats.audioIn ? (stats.audioIn.kbps === null ? '-' : stats.audioIn.kbps + ' kbit/s') : 'none';
+      el('out-audio').textContent = stats.audioOut ? (stats.audioOut.kbps === null ? '-' : stats.audioOut.kbps + ' kbit/s') : 'none';
       el('rtt').textContent = stats.rttMs === null ? '-' : stats.rttMs + ' ms';
     }).catch(function (error) { log('stats: ' + error.message); });
   }

@@ -93,6 +93,8 @@ export interface PageState {
       framesSent: number;
       packetsLost: number | null;
     } | null;
+    audioIn: { kbps: number | null; packetsReceived: number; totalAudioEnergy: number } | null;
+    audioOut: { kbps: number | null; packetsSent: number } | null;
     rttMs: number | null;
   } | null;
 }

@@ -21,8 +21,8 @@ import {
   waitForPage,
   type OpenedPage,
 } from '../helpers/browser.js';
-import { killAll, startCli, type CliEvent } from '../helpers/cli.js';
-import { inspectRecording } from '../helpers/media.js';
+import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
+import { decodeAudio, inspectRecording } from '../helpers/media.js';
 
 describe('browser page <-> rtc-peer CLI', () => {
   let browser: Browser;
@@ -52,12 +52,13 @@ describe('browser page <-> rtc-peer CLI', () => {
   }
 
   it('rtc-peer call (test pattern) -> the page plays it at the sent size, frames and counter advancing', async () => {
-    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
-    const watcher = await open(`${server.url}/?room=watch`);
+    // Three real pieces: `rtc-peer signal` serving the page, `rtc-peer call`, and Chromium.
+    const { url } = await startSignalCli();
+    const watcher = await open(`${url}/?room=watch`);
     await waitForPage(watcher.page, 'wait for a caller', (s) => s.state === 'waiting');
     const caller = startCli([
       'call',
-      ...['--signal', server.url, '--room', 'watch', '--size', '640x480', '--duration', '6'],
+      ...['--signal', url, '--room', 'watch', '--size', '640x480', '--duration', '6'],
       ...['--once', '--json', '--stun', 'none'],
     ]);
     await caller.waitFor('connected');
@@ -98,6 +99,16 @@ describe('browser page <-> rtc-peer CLI', () => {
     expect(advanced).toBeGreaterThanOrEqual(25); // 1.2 s at 30 fps = 36
     expect(advanced).toBeLessThan(150);
     expect(shot1.equals(shot2)).toBe(false);
+    // The pattern's beep arrives and plays in the same element as the video.
+    expect(second.stats?.audioIn?.packetsReceived ?? 0).toBeGreaterThan(50); // 20 ms packets, > 1 s
+    expect(second.stats?.audioIn?.totalAudioEnergy ?? 0).toBeGreaterThan(0);
+    const tracks = await watcher.page.evaluate(() =>
+      ((document.getElementById('remote') as HTMLVideoElement).srcObject as MediaStream)
+        .getTracks()
+        .map((t) => `${t.kind}:${t.readyState}`)
+        .sort(),
+    );
+    expect(tracks).toEqual(['audio:live', 'video:live']);
 
     // The caller hangs up after --duration: it exits 0, and the page hears the bye and waits again.
     expect((await caller.exited).code).toBe(0);
@@ -140,7 +151,7 @@ describe('browser page <-> rtc-peer CLI', () => {
     expect((await answerer.exited).code).toBe(0);
     const ended = (await answerer.waitFor('call-ended', 1000)) as CliEvent & {
       framesReceived: number;
-      recording: { path: string; frames: number };
+      recording: { path: string; frames: number; dropped: number };
     };
     expect(ended.recording.path).toBe(file);
     // The answerer's bye ends the page's call; as caller it offers again for the next answerer.
@@ -159,11 +170,26 @@ describe('browser page <-> rtc-peer CLI', () => {
     expect(info.decodedDurationSec).toBeLessThan(durationSec + 0.5);
     // The recorder writes a constant-rate timeline (a slot without a new frame repeats the previous one): the
     // decoded frame count is that rate times the duration, and what the recorder said it wrote.
-    expect(info.frames).toBe(ended.recording.frames);
-    expect(Math.abs(info.frames - info.decodedDurationSec * RECORDER_DEFAULTS.fps)).toBeLessThanOrEqual(1);
-    // The frames the answerer received came at the camera's rate (Chromium's fake camera: 20 fps).
-    expect(ended.framesReceived).toBeGreaterThan(info.decodedDurationSec * fps * 0.8);
-    expect(ended.framesReceived).toBeLessThanOrEqual(Math.ceil(info.decodedDurationSec * fps * 1.1) + 2);
+    const facts = JSON.stringify({ ...ended, frames: info.frames, decodedSec: info.decodedDurationSec, fps });
+    expect(info.frames, facts).toBe(ended.recording.frames);
+    expect(
+      Math.abs(info.frames - info.decodedDurationSec * RECORDER_DEFAULTS.fps),
+      facts,
+    ).toBeLessThanOrEqual(1 + ended.recording.dropped);
+    // The frames the answerer received came at about the camera's rate (Chromium's fake camera: 20 fps); on
+    // two busy cores Chromium's encoder may skip some, so the floor is loose.
+    expect(ended.framesReceived, facts).toBeGreaterThan(info.decodedDurationSec * fps * 0.6);
+    expect(ended.framesReceived, facts).toBeLessThanOrEqual(
+      Math.ceil(info.decodedDurationSec * fps * 1.1) + 2,
+    );
+    // The fake microphone's beeps are in the file too, along the video.
+    expect(sending.stats?.audioOut?.packetsSent ?? 0).toBeGreaterThan(0);
+    const audio = await decodeAudio(file);
+    expect(audio?.codec).toBe('opus');
+    expect(audio?.decodeErrors).toEqual([]);
+    expect(Math.abs((audio?.durationSec ?? 0) - info.decodedDurationSec)).toBeLessThan(0.5);
+    const peak = (audio?.samples ?? new Int16Array()).reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+    expect(peak).toBeGreaterThan(1000);
     expect(caller.errors).toEqual([]);
   }, 40_000);
 });
