@@ -65,7 +65,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #ffmpegPath?: string;
   #call?: Call;
   #endCall?: (reason: EndReason) => void;
-  #peerGone?: (gone: boolean) => void;
+  #peerGone?: () => void;
   #nextOffer?: (sdp: string | undefined) => void;
   #heldOffer?: string;
   #callCount = 0;
@@ -213,7 +213,6 @@ export class Peer extends TypedEmitter<PeerEvents> {
     signal.on('answer', (sdp) => this.#onAnswer(sdp));
     signal.on('candidate', (c) => this.#onCandidate(c));
     signal.on('peer-left', (_role, reason) => this.#onPeerLeft(reason));
-    signal.on('peer-joined', () => this.#onPeerJoined());
     signal.on('disconnected', (reason) => this.emit('signal-lost', reason));
     signal.on('rejoined', () => this.emit('signal-rejoined'));
     signal.on('server-error', (code, message) =>
@@ -347,8 +346,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
         if (this.#peerGone === onPeerGone) this.#peerGone = undefined;
         resolve(reason);
       };
-      const onPeerGone = (gone: boolean): void => {
-        peerGoneAt = gone ? performance.now() : 0;
+      // The server's notice arms the check and stays armed, even if a client of that role joins again: a peer
+      // that only lost signaling keeps sending, so its media decides; a new process in its place has no media
+      // in this call, and the call must end so that a fresh one can start.
+      const onPeerGone = (): void => {
+        peerGoneAt = performance.now();
         check();
       };
       call.on('state', (state) => {
@@ -418,12 +420,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #onPeerLeft(reason: 'bye' | 'disconnected'): void {
     if (!this.#call) return;
     if (reason === 'bye') this.#endIfCurrent(this.#call, 'peer-hangup');
-    else this.#peerGone?.(true);
-  }
-
-  #onPeerJoined(): void {
-    // The other side came back (e.g. after its own reconnect): it is not gone after all.
-    this.#peerGone?.(false);
+    else this.#peerGone?.();
   }
 
   #endIfCurrent(call: Call, reason: EndReason): void {

@@ -180,4 +180,23 @@ describe('call lifecycle', () => {
     expect((await caller.exited).code).toBe(0);
     expect(performance.now() - started).toBeLessThan(3000);
   }, 20_000);
+
+  test('answerer killed and at once replaced by another: the caller ends the dead call and calls the new one', async () => {
+    const { url } = await startSignalCli();
+    const first = startCli(['answer', '--signal', url, '--room', 'x', '--once', ...NO_STUN]);
+    await first.waitFor('joined');
+    const caller = startCli(['call', '--signal', url, '--room', 'x', ...NO_STUN]);
+    await first.waitFor('first-frame', 10_000);
+    await first.kill('SIGKILL');
+    // The replacement joins before the caller can have noticed anything from the media.
+    const second = startCli(['answer', '--signal', url, '--room', 'x', '--once', ...NO_STUN]);
+    const ended = await caller.waitFor('call-ended', 10_000);
+    expect(ended.reason).toBe('peer-vanished');
+    await second.waitFor('first-frame', 10_000);
+    expect(second.events.find((e) => e.event === 'offer-received')?.call).toBe(1);
+    second.child.kill('SIGINT');
+    expect((await second.exited).code).toBe(0);
+    caller.child.kill('SIGINT');
+    expect((await caller.exited).code).toBe(0);
+  }, 40_000);
 });
