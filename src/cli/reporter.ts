@@ -1,5 +1,6 @@
 import type { CallStats } from '../peer/call-stats.js';
 import type { CallSummary } from '../peer/call.js';
+import { toDbfs } from '../peer/audio-level.js';
 import type { LatencyPercentiles } from '../peer/latency.js';
 import type { Peer } from '../peer/peer.js';
 import type { PeerSummary } from '../peer/types.js';
@@ -202,10 +203,14 @@ export class Reporter {
     );
     if (s.audio) {
       const a = s.audio;
-      const level = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
-      parts.push(
-        `audio send ${a.packetsSent} pk lvl ${level(a.levelSent)} recv ${a.packetsReceived} pk lvl ${level(a.levelReceived)} loss ${a.lossPercent.toFixed(1)}%`,
-      );
+      // Only the directions in use: a receive-only peer shows what it hears, a sender what it sends.
+      const sound: string[] = [];
+      if (a.levelSent !== undefined) sound.push(`sound out ${a.packetsSent} pk peak ${toDbfs(a.levelSent)}`);
+      if (a.levelReceived !== undefined || a.packetsReceived > 0) {
+        const peak = a.levelReceived === undefined ? '' : ` peak ${toDbfs(a.levelReceived)}`;
+        sound.push(`sound in ${a.packetsReceived} pk${peak} loss ${a.lossPercent.toFixed(1)}%`);
+      }
+      if (sound.length > 0) parts.push(sound.join(' | '));
     }
     if (recorded > 0) parts.push(`recorded ${recorded}`);
     if (latency) parts.push(`latency p50 ${latency.p50} ms p95 ${latency.p95} ms`);

@@ -38,9 +38,9 @@ export interface AudioStats {
   packetsLost: number;
   /** Audio packets lost on what we receive, in % since the previous sample. */
   lossPercent: number;
-  /** Level of what we send, 0..1 (WebRTC's `audioLevel`), if sending sound. */
+  /** Peak level of what we send since the previous sample, 0..1 (set by the call from the samples). */
   levelSent?: number;
-  /** Level of what we receive, 0..1, if receiving sound. */
+  /** Peak level of what we receive since the previous sample, 0..1 (set by the call from the samples). */
   levelReceived?: number;
 }
 
@@ -81,8 +81,6 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     audioPacketsLost: 0,
   };
   let hasAudio = false;
-  let levelSent: number | undefined;
-  let levelReceived: number | undefined;
   let rttMs: number | undefined;
   let sendResolution: string | undefined;
   let receiveResolution: string | undefined;
@@ -97,8 +95,6 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
         hasAudio = true;
         totals.audioPacketsSent += num(s.packetsSent);
       }
-    } else if (s.type === 'media-source' && s.kind === 'audio') {
-      if (typeof s.audioLevel === 'number') levelSent = s.audioLevel;
     } else if (s.type === 'inbound-rtp') {
       totals.bytesReceived += num(s.bytesReceived);
       totals.packetsReceived += num(s.packetsReceived);
@@ -110,7 +106,6 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
         hasAudio = true;
         totals.audioPacketsReceived += num(s.packetsReceived);
         totals.audioPacketsLost += num(s.packetsLost);
-        if (typeof s.audioLevel === 'number') levelReceived = s.audioLevel;
       }
     } else if (s.type === 'candidate-pair' && s.nominated === true) {
       totals.transportBytesReceived += num(s.bytesReceived);
@@ -134,8 +129,6 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
           previous && audioReceived + audioLost > 0
             ? (100 * Math.max(0, audioLost)) / (audioReceived + audioLost)
             : 0,
-        levelSent,
-        levelReceived,
       }
     : undefined;
   return {

@@ -4,6 +4,7 @@ import type { IceCandidateMessage, SignalClient } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
+import { PeakMeter } from './audio-level.js';
 import type { IceConfig } from './ice.js';
 import { LatencyMeter, type LatencyPercentiles } from './latency.js';
 
@@ -24,6 +25,8 @@ export interface CallOptions {
   videoTrack?: MediaStreamTrack;
   /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
   audioTrack?: MediaStreamTrack;
+  /** Fed with the samples we send, for the live level. */
+  sentLevel?: PeakMeter;
   /** Where received video goes, if we record. Stopped (finalized) when the call closes. */
   recorder?: Recorder;
   /** Call number within this process (1, 2, ...), for logs and events. */
@@ -103,6 +106,7 @@ export class Call extends TypedEmitter<CallEvents> {
   framesReceived = 0;
   /** 10 ms chunks of remote sound received. */
   audioChunksReceived = 0;
+  readonly #receivedLevel = new PeakMeter();
   firstFrameMs?: number;
   latestStats?: CallStats;
   /** Latency of received frames, with `measureLatency`. */
@@ -287,8 +291,13 @@ export class Call extends TypedEmitter<CallEvents> {
     const report = await this.pc.getStats();
     // wrtc's report is a Map-like of plain stats objects.
     const entries = [...(report as unknown as Map<string, { type: string }>).values()];
-    this.latestStats = summarizeStats(entries as never, performance.now(), this.latestStats);
-    return this.latestStats;
+    const stats = summarizeStats(entries as never, performance.now(), this.latestStats);
+    if (stats.audio) {
+      stats.audio.levelSent = this.#options.sentLevel?.take();
+      stats.audio.levelReceived = this.#receivedLevel.take();
+    }
+    this.latestStats = stats;
+    return stats;
   }
 
   #onTrack(track: MediaStreamTrack): void {
@@ -321,6 +330,7 @@ export class Call extends TypedEmitter<CallEvents> {
     this.#sinks.push(sink);
     sink.ondata = (data: { samples: Int16Array; sampleRate: number; channelCount?: number }) => {
       if (this.audioChunksReceived++ === 0) this.emit('first-audio', data.sampleRate, data.channelCount ?? 1);
+      this.#receivedLevel.add(data.samples);
       this.#options.recorder?.writeAudio(data, performance.now());
     };
   }

@@ -12,6 +12,7 @@ import { Recorder, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { PeakMeter } from './audio-level.js';
 import { Call, type CallSummary, type EndReason } from './call.js';
 import { recordingPathFor } from './recording-path.js';
 import type { PeerEvents, PeerOptions, PeerSummary } from './types.js';
@@ -60,6 +61,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #capture?: VideoCapture;
   #videoTrack?: MediaStreamTrack;
   #audioCapture?: AudioCapture;
+  /** Peak level of the sound we send, read by each call's stats. */
+  readonly #sentLevel = new PeakMeter();
   #audioTrack?: MediaStreamTrack;
   #mediaFailures: { kind: 'video' | 'audio'; message: string }[] = [];
   #ffmpegPath?: string;
@@ -128,7 +131,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const capture = new AudioCapture({ source, ffmpegPath, channels });
     const audioSource = new wrtc.nonstandard.RTCAudioSource();
     // wrtc copies the samples; onData throws on anything but exactly 10 ms, which the capture guarantees.
-    capture.on('data', (chunk) => audioSource.onData(chunk));
+    capture.on('data', (chunk) => {
+      audioSource.onData(chunk);
+      this.#sentLevel.add(chunk.samples);
+    });
     capture.on('ended', (error) => {
       if (this.#stopped) return;
       if (error) {
@@ -287,6 +293,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       ice: this.#o.ice,
       videoTrack: this.#videoTrack,
       audioTrack: this.#audioTrack,
+      sentLevel: this.#sentLevel,
       recorder,
       index,
       measureLatency: this.#o.measureLatency,
