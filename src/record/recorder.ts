@@ -99,6 +99,12 @@ interface Queued {
   slot: number;
 }
 
+/**
+ * How many slots a frame may be placed after its arrival slot when earlier slots are taken (4 at 30 fps:
+ * 133 ms). Bounds the timing error of a spread burst; a steady rate above fps still drops.
+ */
+const MAX_LEAD_SLOTS = 4;
+
 let instances = 0;
 
 function formatOf(file: string, explicit?: 'webm' | 'mkv'): 'webm' | 'mkv' {
@@ -304,9 +310,11 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     }
     this.gotData('video', arrivalMs);
 
-    // Place the frame on the timeline; one slot of lead absorbs jitter, more means frames come faster than fps.
+    // Place the frame on the timeline at its arrival slot, or just after the previous frame when that slot is
+    // taken: a burst after a stall (a busy CPU, a late packet) is spread over the next slots instead of lost,
+    // up to MAX_LEAD_SLOTS ahead of the wall clock. Further ahead, frames come faster than fps: dropped.
     const due = Math.round(((arrivalMs - this.t0) * this.fps) / 1000);
-    if (due < this.lastSlot) {
+    if (this.lastSlot + 1 - due > MAX_LEAD_SLOTS) {
       this.counters.framesDropped++;
       return;
     }

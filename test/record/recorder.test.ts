@@ -121,6 +121,30 @@ describe('Recorder', () => {
   );
 
   it(
+    'frames that arrive in bursts (a busy CPU) are spread over the next slots, not dropped',
+    { timeout: 20_000 },
+    async () => {
+      const file = path.join(await tempDir(), 'bursts.webm');
+      const r = await recorder(file);
+      const t0 = performance.now();
+      let id = 0;
+      // 30 fps on average, but three frames at once every 100 ms, for 2 s.
+      while (performance.now() - t0 < 2000) {
+        for (let i = 0; i < 3; i++) r.writeFrame(syntheticFrame(320, 240, id++));
+        await sleep(100);
+      }
+      const wallSec = (performance.now() - t0) / 1000;
+      const summary = await r.stop();
+      expect(summary.dropped).toBe(0);
+      const info = await inspectRecording(file);
+      const ids = info.barcodes.map((b) => b?.frameId ?? -1);
+      expect(increasing(ids)).toBe(true);
+      expect(new Set(ids).size).toBe(id);
+      expect(Math.abs(info.decodedDurationSec - wallSec)).toBeLessThan(wallSec * 0.1);
+    },
+  );
+
+  it(
     'a resolution change mid-recording yields one playable file of the first size',
     { timeout: 20_000 },
     async () => {
