@@ -130,10 +130,14 @@ export class Reporter {
       );
       if (c.audio) {
         const a = c.audio;
-        lines.push(
-          `    sound: sent ${a.packetsSent} packets, received ${a.packetsReceived} (lost ${a.packetsLost}), ` +
-            `${(a.chunksReceived / 100).toFixed(1)} s decoded`,
-        );
+        const sound: string[] = [];
+        if (a.packetsSent > 0) sound.push(`sent ${a.packetsSent} packets`);
+        if (a.packetsReceived > 0 || a.chunksReceived > 0) {
+          sound.push(
+            `received ${a.packetsReceived} (lost ${a.packetsLost}), ${(a.chunksReceived / 100).toFixed(1)} s decoded`,
+          );
+        }
+        if (sound.length > 0) lines.push(`    sound: ${sound.join(', ')}`);
       }
       if (c.latency) {
         const l = c.latency;
