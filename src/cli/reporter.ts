@@ -175,6 +175,7 @@ export class Reporter {
         lossPercent: round(s.lossPercent),
         sendResolution: s.sendResolution ?? null,
         receiveResolution: s.receiveResolution ?? null,
+        jitterBufferMs: s.jitterBufferMs === undefined ? null : round(s.jitterBufferMs),
         framesRecorded: recorded,
         ...(latency ? { latencyMs: latency } : {}),
         ...(s.audio

@@ -23,6 +23,11 @@ export interface CallStats {
   sendResolution?: string;
   /** Resolution of what we receive, `WxH`, if receiving. */
   receiveResolution?: string;
+  /**
+   * Average time a received video frame waited in the jitter buffer since the previous sample, ms: the part
+   * of the latency the receiver adds on purpose to absorb network jitter (undefined: nothing emitted).
+   */
+  jitterBufferMs?: number;
   /** Sound, when the call carries an audio track either way. */
   audio?: AudioStats;
   /** Totals since the start of the call. */
@@ -57,6 +62,9 @@ export interface StatsTotals {
   audioPacketsSent: number;
   audioPacketsReceived: number;
   audioPacketsLost: number;
+  /** Seconds that emitted video frames spent in the jitter buffer, summed, and how many were emitted. */
+  jitterBufferDelaySec: number;
+  jitterBufferEmitted: number;
 }
 
 type StatsEntry = Record<string, unknown> & { type: string };
@@ -79,6 +87,8 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     audioPacketsSent: 0,
     audioPacketsReceived: 0,
     audioPacketsLost: 0,
+    jitterBufferDelaySec: 0,
+    jitterBufferEmitted: 0,
   };
   let hasAudio = false;
   let rttMs: number | undefined;
@@ -101,6 +111,8 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
       totals.packetsLost += num(s.packetsLost);
       if (s.kind === 'video') {
         totals.framesDecoded += num(s.framesDecoded);
+        totals.jitterBufferDelaySec += num(s.jitterBufferDelay);
+        totals.jitterBufferEmitted += num(s.jitterBufferEmittedCount);
         if (num(s.frameWidth) > 0) receiveResolution = `${num(s.frameWidth)}x${num(s.frameHeight)}`;
       } else if (s.kind === 'audio') {
         hasAudio = true;
@@ -131,6 +143,11 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
             : 0,
       }
     : undefined;
+  const emitted = totals.jitterBufferEmitted - (p?.jitterBufferEmitted ?? 0);
+  const jitterBufferMs =
+    emitted > 0
+      ? ((totals.jitterBufferDelaySec - (p?.jitterBufferDelaySec ?? 0)) * 1000) / emitted
+      : undefined;
   return {
     atMs,
     fpsSent: rate(totals.framesSent, p?.framesSent),
@@ -141,6 +158,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     lossPercent: previous && received + lost > 0 ? (100 * Math.max(0, lost)) / (received + lost) : 0,
     sendResolution,
     receiveResolution,
+    jitterBufferMs,
     audio,
     totals,
   };

@@ -12,6 +12,8 @@ const report = (framesSent: number, framesDecoded: number, bytes: number, lost: 
     packetsReceived: received,
     frameWidth: 320,
     frameHeight: 240,
+    jitterBufferDelay: framesDecoded * 0.02,
+    jitterBufferEmittedCount: framesDecoded,
   },
   { type: 'candidate-pair', nominated: true, currentRoundTripTime: 0.012, bytesReceived: bytes + 100 },
   { type: 'candidate-pair', nominated: false, currentRoundTripTime: 0.5, bytesReceived: 7 },
@@ -35,6 +37,8 @@ describe('summarizeStats', () => {
     expect(second.kbpsSent).toBeCloseTo(500);
     // 90 packets received and 10 lost in the interval: 10 %
     expect(second.lossPercent).toBeCloseTo(10);
+    // 20 ms per frame in the jitter buffer, as the report says
+    expect(second.jitterBufferMs).toBeCloseTo(20);
   });
 
   test('audio: packets each way and loss since the previous sample (levels come from the samples, not here)', () => {
