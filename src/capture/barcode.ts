@@ -30,6 +30,12 @@ const PAYLOAD_BITS = MAGIC.length + 24 + 32 + 16; // 76
 const WHITE = 235;
 const BLACK = 16;
 
+/** Height in pixels of the band the barcode covers at the top of a frame `height` pixels high (even). */
+export function barcodeBandHeight(height: number): number {
+  const band = Math.floor((BARCODE_ROWS * height) / ROW_DIVISOR);
+  return band + (band % 2);
+}
+
 /** The smallest frame the barcode fits in legibly (cells of at least 4x4 pixels). */
 export const BARCODE_MIN_WIDTH = BARCODE_COLUMNS * 4;
 /** See {@link BARCODE_MIN_WIDTH}. */

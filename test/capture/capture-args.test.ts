@@ -68,12 +68,12 @@ describe('buildCaptureArgs', () => {
     );
   });
 
-  it('test-pattern: real-time testsrc at the requested size and rate', () => {
+  it('test-pattern: real-time testsrc2 at the requested size and rate, below the barcode band', () => {
     expect(
       buildCaptureArgs({ source: { kind: 'test-pattern' }, width: 320, height: 240, fps: 15, ffmpegPath }),
     ).toEqual([
       ...PRELUDE,
-      ...['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15'],
+      ...['-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x216:rate=15,format=yuv420p,pad=320:240:0:24'],
       ...['-an', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '320x240', '-r', '15', 'pipe:1'],
     ]);
   });
