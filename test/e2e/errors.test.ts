@@ -49,6 +49,22 @@ describe('errors at the command line', () => {
     expect(second.stderr()).not.toMatch(/\n\s+at /);
   }, 20_000);
 
+  test('signal --token refuses a peer without the token (exit 3) and admits one with RTC_PEER_TOKEN', async () => {
+    const { url } = await startSignalCli(['--token', 's3cret']);
+    const refused = startCli(['answer', '--signal', url, '--once', '--stun', 'none']);
+    expect((await refused.exited).code).toBe(3);
+    expect(refused.stderr()).toMatch(/UNAUTHORIZED/);
+    expect(refused.stderr()).toMatch(/token/);
+    const wrong = startCli(['answer', '--signal', url, '--once', '--token', 'guess', '--stun', 'none']);
+    expect((await wrong.exited).code).toBe(3);
+    const admitted = startCli(['answer', '--signal', url, '--once', '--stun', 'none'], {
+      env: { RTC_PEER_TOKEN: 's3cret' },
+    });
+    await admitted.waitFor('joined');
+    admitted.child.kill('SIGINT');
+    expect((await admitted.exited).code).toBe(0);
+  }, 30_000);
+
   test('signal exits 0 on SIGINT and SIGTERM, and answers /healthz meanwhile', async () => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       const { proc, url } = await startSignalCli();
