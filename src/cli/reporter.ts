@@ -172,6 +172,7 @@ export class Reporter {
         kbpsSent: round(s.kbpsSent),
         kbpsReceived: round(s.kbpsReceived),
         rttMs: s.rttMs === undefined ? null : round(s.rttMs),
+        route: s.route ?? null,
         lossPercent: round(s.lossPercent),
         sendResolution: s.sendResolution ?? null,
         receiveResolution: s.receiveResolution ?? null,
@@ -203,7 +204,7 @@ export class Reporter {
       );
     }
     parts.push(
-      `rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}`,
+      `rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}${s.route ? ` via ${s.route}` : ''}`,
       `loss ${s.lossPercent.toFixed(1)}%`,
     );
     if (s.audio) {

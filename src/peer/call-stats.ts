@@ -17,6 +17,11 @@ export interface CallStats {
   kbpsReceived: number;
   /** Round-trip time of the selected ICE candidate pair, ms (undefined until measured). */
   rttMs?: number;
+  /**
+   * How our side of the selected candidate pair reaches the peer: `host` (direct), `srflx` (through NAT, found
+   * by STUN), `prflx` (learned from the peer's checks) or `relay` (through TURN). Undefined until selected.
+   */
+  route?: string;
   /** Packets lost on what we receive, in % since the previous sample. */
   lossPercent: number;
   /** Resolution of what we send, `WxH`, if sending. */
@@ -92,6 +97,8 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   };
   let hasAudio = false;
   let rttMs: number | undefined;
+  let routeCandidateId: string | undefined;
+  const candidateTypes = new Map<string, string>();
   let sendResolution: string | undefined;
   let receiveResolution: string | undefined;
   for (const s of entries) {
@@ -119,7 +126,14 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
         totals.audioPacketsReceived += num(s.packetsReceived);
         totals.audioPacketsLost += num(s.packetsLost);
       }
+    } else if (
+      s.type === 'local-candidate' &&
+      typeof s.id === 'string' &&
+      typeof s.candidateType === 'string'
+    ) {
+      candidateTypes.set(s.id, s.candidateType);
     } else if (s.type === 'candidate-pair' && s.nominated === true) {
+      if (typeof s.localCandidateId === 'string') routeCandidateId = s.localCandidateId;
       totals.transportBytesReceived += num(s.bytesReceived);
       if (typeof s.currentRoundTripTime === 'number') rttMs = s.currentRoundTripTime * 1000;
     }
@@ -155,6 +169,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     kbpsSent: (rate(totals.bytesSent, p?.bytesSent) * 8) / 1000,
     kbpsReceived: (rate(totals.bytesReceived, p?.bytesReceived) * 8) / 1000,
     rttMs,
+    route: routeCandidateId === undefined ? undefined : candidateTypes.get(routeCandidateId),
     lossPercent: previous && received + lost > 0 ? (100 * Math.max(0, lost)) / (received + lost) : 0,
     sendResolution,
     receiveResolution,

@@ -15,7 +15,15 @@ const report = (framesSent: number, framesDecoded: number, bytes: number, lost: 
     jitterBufferDelay: framesDecoded * 0.02,
     jitterBufferEmittedCount: framesDecoded,
   },
-  { type: 'candidate-pair', nominated: true, currentRoundTripTime: 0.012, bytesReceived: bytes + 100 },
+  {
+    type: 'candidate-pair',
+    nominated: true,
+    localCandidateId: 'L2',
+    currentRoundTripTime: 0.012,
+    bytesReceived: bytes + 100,
+  },
+  { type: 'local-candidate', id: 'L1', candidateType: 'host' },
+  { type: 'local-candidate', id: 'L2', candidateType: 'relay' },
   { type: 'candidate-pair', nominated: false, currentRoundTripTime: 0.5, bytesReceived: 7 },
 ];
 
@@ -25,6 +33,8 @@ describe('summarizeStats', () => {
     expect(s.fpsSent).toBe(0);
     expect(s.totals).toMatchObject({ framesSent: 30, framesDecoded: 29, transportBytesReceived: 10_100 });
     expect(s.rttMs).toBeCloseTo(12);
+    // the selected pair's local candidate says how we reach the peer
+    expect(s.route).toBe('relay');
     expect(s.sendResolution).toBe('640x480');
     expect(s.receiveResolution).toBe('320x240');
   });
