@@ -11,20 +11,10 @@ import { barcodeModuleSource } from '../lib/child.js';
 import { CpuWindow, processTree } from '../lib/proc.js';
 import { percentiles, sleep } from '../lib/stats.js';
 import type { MediaResult } from '../lib/types.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/browser.js';
 
-/** Debian's chromium package. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** The flags of the brief: no sandbox (containers), fake media, nothing phoning home. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+// Debian's chromium with the same flags as the browser tests (one list in test/helpers/browser.ts).
+export { CHROMIUM_PATH };
 
 /** `chromium --version`, or undefined when it cannot run. */
 export function chromiumVersion(): string | undefined {

@@ -2,11 +2,11 @@
  * Bad input at the process level: a clear message, the documented exit code, bounded time, nothing lost.
  */
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 
 let dir: string;
 beforeEach(() => {
@@ -17,18 +17,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 describe('errors at the command line', () => {
   test('unreachable signaling server: a clear error after a bounded retry, exit 3', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = performance.now();
     const caller = startCli(['call', '--signal', `http://127.0.0.1:${port}`, '--stun', 'none']);
     const { code } = await caller.exited;
