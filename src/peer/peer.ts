@@ -239,13 +239,18 @@ export class Peer extends TypedEmitter<PeerEvents> {
       const call = this.#newCall();
       this.emit('waiting', 'an answerer');
       const ended = this.#callEnded(call);
-      try {
-        await call.offer(); // steps 1-2
-        this.emit('offer-sent', call.index);
-      } catch (error) {
-        this.#endCall?.('error');
-        this.emit('warning', `offer failed: ${errorMessage(error)}`);
-      }
+      // Steps 1-2. Not awaited: a server that stops answering must not hold a hang-up back for the ack's
+      // timeout; the call ends on its own terms (see #callEnded).
+      call.offer().then(
+        () => {
+          if (!call.closed) this.emit('offer-sent', call.index);
+        },
+        (error: unknown) => {
+          if (call.closed) return;
+          this.#endIfCurrent(call, 'error');
+          this.emit('warning', `offer failed: ${errorMessage(error)}`);
+        },
+      );
       const reason = await ended;
       await this.#finishCall(call, reason);
       if (this.#done(reason)) break;
@@ -261,13 +266,17 @@ export class Peer extends TypedEmitter<PeerEvents> {
       const call = this.#newCall();
       this.emit('offer-received', call.index);
       const ended = this.#callEnded(call);
-      try {
-        await call.answer(offer); // step 3
-        this.emit('answer-sent', call.index);
-      } catch (error) {
-        this.#endCall?.('error');
-        this.emit('warning', `answer failed: ${errorMessage(error)}`);
-      }
+      // Step 3, not awaited for the same reason as the offer.
+      call.answer(offer).then(
+        () => {
+          if (!call.closed) this.emit('answer-sent', call.index);
+        },
+        (error: unknown) => {
+          if (call.closed) return;
+          this.#endIfCurrent(call, 'error');
+          this.emit('warning', `answer failed: ${errorMessage(error)}`);
+        },
+      );
       const reason = await ended;
       await this.#finishCall(call, reason);
       if (this.#done(reason)) break;

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Server } from 'socket.io';
 import type { ZodError } from 'zod';
 import { ListenError } from '../errors.js';
@@ -80,6 +80,9 @@ export interface SignalServer {
 
 const DEFAULTS = { host: '0.0.0.0', port: 8080, maxSdpBytes: LIMITS.maxSdpBytes } as const;
 
+/** How long close() lets clients answer the websocket close handshake before it cuts their connection, ms. */
+const CLOSE_GRACE_MS = 500;
+
 /**
  * Starts a signaling server and resolves once it listens. Rejects with {@link ListenError}
  * (`PORT_IN_USE`, `LISTEN_FAILED`) when it cannot listen, and `TypeError` on invalid options.
@@ -127,6 +130,14 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
     }
+  });
+
+  // Every TCP connection, websockets included once upgraded, so that close() can end those whose peer no
+  // longer answers (see close()).
+  const connections = new Set<Socket>();
+  http.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
   });
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
@@ -295,7 +306,16 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
         // Keep-alive HTTP connections would hold http.close() open.
         const closed = io.close();
         http.closeAllConnections();
+        // A websocket closes with a handshake: the server sends a close frame and waits for the client's,
+        // up to 30 s (ws's close timeout) for a client that cannot answer (frozen, or behind a dead
+        // network). A live client answers within milliseconds; after a short grace, cut what is left.
+        const grace = setTimeout(() => {
+          if (connections.size > 0)
+            log('closing: %d connections did not close, destroying them', connections.size);
+          for (const socket of connections) socket.destroy();
+        }, CLOSE_GRACE_MS);
         await closed;
+        clearTimeout(grace);
         log('closed');
       })();
       return closing;
