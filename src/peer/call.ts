@@ -253,7 +253,7 @@ export class Call extends TypedEmitter<CallEvents> {
     let recording: RecordingSummary | undefined;
     if (this.#options.recorder) {
       try {
-        recording = await this.#options.recorder.stop();
+        recording = await this.#options.recorder.stop({ endAtMs: this.#recordingEnd(reason) });
       } catch (error) {
         log('call %d: recording could not be finalized: %s', this.index, String(error));
       }
@@ -285,6 +285,16 @@ export class Call extends TypedEmitter<CallEvents> {
           }
         : {}),
     };
+  }
+
+  /**
+   * Where the recording ends: when the other side ended the call, at the arrival of its last frame (the
+   * recorder gives that frame its own slot); when we end it, now (the call was live until then). Sound alone
+   * gives no such mark: the audio sink goes on delivering (concealment, then silence) after the packets stop.
+   */
+  #recordingEnd(reason: EndReason): number | undefined {
+    if (reason !== 'peer-hangup' && reason !== 'peer-vanished' && reason !== 'ice-failed') return undefined;
+    return this.lastFrameAt > 0 ? this.lastFrameAt : undefined;
   }
 
   async #sample(): Promise<CallStats> {

@@ -57,6 +57,16 @@ export type RecorderEvents = {
   error: [error: Error];
 };
 
+/** Options of {@link Recorder.stop}. */
+export interface RecorderStopOptions {
+  /**
+   * Where the file ends, as a `performance.now()` time: the last frame is held up to it. Default: now. A
+   * call the other side ended passes the arrival of its last media, so that the time it took to notice the
+   * hang-up (a bye through the server, a vanished peer's silence) is not recorded as a frozen picture.
+   */
+  endAtMs?: number;
+}
+
 /** What {@link Recorder.stop} reports about the finished file. */
 export interface RecordingSummary {
   path: string;
@@ -665,17 +675,18 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   }
 
   /**
-   * Writes what is queued, extends the last frame up to now (so the duration is the call's), closes ffmpeg's
-   * input and waits for it to finalize the file. Idempotent; concurrent callers share one promise.
+   * Writes what is queued, extends the last frame up to now or `endAtMs` (so the duration is the call's),
+   * closes ffmpeg's input and waits for it to finalize the file. Idempotent; concurrent callers share one
+   * promise (the first call's options count).
    *
    * @throws FfmpegError when ffmpeg failed; the file may then be incomplete.
    */
-  stop(): Promise<RecordingSummary> {
-    this.stopPromise ??= this.finish();
+  stop(options: RecorderStopOptions = {}): Promise<RecordingSummary> {
+    this.stopPromise ??= this.finish(options.endAtMs);
     return this.stopPromise;
   }
 
-  private async finish(): Promise<RecordingSummary> {
+  private async finish(endAtMs: number | undefined): Promise<RecordingSummary> {
     clearTimeout(this.waitTimer);
     // Data arrived but ffmpeg was still waiting for the other track: record what there is.
     if (!this.ffmpeg && !this.failed && (this.frameSize > 0 || this.audioChannels > 0)) this.begin();
@@ -692,7 +703,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
         dropped: this.counters.framesDropped,
       };
     }
-    const now = performance.now();
+    const now = Math.min(endAtMs ?? Infinity, performance.now());
     const video = this.inFile.has('video');
     const audio = this.inFile.has('audio');
     if (video) this.stopSlot = Math.max(this.lastSlot + 1, Math.round(((now - this.t0) * this.fps) / 1000));

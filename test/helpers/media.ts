@@ -131,6 +131,20 @@ export async function inspectRecording(file: string, ffmpeg?: string): Promise<R
   };
 }
 
+/**
+ * How long the recorded frames were being sent, by the sender's clock: the span between the capture times
+ * stamped into the first and last decoded frames, plus one frame (the last frame's own duration at 30 fps).
+ * A recording that ends where its media ended plays this long, give or take the network's jitter.
+ */
+export function sentSpanSec(rec: RecordingInfo): number {
+  const stamps = rec.barcodes.filter((b) => b !== null).map((b) => b.timestampMs);
+  const first = stamps[0];
+  const last = stamps.at(-1);
+  if (first === undefined || last === undefined) return 0;
+  // The stamp is Date.now() modulo 2^32: take the difference modulo 2^32 too.
+  return ((((last - first) % 2 ** 32) + 2 ** 32) % 2 ** 32) / 1000 + 1 / 30;
+}
+
 /** The audio track of a recording, decoded. */
 export interface DecodedAudio {
   /** Codec of the first audio stream, e.g. `opus`. */

@@ -178,6 +178,33 @@ describe('Recorder', () => {
     },
   );
 
+  it(
+    'stop({ endAtMs }) ends the file at the last frame, not when the hang-up was noticed',
+    { timeout: 20_000 },
+    async () => {
+      const file = path.join(await tempDir(), 'ended-by-peer.webm');
+      const r = await recorder(file);
+      const t0 = performance.now();
+      let id = 0;
+      let lastAt = t0;
+      while (performance.now() - t0 < 1000) {
+        lastAt = performance.now();
+        r.writeFrame(syntheticFrame(320, 240, id++), lastAt);
+        await sleep(33);
+      }
+      // The other side's bye (or its silence) is noticed 1.5 s later.
+      await sleep(1500);
+      const summary = await r.stop({ endAtMs: lastAt });
+      const mediaSec = (lastAt - t0) / 1000 + 1 / 30;
+      const info = await inspectRecording(file);
+      expect(info.decodeErrors).toEqual([]);
+      // Regression: the last frame was held until stop(), 1.5 s of frozen picture.
+      expect(Math.abs(info.decodedDurationSec - mediaSec)).toBeLessThan(0.1);
+      expect(Math.abs(summary.durationSec - mediaSec)).toBeLessThan(0.1);
+      expect(new Set(info.barcodes.map((b) => b?.frameId)).size).toBe(id);
+    },
+  );
+
   it('writes Matroska for .mkv', { timeout: 15_000 }, async () => {
     const file = path.join(await tempDir(), 'call.mkv');
     const r = await recorder(file);
