@@ -41,8 +41,9 @@ const cache = new Map<string, Promise<FfmpegLocation>>();
 
 /**
  * Finds a working ffmpeg. Order: `explicit` (`--ffmpeg`) or else `RTC_PEER_FFMPEG` — a path the user named is
- * the only one tried, so a typo is an error rather than a silent fallback — then `ffmpeg-static`,
- * `@ffmpeg-installer/ffmpeg`, and `ffmpeg` on `PATH`. Every candidate must exist, be executable (a package
+ * the only one tried, so a typo is an error rather than a silent fallback — then `ffmpeg-static` (not a
+ * dependency: used when the user installed it beside rtc-peer), `@ffmpeg-installer/ffmpeg` (the dependency,
+ * shipped in the registry), and `ffmpeg` on `PATH`. Every candidate must exist, be executable (a package
  * binary whose postinstall `chmod` did not run is made executable when we own it) and run `-version`.
  * Results are cached per explicit path / environment value.
  *
