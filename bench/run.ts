@@ -13,11 +13,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findCommand } from '../test/system/find-command.js';
 import { ROOT, startSignal } from './lib/child.js';
 import { machineFacts } from './lib/machine.js';
 import { round } from './lib/stats.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
-import { CHROMIUM_PATH, runChromium } from './scenarios/chromium.js';
+import { runChromium } from './scenarios/chromium.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
@@ -94,7 +95,8 @@ async function main(): Promise<number> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   const plan = quick ? QUICK : FULL;
   const startedAt = new Date();
-  const machine = machineFacts(CHROMIUM_PATH, FFMPEG);
+  const chromium = findCommand('chromium');
+  const machine = machineFacts(chromium.found ? chromium.path : undefined, FFMPEG);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rtc-peer-bench-'));
   const media: MediaResult[] = [];
   const firstFrame: FirstFrameResult[] = [];

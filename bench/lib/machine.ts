@@ -29,7 +29,7 @@ function firstLine(file: string, args: string[]): string | undefined {
 }
 
 /** Reads the machine facts (`chromium` and `ffmpeg` are the binaries the bench uses). */
-export function machineFacts(chromiumPath: string, ffmpegPath: string): MachineFacts {
+export function machineFacts(chromiumPath: string | undefined, ffmpegPath: string): MachineFacts {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const commit = firstLine('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = firstLine('git', ['status', '--porcelain']) ? '+dirty' : '';
@@ -39,7 +39,7 @@ export function machineFacts(chromiumPath: string, ffmpegPath: string): MachineF
     memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     kernel: os.release(),
     node: process.version,
-    chromium: firstLine(chromiumPath, ['--version']),
+    chromium: chromiumPath === undefined ? undefined : firstLine(chromiumPath, ['--version']),
     ffmpeg: firstLine(ffmpegPath, ['-version']),
     loadAverage: os.loadavg()[0] ?? 0,
     commit: commit ? `${commit}${dirty}` : undefined,

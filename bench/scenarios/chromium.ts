@@ -2,7 +2,6 @@
  * The browser reference: Chromium -> Chromium, two separate browser processes (Debian chromium through
  * playwright-core), the pages of bench/browser/page.ts served from http://localhost by a tiny server here.
  */
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,22 +10,8 @@ import { barcodeModuleSource } from '../lib/child.js';
 import { CpuWindow, processTree } from '../lib/proc.js';
 import { percentiles, sleep } from '../lib/stats.js';
 import type { MediaResult } from '../lib/types.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/browser.js';
-
-// Debian's chromium with the same flags as the browser tests (one list in test/helpers/browser.ts).
-export { CHROMIUM_PATH };
-
-/** `chromium --version`, or undefined when it cannot run. */
-export function chromiumVersion(): string | undefined {
-  try {
-    return execFileSync(CHROMIUM_PATH, ['--version'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
+import { CHROMIUM_ARGS } from '../../test/helpers/browser.js';
+import { systemCommand } from '../../test/system/find-command.js';
 
 /** Serves the page, its script and the barcode module on a free loopback port. */
 async function startPageServer(): Promise<{ server: Server; origin: string }> {
@@ -86,8 +71,9 @@ export async function runChromium(o: ChromiumOptions): Promise<MediaResult> {
   const errors: string[] = [];
   try {
     const launch = (): Promise<Browser> =>
+      // Debian's chromium with the same flags as the browser tests (one list in test/helpers/browser.ts).
       chromium.launch({
-        executablePath: CHROMIUM_PATH,
+        executablePath: systemCommand('chromium'),
         args: CHROMIUM_ARGS,
         headless: true,
         timeout: 30_000,

@@ -3,15 +3,12 @@
  * microphone, a page opener that collects the page's errors, and readers for the page's live state and for
  * the barcode in the video it shows. A missing browser fails the tests (in CI and elsewhere): they never skip.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { readBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
-
-/** The browser binary: Debian's `chromium` package (`.ci/run` installs it). */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+import { systemCommand } from '../system/find-command.js';
 
 /** Chromium flags: no sandbox (containers), fake media devices granted without a prompt, nothing phoning home. */
 export const CHROMIUM_ARGS = [
@@ -31,18 +28,13 @@ export const ARTIFACTS_DIR = path.resolve(
 );
 
 /**
- * Launches headless Chromium. Throws (never skips) when the browser is missing: the interop tests are part of
- * the suite, in CI (CI=true) and on a developer machine alike.
+ * Launches headless Chromium: Debian's `chromium` (test/system/packages.ts; `RTC_PEER_CHROMIUM` points
+ * elsewhere). Throws (never skips) when the browser is missing: the interop tests are part of the suite, in CI
+ * and on a developer machine alike.
  */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}${process.env.CI === 'true' ? ' (CI)' : ''}: the browser interop ` +
-        'tests need it; install it with `apt-get install chromium` (.ci/run does)',
-    );
-  }
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: systemCommand('chromium'),
     args: CHROMIUM_ARGS,
     headless: true,
     timeout: 20_000,

@@ -1,12 +1,11 @@
 /**
- * A real TURN server for the relay tests: Debian's coturn (`turnserver`), on loopback and a free port, with
- * one long-term credential. `.ci/run` installs it; a missing binary fails the test with what to install.
+ * A real TURN server for the relay tests: Debian's coturn (`turnserver`, test/system/packages.ts;
+ * `RTC_PEER_TURNSERVER` points elsewhere), on loopback and a free port, with one long-term credential. A
+ * missing binary fails the test with what to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { systemCommand } from '../system/find-command.js';
 import { freePort } from './ports.js';
-
-export const TURNSERVER = '/usr/bin/turnserver';
 
 /** A running coturn. */
 export interface TurnServer {
@@ -18,16 +17,12 @@ export interface TurnServer {
 
 /** Starts coturn on 127.0.0.1 and resolves once it listens. */
 export async function startTurnServer(): Promise<TurnServer> {
-  if (!existsSync(TURNSERVER)) {
-    throw new Error(
-      `${TURNSERVER} not found: the TURN tests need coturn (apt-get install coturn; .ci/run does it)`,
-    );
-  }
+  const turnserver = systemCommand('turnserver');
   const port = await freePort();
   const user = 'rtc-peer';
   const pass = 'test-secret';
   const child: ChildProcess = spawn(
-    TURNSERVER,
+    turnserver,
     [
       ...['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1'],
       ...['--lt-cred-mech', `--user=${user}:${pass}`, '--realm=rtc-peer.test', '--fingerprint'],
