@@ -28,6 +28,10 @@ const REALTIME = [
 
 export default defineConfig({
   test: {
+    // The Debian packages the tests need (test/system/packages.ts) are checked, and installed when root, before
+    // any test file loads; `npm test` does it once before vitest too (pretest), with cleaner output. (vitest
+    // runs it again for each project, one after the other: a few file checks once the packages are there.)
+    globalSetup: ['test/system/ensure-packages.ts'],
     // Each test file runs in its own child process: @roamhq/wrtc is native code and a crash in one file
     // must not take the others with it.
     pool: 'forks',
