@@ -4,16 +4,18 @@
  * Everything it runs lives in the rooms: src/signal, src/capture, src/record, src/peer.
  */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import createDebug from 'debug';
 import { listDevices, locateFfmpeg } from './capture/index.js';
 import { runDemo } from './cli/demo.js';
 import { ExitCode, exitCodeFor } from './cli/exit-codes.js';
+import { listeningEvent, listeningText } from './cli/listening.js';
 import { mediaFromFlags, parsePositive, parseSize } from './cli/options.js';
 import { Reporter } from './cli/reporter.js';
 import { buildIceConfig } from './peer/ice.js';
 import { Peer } from './peer/peer.js';
-import { startSignalServer } from './signal/index.js';
+import { listenUrls, startSignalServer } from './signal/index.js';
 import { webPageHandler } from './web/index.js';
 
 const VERSION = (
@@ -222,10 +224,10 @@ async function runSignal(flags: {
     httpHandler: webPageHandler(),
   });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
+  // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
+  const urls = listenUrls(server.host, server.port, networkInterfaces());
   process.stdout.write(
-    flags.json
-      ? `${JSON.stringify({ event: 'listening', url: server.url })}\n`
-      : `listening on ${server.url}\n`,
+    flags.json ? `${JSON.stringify(listeningEvent(server.url, urls))}\n` : listeningText(server.url, urls),
   );
   const stop = onTerminationSignal();
   await new Promise<void>((resolve) =>

@@ -12,3 +12,4 @@ export {
   type SignalServerStats,
 } from './server.js';
 export { SignalClient, type SignalClientEvents, type SignalClientOptions } from './client.js';
+export { listenUrls, type ListenUrls } from './listen-urls.js';

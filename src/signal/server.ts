@@ -9,6 +9,7 @@ import { Server } from 'socket.io';
 import type { ZodError } from 'zod';
 import { ListenError } from '../errors.js';
 import { logger } from '../util/log.js';
+import { isLoopback } from './listen-urls.js';
 import type { Delivery } from './room.js';
 import { RoomRegistry } from './room-registry.js';
 import {
@@ -345,10 +346,6 @@ function describeInvalid(error: ZodError, raw: unknown): SignalErrorBody {
     code: 'BAD_MESSAGE',
     message: `invalid message${where}: ${first?.message ?? 'does not match the protocol'}; see docs/protocol.md`,
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function displayHost(host: string): string {
