@@ -5,6 +5,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
 import { PeakMeter } from './audio-level.js';
+import { isStartupSilence } from './first-sound.js';
 import type { IceConfig } from './ice.js';
 import { LatencyMeter, type LatencyPercentiles } from './latency.js';
 
@@ -53,7 +54,10 @@ export type CallEvents = {
   connected: [];
   /** First decoded remote video frame. */
   'first-frame': [width: number, height: number];
-  /** First chunk of remote sound (10 ms of PCM). */
+  /**
+   * First chunk of remote sound (10 ms of decoded PCM, after the sink's start-up silence), with its rate and
+   * channel count as received.
+   */
   'first-audio': [sampleRate: number, channels: number];
 };
 
@@ -338,8 +342,16 @@ export class Call extends TypedEmitter<CallEvents> {
     this.#options.recorder?.expectTrack('audio');
     const sink = new wrtc.nonstandard.RTCAudioSink(track);
     this.#sinks.push(sink);
+    let startupRate: number | undefined;
+    let heard = false;
     sink.ondata = (data: { samples: Int16Array; sampleRate: number; channelCount?: number }) => {
-      if (this.audioChunksReceived++ === 0) this.emit('first-audio', data.sampleRate, data.channelCount ?? 1);
+      this.audioChunksReceived++;
+      // The sink starts with muted silence before anything is decoded: the first sound is what comes after.
+      startupRate ??= data.sampleRate;
+      if (!heard && !isStartupSilence(data, startupRate)) {
+        heard = true;
+        this.emit('first-audio', data.sampleRate, data.channelCount ?? 1);
+      }
       this.#receivedLevel.add(data.samples);
       this.#options.recorder?.writeAudio(data, performance.now());
     };
