@@ -24,6 +24,7 @@ const REALTIME = [
   'test/capture/video-capture.test.ts',
   'test/capture/audio-capture.test.ts',
   'test/capture/ffmpeg-process.test.ts',
+  'test/peer/first-audio.test.ts',
 ];
 
 export default defineConfig({
