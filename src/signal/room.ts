@@ -276,9 +276,11 @@ export class Room {
     }
     switch (message.type) {
       case 'offer':
-        return member.role === 'caller' ? this.#offer(member, message) : wrongRole('offer', 'caller');
+        if (member.role === 'caller') return this.#offer(member, message);
+        return member.protocol === 2 ? this.#viewerOffer(member, message) : wrongRole('offer', 'caller');
       case 'answer':
-        return member.role === 'answerer' ? this.#answer(member, message) : wrongRole('answer', 'answerer');
+        if (member.role === 'answerer') return this.#answer(member, message);
+        return member.protocol === 2 ? this.#callerAnswer(member, message) : wrongRole('answer', 'answerer');
       case 'candidate':
         return this.#candidate(member, message);
     }
@@ -376,6 +378,46 @@ export class Room {
     this.#held.takenBy = partner.id;
     partner.offered = true;
     return { ok: true, delivered: true, deliveries: this.#heldTo(partner, caller) };
+  }
+
+  /**
+   * Protocol 2: a viewer that makes the offer itself (a WHEP client does) sends it to the caller, which
+   * answers it. A protocol-1 caller only makes offers.
+   */
+  #viewerOffer(answerer: Member, message: Extract<RelayMessage, { type: 'offer' }>): RelayResult {
+    const caller = this.#caller();
+    if (message.to !== undefined && message.to !== caller?.id) return noSuchPeer(this.name, message.to);
+    if (caller === undefined) return { ok: true, delivered: false, deliveries: [] };
+    if (caller.protocol === 1) {
+      return {
+        ok: false,
+        error: {
+          code: 'WRONG_ROLE',
+          message: `the caller of room "${this.name}" speaks protocol 1: it makes the offers, wait for one`,
+        },
+      };
+    }
+    answerer.offered = true;
+    const out: ServerMessage = { type: 'offer', sdp: message.sdp, from: answerer.id };
+    if (message.renegotiate === true) out.renegotiate = true;
+    return { ok: true, delivered: true, deliveries: [{ to: caller.conn, message: out }] };
+  }
+
+  /** Protocol 2: the caller's answer to a viewer's own offer, addressed to that viewer. */
+  #callerAnswer(caller: Member, message: Extract<RelayMessage, { type: 'answer' }>): RelayResult {
+    if (message.to === undefined) {
+      return {
+        ok: false,
+        error: {
+          code: 'BAD_MESSAGE',
+          message: 'an answer from the caller needs "to": the viewer it answers',
+        },
+      };
+    }
+    const target = this.#members.get(message.to);
+    if (target === undefined || target.role !== 'answerer') return noSuchPeer(this.name, message.to);
+    const out: ServerMessage = { type: 'answer', sdp: message.sdp, from: caller.id };
+    return { ok: true, delivered: true, deliveries: [{ to: target.conn, message: shape(target, out) }] };
   }
 
   #answer(answerer: Member, message: Extract<RelayMessage, { type: 'answer' }>): RelayResult {

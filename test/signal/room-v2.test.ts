@@ -167,6 +167,34 @@ describe('Room, protocol 2', { timeout: 5000 }, () => {
     });
   });
 
+  it('a viewer may make the offer itself (as a WHEP client does); the caller answers it, addressed', () => {
+    const room = new Room('r');
+    joined(room, 'conn-c', v2('caller', SESSION.c));
+    joined(room, 'conn-a', v2('answerer', SESSION.a));
+    expect(room.relay('conn-a', { type: 'offer', sdp: 'recvonly', to: C })).toEqual({
+      ok: true,
+      delivered: true,
+      deliveries: [{ to: 'conn-c', message: { type: 'offer', sdp: 'recvonly', from: A } }],
+    });
+    expect(room.relay('conn-c', { type: 'answer', sdp: 'sendonly', to: A })).toEqual({
+      ok: true,
+      delivered: true,
+      deliveries: [{ to: 'conn-a', message: { type: 'answer', sdp: 'sendonly', from: C } }],
+    });
+    expect(room.relay('conn-c', { type: 'answer', sdp: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_MESSAGE' },
+    });
+    // A protocol-1 caller only makes offers, and protocol-1 members keep their roles.
+    const old = new Room('r');
+    old.join('conn-c', 'caller');
+    joined(old, 'conn-a', v2('answerer', SESSION.a));
+    expect(old.relay('conn-a', { type: 'offer', sdp: 'x' })).toMatchObject({ error: { code: 'WRONG_ROLE' } });
+    expect(old.relay('conn-c', { type: 'answer', sdp: 'x' })).toMatchObject({
+      error: { code: 'WRONG_ROLE' },
+    });
+  });
+
   it('a member rejoining with its session on a new connection keeps its id and its call', () => {
     const registry = new RoomRegistry();
     registry.dispatch('conn-c', { type: 'join', room: 'r', ...v2('caller', SESSION.c) });
