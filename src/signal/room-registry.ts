@@ -50,14 +50,14 @@ export class RoomRegistry {
       let room = this.rooms.get(message.room);
       const created = room === undefined;
       room ??= new Room(message.room, this.options);
-      const result = room.join(clientId, message.role);
+      const { type: _type, room: _room, ...request } = message;
+      const result = room.join(clientId, request);
       if (!result.ok) return refuse(result.error);
       if (created) this.rooms.set(room.name, room);
       this.roomOfClient.set(clientId, room);
-      return {
-        ack: { ok: true, room: room.name, role: message.role, peerPresent: result.peerPresent },
-        deliveries: result.deliveries,
-      };
+      // The member moved to this connection: its old one (told REPLACED) is in no room any more.
+      if (result.replaced !== undefined) this.roomOfClient.delete(result.replaced);
+      return { ack: result.ack, deliveries: result.deliveries };
     }
     if (current === undefined) {
       return refuse({ code: 'NOT_JOINED', message: `${message.type} before join; send join first` });

@@ -12,6 +12,15 @@ export const SIGNAL_EVENT = 'signal';
 /** Default room name when a client does not pick one. */
 export const DEFAULT_ROOM = 'default';
 
+/**
+ * The protocol version a client announces in its `join` (`protocol: 2`). A join without it is version 1,
+ * the original one caller / one answerer protocol, which the server keeps serving unchanged.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** Default of the server's `maxViewers`: answerers a protocol-2 caller serves at once. */
+export const DEFAULT_MAX_VIEWERS = 4;
+
 /** Protocol limits. The server's `maxSdpBytes` option overrides `maxSdpBytes`; the rest are fixed. */
 export const LIMITS = {
   /** Largest SDP (offer or answer) the server accepts by default, in UTF-8 bytes: 64 KiB. */
@@ -26,6 +35,8 @@ export const LIMITS = {
   maxHeldCandidates: 200,
   /** Room names: 1..64 characters of `[A-Za-z0-9_.-]`. */
   maxRoomChars: 64,
+  /** Member ids (`to`, `from`, `id`): 1..64 characters of `[A-Za-z0-9_-]`. */
+  maxIdChars: 64,
 } as const;
 
 /** Stable error codes carried by `{ ok: false, error }` acks and `{ type: 'error' }` messages. */
@@ -37,6 +48,9 @@ export const ERROR_CODES = [
   'ALREADY_JOINED', // join while already in a room (send `bye` first)
   'ROLE_TAKEN', // the requested role is held by another client in that room
   'WRONG_ROLE', // offer from an answerer, or answer from a caller
+  'ROOM_FULL', // protocol 2: the room's caller already serves the server's maxViewers answerers
+  'NO_SUCH_PEER', // protocol 2: `to` names no member of the room (it left), or one that cannot take it
+  'REPLACED', // protocol 2: another connection joined with this connection's session (pushed, then no longer a member)
   'UNAUTHORIZED', // missing or wrong token (connect_error message prefix, never an ack)
   'INTERNAL', // a bug in the server; the message was dropped
 ] as const;
@@ -80,6 +94,25 @@ export const roomNameSchema = z
   .max(LIMITS.maxRoomChars, `room name is longer than ${LIMITS.maxRoomChars} characters`)
   .regex(/^[A-Za-z0-9_.-]+$/, 'room name may only contain letters, digits, "_", "." and "-"');
 
+/** A member id as the server gives it (the `id` of a join ack, `from`, `to`). */
+export const memberIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'a member id is made of letters, digits, "_" and "-"')
+  .max(LIMITS.maxIdChars, `a member id is at most ${LIMITS.maxIdChars} characters`);
+
+/**
+ * A protocol-2 client's session: a secret it draws once (at least 128 random bits, e.g. 22 base64url
+ * characters) and presents on every join for its whole life. The server derives the client's member id from
+ * it, so the id survives reconnections and server restarts, and only the holder of the session can rejoin
+ * as that member. Never shown to other members.
+ */
+export const sessionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,128}$/, 'a session is 16..128 characters of letters, digits, "_" and "-"');
+
+/** The protocol versions a `join` may announce. */
+export const protocolSchema = z.literal(PROTOCOL_VERSION);
+
 /** An ICE candidate, the JSON form of `RTCIceCandidateInit` (`candidate.toJSON()`). */
 export const iceCandidateSchema = z.strictObject({
   candidate: boundedString('candidate', LIMITS.maxCandidateBytes),
@@ -96,11 +129,29 @@ export type IceCandidateMessage = z.infer<typeof iceCandidateSchema>;
  */
 export function makeClientMessageSchema(maxSdpBytes: number = LIMITS.maxSdpBytes) {
   const sdp = boundedString('sdp', maxSdpBytes).refine((s) => s.length > 0, 'sdp is empty');
+  // The fields after the first line of each message are protocol 2; every one is optional, so a protocol-1
+  // message is valid as it always was.
   return z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('join'), room: roomNameSchema, role: roleSchema }),
-    z.strictObject({ type: z.literal('offer'), sdp }),
-    z.strictObject({ type: z.literal('answer'), sdp }),
-    z.strictObject({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
+    z.strictObject({
+      type: z.literal('join'),
+      room: roomNameSchema,
+      role: roleSchema,
+      protocol: protocolSchema.optional(),
+      session: sessionSchema.optional(),
+      inCall: z.boolean().optional(),
+    }),
+    z.strictObject({
+      type: z.literal('offer'),
+      sdp,
+      to: memberIdSchema.optional(),
+      renegotiate: z.boolean().optional(),
+    }),
+    z.strictObject({ type: z.literal('answer'), sdp, to: memberIdSchema.optional() }),
+    z.strictObject({
+      type: z.literal('candidate'),
+      candidate: iceCandidateSchema,
+      to: memberIdSchema.optional(),
+    }),
     z.strictObject({ type: z.literal('bye') }),
   ]);
 }
@@ -111,6 +162,8 @@ export const clientMessageSchema = makeClientMessageSchema();
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** The client messages that are relayed to the other peer. */
 export type RelayMessage = Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' }>;
+/** A `join` message. */
+export type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
 /** Why the other peer left: it sent `bye`, or its connection dropped. */
 export const leaveReasonSchema = z.enum(['bye', 'disconnected']);
@@ -118,12 +171,37 @@ export const leaveReasonSchema = z.enum(['bye', 'disconnected']);
 export type LeaveReason = z.infer<typeof leaveReasonSchema>;
 
 /** Server -> client messages. SDPs are bounded by the message size, not the server's SDP limit. */
+/**
+ * Protocol-2 fields (`from`, `id`, `renegotiate`, ...) are sent to protocol-2 members only: a protocol-1
+ * member gets exactly the messages it always got.
+ */
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('offer'), sdp: z.string().min(1) }),
-  z.object({ type: z.literal('answer'), sdp: z.string().min(1) }),
-  z.object({ type: z.literal('candidate'), candidate: iceCandidateSchema }),
-  z.object({ type: z.literal('peer-joined'), role: roleSchema }),
-  z.object({ type: z.literal('peer-left'), role: roleSchema, reason: leaveReasonSchema }),
+  z.object({
+    type: z.literal('offer'),
+    sdp: z.string().min(1),
+    /** The sender's member id. */
+    from: z.string().optional(),
+    /** Apply to the connection you already have with `from` (an ICE restart), instead of a new call. */
+    renegotiate: z.boolean().optional(),
+  }),
+  z.object({ type: z.literal('answer'), sdp: z.string().min(1), from: z.string().optional() }),
+  z.object({ type: z.literal('candidate'), candidate: iceCandidateSchema, from: z.string().optional() }),
+  z.object({
+    type: z.literal('peer-joined'),
+    role: roleSchema,
+    id: z.string().optional(),
+    protocol: z.number().optional(),
+    /** It says it is in a call already (a rejoin after a lost connection or a server restart). */
+    inCall: z.boolean().optional(),
+    /** To the caller: it took your held offer (the answer to it will come from this member). */
+    tookOffer: z.boolean().optional(),
+  }),
+  z.object({
+    type: z.literal('peer-left'),
+    role: roleSchema,
+    reason: leaveReasonSchema,
+    id: z.string().optional(),
+  }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 /** A server -> client message. */
@@ -140,8 +218,30 @@ export interface SignalErrorBody {
  * offer/answer/candidate ack adds `delivered` (false: held for a later answerer, or dropped; see the protocol).
  */
 export type SignalAck =
-  | { ok: true; room?: string; role?: Role; peerPresent?: boolean; delivered?: boolean }
+  | {
+      ok: true;
+      room?: string;
+      role?: Role;
+      peerPresent?: boolean;
+      delivered?: boolean;
+      /** Protocol 2 join: this member's id. */
+      id?: string;
+      /** Protocol 2 join: who is in the room (for a caller: every answerer; for an answerer: the caller). */
+      peers?: PeerInfo[];
+      /** Protocol 2 join: answerers a caller may serve at once here. */
+      maxViewers?: number;
+    }
   | { ok: false; error: SignalErrorBody };
+
+/** A member as another member sees it (protocol 2). */
+export interface PeerInfo {
+  id: string;
+  role: Role;
+  /** The protocol it joined with: 1 or 2. */
+  protocol: number;
+  /** It said it is in a call already when it joined. */
+  inCall: boolean;
+}
 
 /** The schema of {@link SignalAck}, used by the client to check what the server answers. */
 export const signalAckSchema = z.union([
@@ -151,6 +251,11 @@ export const signalAckSchema = z.union([
     role: roleSchema.optional(),
     peerPresent: z.boolean().optional(),
     delivered: z.boolean().optional(),
+    id: z.string().optional(),
+    peers: z
+      .array(z.object({ id: z.string(), role: roleSchema, protocol: z.number(), inCall: z.boolean() }))
+      .optional(),
+    maxViewers: z.number().optional(),
   }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);

@@ -36,8 +36,13 @@ const CASES: Case[] = [
   { name: 'offer with an empty sdp', message: { type: 'offer', sdp: '' }, code: 'BAD_MESSAGE' },
   {
     name: 'offer with an extra field',
-    message: { type: 'offer', sdp: SDP, to: 'everyone' },
+    message: { type: 'offer', sdp: SDP, target: 'everyone' },
     code: 'BAD_MESSAGE',
+  },
+  {
+    name: 'offer to a member that is not there (protocol 2 addressing)',
+    message: { type: 'offer', sdp: SDP, to: 'everyone' },
+    code: 'NO_SUCH_PEER',
   },
   {
     name: 'offer over 64 KiB',

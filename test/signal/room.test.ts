@@ -6,7 +6,11 @@ import { fakeCandidate } from '../helpers/signal-server.js';
 describe('Room (pure state machine)', { timeout: 5000 }, () => {
   it('holds the offer and the candidates after it for a later answerer, in order', () => {
     const room = new Room('r');
-    expect(room.join('c', 'caller')).toEqual({ ok: true, peerPresent: false, deliveries: [] });
+    expect(room.join('c', 'caller')).toEqual({
+      ok: true,
+      ack: { ok: true, room: 'r', role: 'caller', peerPresent: false },
+      deliveries: [],
+    });
     expect(room.relay('c', { type: 'offer', sdp: 'o1' })).toEqual({
       ok: true,
       delivered: false,
@@ -16,7 +20,7 @@ describe('Room (pure state machine)', { timeout: 5000 }, () => {
     room.relay('c', { type: 'candidate', candidate: fakeCandidate(2) });
     expect(room.join('a', 'answerer')).toEqual({
       ok: true,
-      peerPresent: true,
+      ack: { ok: true, room: 'r', role: 'answerer', peerPresent: true },
       deliveries: [
         { to: 'c', message: { type: 'peer-joined', role: 'answerer' } },
         { to: 'a', message: { type: 'offer', sdp: 'o1' } },
@@ -90,7 +94,7 @@ describe('Room (pure state machine)', { timeout: 5000 }, () => {
     ]);
     expect(room.join('b', 'answerer')).toEqual({
       ok: true,
-      peerPresent: true,
+      ack: { ok: true, room: 'r', role: 'answerer', peerPresent: true },
       deliveries: [{ to: 'c', message: { type: 'peer-joined', role: 'answerer' } }],
     });
   });
