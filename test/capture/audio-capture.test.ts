@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioCapture, type AudioChunk } from '../../src/capture/audio-capture.js';
-import { liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
 import { DeviceError, FfmpegError } from '../../src/errors.js';
 import { testFfmpeg } from '../helpers/media.js';
+import { describeProcs, ffmpegDescendants } from '../helpers/procs.js';
 
 const captures: AudioCapture[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(captures.splice(0).map((c) => c.stop()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  // Judged by the OS, not by the module's own list of children: no ffmpeg of this process outlives a test.
+  const left = ffmpegDescendants();
+  expect(left, describeProcs(left)).toEqual([]);
 });
 
 async function capture(
@@ -87,7 +90,7 @@ describe('AudioCapture', () => {
       }
       expect(c.stats.chunksSent).toBeGreaterThanOrEqual(n);
       expect(c.stats.chunksDropped).toBe(0);
-      expect(liveFfmpegPids()).toEqual([]);
+      expect(ffmpegDescendants()).toEqual([]);
     },
   );
 
@@ -100,7 +103,7 @@ describe('AudioCapture', () => {
     expect(err).toBeInstanceOf(DeviceError);
     expect((err as DeviceError).code).toBe('DEVICE_NOT_FOUND');
     expect((err as DeviceError).message).toMatch(/microphone hw:9,0 \(ALSA\) not found/);
-    expect(liveFfmpegPids()).toEqual([]);
+    expect(ffmpegDescendants()).toEqual([]);
   });
 
   it(

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FfmpegError } from '../../src/errors.js';
-import { FfmpegProcess, liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
+import { FfmpegProcess } from '../../src/capture/ffmpeg-process.js';
 import { compileForChild, pidAlive, testFfmpeg, waitUntil } from '../helpers/media.js';
+import { ffmpegDescendants } from '../helpers/procs.js';
 
 const opened: FfmpegProcess[] = [];
 const children: ChildProcess[] = [];
@@ -36,12 +37,14 @@ describe('FfmpegProcess', () => {
     p.on('exit', (code, signal) => exits.push([code, signal]));
     await p.start();
     expect(bytes).toBeGreaterThan(0);
-    expect(liveFfmpegPids()).toContain(p.pid);
+    // the OS's view: a live ffmpeg child of this process with that pid
+    expect(ffmpegDescendants().map((c) => c.pid)).toEqual([p.pid]);
     // concurrent stops share one promise
     await Promise.all([p.stop(), p.stop()]);
     // `q` makes ffmpeg finish normally: exit code 0, no signal
     expect(exits).toEqual([[0, null]]);
-    expect(liveFfmpegPids()).not.toContain(p.pid);
+    expect(ffmpegDescendants()).toEqual([]);
+    expect(pidAlive(p.pid!)).toBe(false);
     await p.stop();
   });
 
@@ -119,9 +122,11 @@ describe('FfmpegProcess', () => {
         child.stdout.once('data', (d: string) => resolve(d));
         child.once('exit', (code) => reject(new Error(`fixture exited early with ${code}`)));
       });
-      const { ffmpegPid } = JSON.parse(line) as { ffmpegPid: number };
-      expect(ffmpegPid).toBeGreaterThan(0);
-      expect(pidAlive(ffmpegPid)).toBe(true);
+      expect(JSON.parse(line)).toMatchObject({ capturing: true });
+      // The fixture's ffmpeg, as the OS sees it: its one ffmpeg child.
+      const ffmpegs = ffmpegDescendants(child.pid);
+      expect(ffmpegs).toHaveLength(1);
+      const ffmpegPid = ffmpegs[0]!.pid;
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       // ffmpeg is now an orphan: its next write to the closed pipe fails and it exits

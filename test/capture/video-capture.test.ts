@@ -7,14 +7,17 @@ import { DeviceError, FfmpegError } from '../../src/errors.js';
 import { readBarcode } from '../../src/capture/barcode.js';
 import { deviceErrorFromStderr, VideoCapture } from '../../src/capture/video-capture.js';
 import { listDevices, listV4l2Paths, parseAlsaPcm } from '../../src/capture/devices.js';
-import { liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
 import { testFfmpeg } from '../helpers/media.js';
+import { describeProcs, ffmpegDescendants } from '../helpers/procs.js';
 
 const captures: VideoCapture[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(captures.splice(0).map((c) => c.stop()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  // Judged by the OS, not by the module's own list of children: no ffmpeg of this process outlives a test.
+  const left = ffmpegDescendants();
+  expect(left, describeProcs(left)).toEqual([]);
 });
 
 async function capture(
@@ -61,7 +64,7 @@ describe('VideoCapture', () => {
       expect(ids).toEqual([...ids.keys()]);
       expect(captured).toBe(ids.length);
       expect(Math.abs((stamps.at(-1) ?? 0) - (Date.now() % 2 ** 32))).toBeLessThan(2000);
-      expect(liveFfmpegPids()).toEqual([]);
+      expect(ffmpegDescendants()).toEqual([]);
     },
   );
 
@@ -93,7 +96,7 @@ describe('VideoCapture', () => {
     expect((err as Error).message).toBe(
       'camera /dev/video7 not found: there are no /dev/video* devices on this machine. Connect a camera, or use --input FILE or the test pattern.',
     );
-    expect(liveFfmpegPids()).toEqual([]);
+    expect(ffmpegDescendants()).toEqual([]);
   });
 
   it('missing device when others exist: lists them', async () => {
@@ -169,8 +172,10 @@ describe('VideoCapture', () => {
     const c = await capture({ width: 160, height: 120 });
     const ended = new Promise<Error | undefined>((r) => c.once('ended', r));
     await c.start();
-    const pid = liveFfmpegPids()[0]!;
-    process.kill(pid, 'SIGKILL');
+    // The capture's ffmpeg, as the OS sees it: the one child of this process.
+    const children = ffmpegDescendants();
+    expect(children).toHaveLength(1);
+    process.kill(children[0]!.pid, 'SIGKILL');
     const err = await ended;
     expect(err).toBeInstanceOf(FfmpegError);
     expect(err?.message).toMatch(/capture of test pattern: ffmpeg exited \(code null, signal SIGKILL\)/);

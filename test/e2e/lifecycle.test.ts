@@ -1,13 +1,13 @@
 /**
  * How calls end: signals, a killed caller, a signaling server that dies and comes back.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli } from '../helpers/cli.js';
-import { inspectRecording, sentSpanSec } from '../helpers/media.js';
+import { inspectRecording, pidAlive, sentSpanSec } from '../helpers/media.js';
+import { describeProcs, ffmpegDescendants } from '../helpers/procs.js';
 
 const NO_STUN = ['--stun', 'none'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -155,13 +155,14 @@ describe('call lifecycle', () => {
     const caller = startCli(['call', '--signal', url, '--room', 'f', ...NO_STUN]);
     await answerer.waitFor('first-frame', 10_000);
     await sleep(1000);
-    // The caller's capture ffmpeg is its child process.
-    const ffmpegPids = execFileSync('pgrep', ['-P', String(caller.child.pid), 'ffmpeg'], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-    expect(ffmpegPids.length).toBeGreaterThan(0);
-    for (const pid of ffmpegPids) process.kill(Number(pid), 'SIGKILL');
+    // The caller's ffmpeg children, as the OS sees them: the picture's (raw video on stdout) and the
+    // sound's. All of them die, as when a camera is unplugged with its microphone.
+    const ffmpegs = ffmpegDescendants(caller.child.pid!);
+    const picture = ffmpegs.filter((p) => p.argv.includes('rawvideo'));
+    expect(picture, describeProcs(ffmpegs)).toHaveLength(1);
+    for (const { pid } of ffmpegs) process.kill(pid, 'SIGKILL');
     expect((await caller.exited).code).toBe(1);
+    expect(ffmpegs.filter((p) => pidAlive(p.pid))).toEqual([]);
     const warning = caller.events.find((e) => e.event === 'warning');
     expect(warning?.message).toMatch(/video source failed: .*ffmpeg/);
     expect(caller.events.find((e) => e.event === 'call-ended')?.reason).toBe('media-ended');

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeFlash } from '../../src/capture/test-beep.js';
-import { liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
 import { convertPcm, Recorder } from '../../src/record/recorder.js';
 import {
   decodeAudio,
@@ -14,6 +13,7 @@ import {
   syntheticFrame,
   testFfmpeg,
 } from '../helpers/media.js';
+import { ffmpegDescendants } from '../helpers/procs.js';
 
 const dirs: string[] = [];
 const recorders: Recorder[] = [];
@@ -109,7 +109,7 @@ describe('Recorder with audio', () => {
       expect((flashes[1] ?? 0) - (flashes[0] ?? 0)).toBeCloseTo(1, 2);
       expect(beeps).toHaveLength(2);
       beeps.forEach((b, i) => expect(Math.abs(b - (flashes[i] ?? 0))).toBeLessThan(0.02));
-      expect(liveFfmpegPids()).toEqual([]);
+      expect(ffmpegDescendants()).toEqual([]);
     },
   );
 

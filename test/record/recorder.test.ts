@@ -5,16 +5,20 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FfmpegError, RecordingPathError } from '../../src/errors.js';
 import { writeBarcode } from '../../src/capture/barcode.js';
-import { liveFfmpegPids } from '../../src/capture/ffmpeg-process.js';
 import { Recorder } from '../../src/record/recorder.js';
 import { inspectRecording, syntheticFrame, testFfmpeg } from '../helpers/media.js';
+import { describeProcs, ffmpegDescendants } from '../helpers/procs.js';
 
 const dirs: string[] = [];
 const recorders: Recorder[] = [];
 afterEach(async () => {
+  // A test may have stopped a recorder's ffmpeg (SIGSTOP): let it go on so that it can finish.
+  for (const { pid } of ffmpegDescendants()) process.kill(pid, 'SIGCONT');
   await Promise.all(recorders.splice(0).map((r) => r.stop().catch(() => undefined)));
-  for (const pid of liveFfmpegPids()) process.kill(pid, 'SIGCONT');
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  // Judged by the OS, not by the module's own list of children: no ffmpeg of this process outlives a test.
+  const left = ffmpegDescendants();
+  expect(left, describeProcs(left)).toEqual([]);
 });
 
 async function tempDir(): Promise<string> {
@@ -227,8 +231,10 @@ describe('Recorder', () => {
       const r = await recorder(file, { maxQueuedFrames: 8 });
       r.writeFrame(syntheticFrame(640, 480, 0));
       await sleep(500);
-      const [pid] = liveFfmpegPids();
-      expect(pid).toBeDefined();
+      // The recorder's ffmpeg, as the OS sees it: the one child of this process.
+      const children = ffmpegDescendants();
+      expect(children).toHaveLength(1);
+      const pid = children[0]?.pid;
       process.kill(pid!, 'SIGSTOP');
       const before = process.memoryUsage().arrayBuffers;
       let id = 1;
@@ -263,7 +269,9 @@ describe('Recorder', () => {
       const errored = new Promise<Error>((resolve) => r.once('error', resolve));
       r.writeFrame(syntheticFrame(320, 240, 0));
       await sleep(400);
-      process.kill(liveFfmpegPids()[0]!, 'SIGKILL');
+      const children = ffmpegDescendants();
+      expect(children).toHaveLength(1);
+      process.kill(children[0]!.pid, 'SIGKILL');
       const err = await errored;
       expect(err).toBeInstanceOf(FfmpegError);
       expect(err.message).toMatch(

@@ -5,6 +5,14 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordingSummary } from '../../src/record/recorder.js';
 import { compileForChild, inspectRecording, pidAlive, testFfmpeg, waitUntil } from '../helpers/media.js';
+import { ffmpegDescendants } from '../helpers/procs.js';
+
+/** The recording ffmpeg of the fixture `child`, as the OS sees it: its one ffmpeg child. */
+function recorderPid(child: ChildProcess): number {
+  const ffmpegs = ffmpegDescendants(child.pid);
+  expect(ffmpegs).toHaveLength(1);
+  return ffmpegs[0]!.pid;
+}
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -40,7 +48,7 @@ describe('SIGINT during a recording', () => {
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       expect(await waitUntil(() => out.includes('"recording":true'), 10_000)).toBe(true);
-      const { ffmpegPid } = JSON.parse(out.split('\n')[0] ?? '{}') as { ffmpegPid: number };
+      const ffmpegPid = recorderPid(child);
       await new Promise((r) => setTimeout(r, 2500));
       const t0 = Date.now();
       process.kill(-child.pid!, 'SIGINT');
@@ -82,7 +90,7 @@ describe('SIGINT during a recording', () => {
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       expect(await waitUntil(() => out.includes('"recording":true'), 10_000)).toBe(true);
-      const { ffmpegPid } = JSON.parse(out.split('\n')[0] ?? '{}') as { ffmpegPid: number };
+      const ffmpegPid = recorderPid(child);
       await new Promise((r) => setTimeout(r, 1000));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
