@@ -27,6 +27,8 @@ export interface CliProcess {
 }
 
 const running = new Set<CliProcess>();
+/** Lines that looked like JSON events but did not parse, from any process: {@link killAll} fails on them. */
+const malformed: string[] = [];
 
 /** Starts `node dist/cli.js ...args`. Every process started here is killed by {@link killAll}. */
 export function startCli(
@@ -43,6 +45,16 @@ export function startCli(
   let err = '';
   let partial = '';
   const events: CliEvent[] = [];
+  // Every stdout line that starts with '{' is an event and must parse: a broken one is a bug in the CLI's
+  // output (a reader such as jq would choke on it), never something to drop. Other lines are for humans.
+  const readLine = (line: string): void => {
+    if (!line.startsWith('{')) return;
+    try {
+      events.push(JSON.parse(line) as CliEvent);
+    } catch (error) {
+      malformed.push(`rtc-peer ${args.join(' ')}: ${String(error)} in: ${line}`);
+    }
+  };
   const listeners = new Set<() => void>();
   const notify = (): void => {
     for (const l of [...listeners]) l();
@@ -54,15 +66,7 @@ export function startCli(
     partial += chunk;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.startsWith('{')) {
-        try {
-          events.push(JSON.parse(line) as CliEvent);
-        } catch {
-          // not an event line
-        }
-      }
-    }
+    for (const line of lines) readLine(line);
     notify();
   });
   child.stderr?.on('data', (chunk: string) => {
@@ -71,6 +75,9 @@ export function startCli(
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
+      // A last line without its newline is still a line.
+      readLine(partial);
+      partial = '';
       resolve({ code, signal });
       notify();
     }),
@@ -123,9 +130,16 @@ export function startCli(
   return proc;
 }
 
-/** Kills every CLI process still running (use in afterEach). */
+/**
+ * Kills every CLI process still running (use in afterEach), then fails if any process printed a line that
+ * started like a JSON event but did not parse.
+ */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill('SIGKILL')));
+  const bad = malformed.splice(0);
+  if (bad.length > 0)
+    throw new Error(`malformed JSON event lines on stdout:
+${bad.join('\n')}`);
 }
 
 /** Starts `rtc-peer signal` on a free loopback port and resolves with the process and its URL. */

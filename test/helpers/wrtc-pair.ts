@@ -10,6 +10,8 @@ export interface LoopbackPair {
   b: RTCPeerConnection;
   /** The remote track on `b`. */
   remoteTrack: MediaStreamTrack;
+  /** Candidates a side refused (`addIceCandidate` rejected), with why; assert it stays empty. */
+  candidateErrors: string[];
   /** Closes both connections (idempotent). */
   close(): void;
 }
@@ -28,12 +30,24 @@ export async function connectLoopbackPair(
     a.close();
     b.close();
   };
+  // A refused candidate is a failure of the test, not something to swallow: the pair would still connect
+  // on peer-reflexive addresses learned from the checks, and hide it.
+  const candidateErrors: string[] = [];
+  let refused: (error: Error) => void = () => undefined;
+  const candidateRefused = new Promise<never>((_, reject) => (refused = reject));
+  candidateRefused.catch(() => undefined); // observed by the race below, or by candidateErrors later
+  const hand = (from: string, to: RTCPeerConnection, candidate: RTCIceCandidate): void => {
+    to.addIceCandidate(candidate).catch((error: unknown) => {
+      candidateErrors.push(`${from} ${candidate.candidate}: ${String(error)}`);
+      refused(new Error(`loopback pair: a candidate from ${from} was refused: ${candidateErrors.at(-1)}`));
+    });
+  };
   try {
     a.onicecandidate = (e) => {
-      if (e.candidate) void b.addIceCandidate(e.candidate).catch(() => undefined);
+      if (e.candidate) hand('a', b, e.candidate);
     };
     b.onicecandidate = (e) => {
-      if (e.candidate) void a.addIceCandidate(e.candidate).catch(() => undefined);
+      if (e.candidate) hand('b', a, e.candidate);
     };
     const stream = new wrtc.MediaStream() as unknown as MediaStream;
     a.addTrack(track, stream);
@@ -58,10 +72,12 @@ export async function connectLoopbackPair(
           timeoutMs,
         )),
     );
-    const [remoteTrack] = await Promise.race([Promise.all([remote, connected]), timeout]).finally(() =>
-      clearTimeout(timer),
-    );
-    return { a, b, remoteTrack, close };
+    const [remoteTrack] = await Promise.race([
+      Promise.all([remote, connected]),
+      timeout,
+      candidateRefused,
+    ]).finally(() => clearTimeout(timer));
+    return { a, b, remoteTrack, candidateErrors, close };
   } catch (err) {
     close();
     throw err;

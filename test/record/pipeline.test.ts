@@ -63,6 +63,7 @@ describe('test pattern -> VideoCapture -> RTCVideoSource -> wrtc pair -> RTCVide
       const summary = await recorder.stop();
       const sent = capture.stats.framesCaptured;
 
+      expect(pair.candidateErrors).toEqual([]);
       expect(received).toBeGreaterThan(0);
       expect(summary).toMatchObject({ path: file, width: 640, height: 480 });
       const info = await inspectRecording(file, ffmpegPath);
