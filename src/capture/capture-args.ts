@@ -38,6 +38,11 @@ export interface CaptureOptions {
    * Default: true for `test-pattern` only.
    */
   stampFlash?: boolean;
+  /**
+   * Lists the V4L2 cameras that exist, for the message when the one asked for does not. Default: the
+   * `/dev/video*` of this machine (`listV4l2Paths`). A seam for tests, which cannot know what a machine has.
+   */
+  listV4l2Devices?: () => Promise<string[]>;
 }
 
 /** Defaults of {@link CaptureOptions}, in one place. */

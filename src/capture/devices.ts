@@ -39,8 +39,16 @@ export function parseAlsaPcm(text: string): DeviceInfo[] {
   return out;
 }
 
-async function listAlsa(): Promise<Pick<DeviceList, 'audio' | 'audioNote'>> {
-  const text = await readFile('/proc/asound/pcm', 'utf8').catch(() => '');
+/** Where {@link listDevices} looks on Linux. Defaults are this machine's; a seam for tests. */
+export interface DeviceSources {
+  /** The directory of the `videoN` device nodes. Default: `/dev`. */
+  devDir?: string;
+  /** ALSA's list of PCM devices. Default: `/proc/asound/pcm`. */
+  alsaPcmFile?: string;
+}
+
+async function listAlsa(alsaPcmFile = '/proc/asound/pcm'): Promise<Pick<DeviceList, 'audio' | 'audioNote'>> {
+  const text = await readFile(alsaPcmFile, 'utf8').catch(() => '');
   const audio = parseAlsaPcm(text);
   if (audio.length === 0)
     return {
@@ -77,8 +85,8 @@ function runFfmpeg(ffmpegPath: string, args: string[]): Promise<string> {
   });
 }
 
-async function listV4l2(ffmpegPath: string): Promise<DeviceList> {
-  const paths = await listV4l2Paths();
+async function listV4l2(ffmpegPath: string, devDir?: string): Promise<DeviceList> {
+  const paths = await listV4l2Paths(devDir);
   if (paths.length === 0)
     return {
       video: [],
@@ -87,7 +95,7 @@ async function listV4l2(ffmpegPath: string): Promise<DeviceList> {
     };
   const video: DeviceInfo[] = [];
   for (const id of paths) {
-    const n = id.slice('/dev/video'.length);
+    const n = id.slice(id.lastIndexOf('/video') + '/video'.length);
     const name = (await readFile(`/sys/class/video4linux/video${n}/name`, 'utf8').catch(() => '')).trim();
     const out = await runFfmpeg(ffmpegPath, ['-f', 'v4l2', '-list_formats', 'all', '-i', id]);
     // Lines look like: "[video4linux2,v4l2 @ 0x..] Compressed:       mjpeg :          Motion-JPEG : 1280x720 640x480"
@@ -126,9 +134,11 @@ function parseBracketed(stderr: string, header: RegExp, stopAt: RegExp): string[
 export async function listDevices(
   ffmpegPath: string,
   platform: NodeJS.Platform = process.platform,
+  sources: DeviceSources = {},
 ): Promise<DeviceList> {
   log('listing devices on %s', platform);
-  if (platform === 'linux') return { ...(await listV4l2(ffmpegPath)), ...(await listAlsa()) };
+  if (platform === 'linux')
+    return { ...(await listV4l2(ffmpegPath, sources.devDir)), ...(await listAlsa(sources.alsaPcmFile)) };
   if (platform === 'darwin') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'avfoundation', '-list_devices', 'true', '-i', '']);
     const split = (s: string): DeviceInfo => {

@@ -121,6 +121,7 @@ async function notFound(
  */
 export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
   private readonly options: ResolvedCaptureOptions;
+  private readonly listV4l2Devices: () => Promise<string[]>;
   private readonly log = logger('capture').extend(String(++instances));
   private readonly reader: FrameReader;
   private ffmpeg: FfmpegProcess | undefined;
@@ -136,6 +137,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
   constructor(options: CaptureOptions) {
     super();
     this.options = resolveCaptureOptions(options);
+    this.listV4l2Devices = options.listV4l2Devices ?? listV4l2Paths;
     this.reader = new FrameReader({ frameSize: i420Size(this.options.width, this.options.height) });
   }
 
@@ -172,7 +174,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
       await ffmpeg.start();
     } catch (err) {
       const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw (await deviceErrorFromStderr(source, tail)) ?? err;
+      throw (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ?? err;
     }
     ffmpeg.on('exit', (code, signal, tail) => void this.onExit(code, signal, tail));
     // ffmpeg may die between its first byte and a full frame.
@@ -184,7 +186,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
         if (this.counters.framesCaptured > 0) return;
         const tail = ffmpeg.stderrTail;
         throw (
-          (await deviceErrorFromStderr(source, tail)) ??
+          (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
           new FfmpegError(
             'FFMPEG_START_FAILED',
             `capture of ${sourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
@@ -210,7 +212,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     try {
       await stat(device);
     } catch {
-      throw await notFound({ kind: 'v4l2', device }, listV4l2Paths);
+      throw await notFound({ kind: 'v4l2', device }, this.listV4l2Devices);
     }
     try {
       await access(device, fsConstants.R_OK | fsConstants.W_OK);
@@ -251,7 +253,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
       return;
     }
     const err =
-      (await deviceErrorFromStderr(source, tail)) ??
+      (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
       new FfmpegError(
         'FFMPEG_DIED',
         `capture of ${sourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,

@@ -1,12 +1,23 @@
 /**
  * Bad input at the process level: a clear message, the documented exit code, bounded time, nothing lost.
  */
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+
+/**
+ * The V4L2 cameras this machine has, as the OS lists them (not as rtc-peer does): the expected output of a
+ * test cannot assume there are none, a developer's laptop has a webcam.
+ */
+function cameraNodes(): string[] {
+  return readdirSync('/dev')
+    .filter((n) => /^video\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .map((n) => `/dev/${n}`);
+}
 
 let dir: string;
 beforeEach(() => {
@@ -67,10 +78,12 @@ describe('errors at the command line', () => {
   }, 20_000);
 
   test('a camera that does not exist: names it, says what exists, exit 4', async () => {
+    // A path no machine has; what the message lists is checked against what the OS lists.
+    const missing = path.join(dir, 'video7');
     const caller = startCli([
       'call',
       '--device',
-      '/dev/video7',
+      missing,
       '--signal',
       'http://127.0.0.1:9',
       '--stun',
@@ -78,9 +91,11 @@ describe('errors at the command line', () => {
     ]);
     const { code } = await caller.exited;
     expect(code).toBe(4);
-    expect(caller.stderr()).toContain('/dev/video7');
-    expect(caller.stderr()).toMatch(
-      /camera \/dev\/video7 not found: there are no \/dev\/video\* devices on this machine/,
+    const cameras = cameraNodes();
+    expect(caller.stderr()).toContain(
+      cameras.length === 0
+        ? `camera ${missing} not found: there are no /dev/video* devices on this machine`
+        : `camera ${missing} not found (found: ${cameras.join(', ')})`,
     );
   }, 20_000);
 
@@ -119,13 +134,19 @@ describe('errors at the command line', () => {
     }
   }, 30_000);
 
-  test('--version shows which ffmpeg is used; devices says plainly there are none here', async () => {
+  test('--version shows which ffmpeg is used; devices lists the cameras the OS has, or says there are none', async () => {
     const version = startCli(['--version']);
     expect((await version.exited).code).toBe(0);
     expect(version.stdout()).toMatch(/^rtc-peer \d+\.\d+\.\d+/);
     expect(version.stdout()).toMatch(/ffmpeg: \S+ \(from /);
     const devices = startCli(['devices']);
     expect((await devices.exited).code).toBe(0);
-    expect(devices.stdout()).toMatch(/no video capture devices/);
+    const cameras = cameraNodes();
+    expect(/no video capture devices/.test(devices.stdout())).toBe(cameras.length === 0);
+    for (const camera of cameras) expect(devices.stdout()).toMatch(new RegExp(`^${camera}\\b`, 'm'));
+    const json = startCli(['devices', '--json']);
+    expect((await json.exited).code).toBe(0);
+    const listed = JSON.parse(json.stdout()) as { video: { id: string }[] };
+    expect(listed.video.map((d) => d.id)).toEqual(cameras);
   }, 20_000);
 });

@@ -3,12 +3,19 @@
  * ffmpeg (frames, duration, size, barcode payloads), and a way to run TypeScript fixtures in a child node.
  */
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { readBarcode, writeBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
+import {
+  barcodeBandHeight,
+  readBarcode,
+  writeBarcode,
+  type BarcodePayload,
+} from '../../src/capture/barcode.js';
+import { buildCaptureArgs, i420Size } from '../../src/capture/capture-args.js';
 import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
 import { readFlash } from '../../src/capture/test-beep.js';
 
@@ -250,6 +257,50 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * ffmpeg's own numbering of the test pattern, to judge a capture by something other than its counters:
+ * renders the first `count` frames of the very same lavfi graph a test-pattern capture runs (its arguments
+ * without `-re`, so as fast as ffmpeg can) and returns `indexOf(frame)`, the number of the frame ffmpeg drew
+ * that a captured frame shows. Only the picture below the barcode band is compared (the band is where the
+ * capture stamps its own frame id), so capture with `stampFlash: false`. testsrc2 draws a frame counter and
+ * moving shapes: no two of its frames are alike (checked here).
+ */
+export async function testPatternNumbering(
+  size: { width: number; height: number; fps: number },
+  count: number,
+): Promise<{ indexOf(frame: Uint8Array | Uint8ClampedArray): number | undefined }> {
+  const ffmpegPath = await testFfmpeg();
+  const { width, height } = size;
+  const args = buildCaptureArgs({ source: { kind: 'test-pattern' }, ffmpegPath, ...size }).filter(
+    (a) => a !== '-re',
+  );
+  args.splice(args.indexOf('pipe:1'), 0, '-frames:v', String(count));
+  const skip = barcodeBandHeight(height) * width;
+  const frameSize = i420Size(width, height);
+  const key = (frame: Uint8Array | Uint8ClampedArray): string =>
+    createHash('sha1').update(frame.subarray(skip, frameSize)).digest('hex');
+  const index = new Map<string, number>();
+  const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }); // stdout: the frames
+  let pending: Buffer = Buffer.alloc(0);
+  let n = 0;
+  const alike: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    for (; pending.length >= frameSize; pending = pending.subarray(frameSize), n++) {
+      const k = key(pending.subarray(0, frameSize));
+      if (index.has(k)) alike.push(`${index.get(k)} and ${n}`);
+      else index.set(k, n);
+    }
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0 || n !== count)
+    throw new Error(`reference test pattern: ${n} of ${count} frames:\n${stderr}`);
+  if (alike.length > 0) throw new Error(`reference test pattern: frames ${alike.join(', ')} are identical`);
+  return { indexOf: (frame) => index.get(key(frame)) };
 }
 
 /** Polls `cond` every 50 ms until it holds or `timeoutMs` passes; returns whether it held. */
