@@ -50,14 +50,15 @@ async function makeFile(args: string[], name: string): Promise<string> {
 describe('AudioCapture', () => {
   it(
     'test tone: exact 10 ms chunks paced in real time, beeping on the whole seconds of the clock',
-    { timeout: 15_000 },
+    { timeout: 20_000 },
     async () => {
       const c = await capture();
       const chunks: { chunk: AudioChunk; at: number }[] = [];
       c.on('data', (chunk) => chunks.push({ chunk, at: Date.now() }));
       await c.start();
       const t0 = performance.now();
-      await sleep(1500);
+      // 2.2 s hold at least one whole beep (100 ms after a whole second, with a silent chunk before it)
+      await sleep(2200);
       const elapsed = performance.now() - t0;
       const n = chunks.length;
       await c.stop();
@@ -80,15 +81,18 @@ describe('AudioCapture', () => {
       const silent = chunks.map(({ chunk }) => rms(chunk.samples) === 0);
       expect(silent.filter(Boolean).length).toBeGreaterThan(n * 0.8);
       const onsets = loud.flatMap((l, i) => (l && i > 0 && !loud[i - 1] ? [i] : []));
-      expect(onsets.length).toBeGreaterThanOrEqual(1);
+      expect(onsets.filter((i) => i + 12 <= chunks.length).length).toBeGreaterThanOrEqual(1);
       for (const i of onsets) {
+        // Every beep is 9 to 11 loud chunks; only one cut short by the end of the capture may be shorter.
         const run = loud.slice(i).findIndex((l) => !l);
-        if (run >= 0) expect(run).toBeGreaterThanOrEqual(9);
-        if (run >= 0) expect(run).toBeLessThanOrEqual(11);
+        const length = run === -1 ? chunks.length - i : run;
+        expect(length).toBeLessThanOrEqual(11);
+        expect(length >= 9 || i + length === chunks.length, `beep of ${length} chunks at ${i}`).toBe(true);
         // the chunk holding a beep's start is due up to 10 ms before the whole second
         expect(((chunks[i]?.at ?? 0) + 15) % 1000).toBeLessThan(115);
       }
-      expect(c.stats.chunksSent).toBeGreaterThanOrEqual(n);
+      // The figures it reports are what its listener got (the evidence above is the wall clock and the sound).
+      expect(c.stats.chunksSent).toBe(chunks.length);
       expect(c.stats.chunksDropped).toBe(0);
       expect(ffmpegDescendants()).toEqual([]);
     },
