@@ -28,6 +28,12 @@ export interface LocateFfmpegOptions {
   explicit?: string;
   /** Environment to read `RTC_PEER_FFMPEG` and `PATH` from. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Loads an ffmpeg package by name, as `require` does (and throws as it does when the package is absent).
+   * Default: Node's `require`. A seam for tests: the lookup on a machine without the packages. Results are
+   * not cached when it is given.
+   */
+  requirePackage?: (name: string) => unknown;
 }
 
 interface Candidate {
@@ -54,10 +60,11 @@ const cache = new Map<string, Promise<FfmpegLocation>>();
  */
 export function locateFfmpeg(options: LocateFfmpegOptions = {}): Promise<FfmpegLocation> {
   const env = options.env ?? process.env;
+  if (options.requirePackage) return search(options.explicit, env, options.requirePackage);
   const key = `${options.explicit ?? ''}\0${env.RTC_PEER_FFMPEG ?? ''}\0${env.PATH ?? ''}`;
   let found = cache.get(key);
   if (!found) {
-    found = search(options.explicit, env);
+    found = search(options.explicit, env, require);
     cache.set(key, found);
     // A failure is not cached: the user may install ffmpeg and retry in the same process.
     found.catch(() => cache.delete(key));
@@ -65,9 +72,13 @@ export function locateFfmpeg(options: LocateFfmpegOptions = {}): Promise<FfmpegL
   return found;
 }
 
-async function search(explicit: string | undefined, env: NodeJS.ProcessEnv): Promise<FfmpegLocation> {
+async function search(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  requirePackage: (name: string) => unknown,
+): Promise<FfmpegLocation> {
   const tried: string[] = [];
-  for (const candidate of candidates(explicit, env)) {
+  for (const candidate of candidates(explicit, env, requirePackage)) {
     const label = `${candidate.source}${candidate.path ? ` (${candidate.path})` : ''}`;
     if (!candidate.path) {
       tried.push(`${label}: ${candidate.missing ?? 'not available'}`);
@@ -84,7 +95,11 @@ async function search(explicit: string | undefined, env: NodeJS.ProcessEnv): Pro
   throw new FfmpegNotFoundError(tried);
 }
 
-function* candidates(explicit: string | undefined, env: NodeJS.ProcessEnv): Generator<Candidate> {
+function* candidates(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  requirePackage: (name: string) => unknown,
+): Generator<Candidate> {
   if (explicit !== undefined) {
     yield { source: 'option', path: path.resolve(explicit) };
     return;
@@ -93,17 +108,22 @@ function* candidates(explicit: string | undefined, env: NodeJS.ProcessEnv): Gene
     yield { source: 'env', path: path.resolve(env.RTC_PEER_FFMPEG) };
     return;
   }
-  yield fromPackage('ffmpeg-static', (m) => (typeof m === 'string' ? m : null));
-  yield fromPackage('@ffmpeg-installer/ffmpeg', (m) => (m as { path?: string } | null)?.path ?? null);
+  yield fromPackage('ffmpeg-static', requirePackage, (m) => (typeof m === 'string' ? m : null));
+  yield fromPackage(
+    '@ffmpeg-installer/ffmpeg',
+    requirePackage,
+    (m) => (m as { path?: string } | null)?.path ?? null,
+  );
   yield fromPath(env);
 }
 
 function fromPackage(
   name: 'ffmpeg-static' | '@ffmpeg-installer/ffmpeg',
+  requirePackage: (name: string) => unknown,
   pick: (m: unknown) => string | null,
 ): Candidate {
   try {
-    const binary = pick(require(name));
+    const binary = pick(requirePackage(name));
     return binary ? { source: name, path: binary } : { source: name, missing: 'no binary for this platform' };
   } catch (err) {
     const e = err as NodeJS.ErrnoException | string;

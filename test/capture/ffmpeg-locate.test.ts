@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,11 +67,52 @@ describe('locateFfmpeg', () => {
     expect((dirAsBinary as FfmpegNotFoundError).tried[0]).toMatch(/is not a file/);
   });
 
-  it('falls through the packages to PATH, naming each', { timeout: 15_000 }, async () => {
-    // A PATH with a fake ffmpeg: the package candidates come first and win; the error path is covered above.
+  it('the packages come before PATH', { timeout: 15_000 }, async () => {
+    // A PATH with a fake ffmpeg: the package candidates come first and win.
     const dir = await tempDir();
     await writeFile(path.join(dir, 'ffmpeg'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     const found = await locateFfmpeg({ env: { PATH: dir } });
     expect(found.source).toBe('@ffmpeg-installer/ffmpeg');
   });
+
+  it(
+    'without the packages it falls through to PATH, naming each try when that fails too',
+    { timeout: 15_000 },
+    async () => {
+      // As on a machine where neither package installed: ffmpeg-static absent, @ffmpeg-installer without a
+      // binary for this platform (it throws a string then).
+      const noPackages = (name: string): unknown => {
+        if (name === 'ffmpeg-static')
+          throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
+        throw 'Unsupported platform/architecture: linux-x64';
+      };
+      const empty = await tempDir();
+      const good = await tempDir();
+      await symlink(await testFfmpeg(), path.join(good, 'ffmpeg'));
+      // The first PATH directory that has one wins (an empty one is skipped).
+      const found = await locateFfmpeg({
+        env: { PATH: [empty, good].join(path.delimiter) },
+        requirePackage: noPackages,
+      });
+      expect(found).toMatchObject({ source: 'PATH', path: path.join(good, 'ffmpeg') });
+      expect(found.version).toMatch(/^ffmpeg version /);
+
+      const bad = await tempDir();
+      await writeFile(path.join(bad, 'ffmpeg'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      const err = await locateFfmpeg({
+        env: { PATH: [bad, good].join(path.delimiter) },
+        requirePackage: noPackages,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FfmpegNotFoundError);
+      expect((err as FfmpegNotFoundError).tried).toEqual([
+        'ffmpeg-static: package not installed',
+        '@ffmpeg-installer/ffmpeg: Unsupported platform/architecture: linux-x64',
+        expect.stringMatching(new RegExp(`^PATH \\(${path.join(bad, 'ffmpeg')}\\): \`-version\` failed`)),
+      ]);
+      const none = await locateFfmpeg({ env: { PATH: empty }, requirePackage: noPackages }).catch(
+        (e: unknown) => e,
+      );
+      expect((none as FfmpegNotFoundError).tried.at(-1)).toBe('PATH: no ffmpeg in any of 1 PATH directories');
+    },
+  );
 });
