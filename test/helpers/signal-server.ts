@@ -164,7 +164,10 @@ export async function emitWithAck(socket: RawSocket, message: unknown, ms = 3000
   return (await socket.timeout(ms).emitWithAck(SIGNAL_EVENT, message)) as SignalAck;
 }
 
-/** Resolves after `ms` (to check that nothing arrives). */
+/**
+ * Resolves after `ms`. Not for "nothing arrived": send a sentinel that must arrive after it instead (see
+ * test/README.md).
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

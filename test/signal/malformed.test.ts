@@ -4,8 +4,8 @@ import {
   SignalTestKit,
   SocketRecorder,
   emitWithAck,
+  fakeCandidate,
   fakeSdp,
-  sleep,
   type RawSocket,
 } from '../helpers/signal-server.js';
 
@@ -163,17 +163,27 @@ describe('malformed messages', { timeout: 15_000 }, () => {
       expect(ack, c.name).toMatchObject({ ok: false, error: { code: c.code } });
       expect(ack.ok === false && ack.error.message.length > 10, c.name).toBe(true);
     }
-    await sleep(200);
-    // Nothing reached anyone but the caller's peer-joined from the setup.
-    expect(inbox.answerer.messages).toEqual([]);
-    expect(inbox.outsider.messages).toEqual([]);
-    expect(inbox.caller.messages).toEqual([{ type: 'peer-joined', role: 'answerer' }]);
-    // The server is alive and the room still works.
+    // Nothing reached anyone but the caller's peer-joined from the setup. Sentinels, not a wait: the server
+    // delivers to one connection in order, so anything the junk caused arrives before a message sent after it.
+    // The server is alive and the room still works: the caller's offer reaches the answerer...
     expect(await emitWithAck(sockets.caller, { type: 'offer', sdp: SDP })).toEqual({
       ok: true,
       delivered: true,
     });
     expect(await inbox.answerer.wait(1)).toEqual([{ type: 'offer', sdp: SDP }]);
+    // ... the answerer's candidate reaches the caller...
+    const candidate = fakeCandidate(1);
+    expect(await emitWithAck(sockets.answerer, { type: 'candidate', candidate })).toEqual({
+      ok: true,
+      delivered: true,
+    });
+    expect(await inbox.caller.wait(2)).toEqual([
+      { type: 'peer-joined', role: 'answerer' },
+      { type: 'candidate', candidate },
+    ]);
+    // ... and the outsider, in no room, gets the ack of one more refused message and nothing else.
+    expect(await emitWithAck(sockets.outsider, { type: 'bye' })).toMatchObject({ ok: false });
+    expect(inbox.outsider.messages).toEqual([]);
     expect(server.stats()).toMatchObject({ rooms: 1, clients: 3 });
   });
 
@@ -185,18 +195,20 @@ describe('malformed messages', { timeout: 15_000 }, () => {
       { type: 'error', code: 'BAD_MESSAGE', message: expect.stringMatching(/at sdp/) },
       { type: 'error', code: 'BAD_MESSAGE', message: expect.stringMatching(/must be a JSON object/) },
     ]);
-    expect(inbox.answerer.messages).toEqual([]);
+    // Sentinel: a good offer, sent after the junk, is the first thing the answerer gets.
+    await emitWithAck(sockets.caller, { type: 'offer', sdp: SDP });
+    expect(await inbox.answerer.wait(1)).toEqual([{ type: 'offer', sdp: SDP }]);
   });
 
   it('events other than "signal" are refused with UNKNOWN_EVENT', async () => {
     const ack = (await sockets.caller.timeout(3000).emitWithAck('offer', { sdp: SDP })) as unknown;
     expect(ack).toMatchObject({ ok: false, error: { code: 'UNKNOWN_EVENT' } });
-    await sleep(100);
-    expect(inbox.answerer.messages).toEqual([]);
     expect(await emitWithAck(sockets.caller, { type: 'offer', sdp: SDP })).toEqual({
       ok: true,
       delivered: true,
     });
+    // Sentinel: the good offer, sent after, is the first thing the answerer gets.
+    expect(await inbox.answerer.wait(1)).toEqual([{ type: 'offer', sdp: SDP }]);
   });
 
   it('a packet over maxHttpBufferSize closes only that connection', async () => {
