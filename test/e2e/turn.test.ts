@@ -7,9 +7,32 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
 import { inspectRecording } from '../helpers/media.js';
-import { startTurnServer, type TurnServer } from '../helpers/turn-server.js';
+import { startTurnServer, type TurnLog, type TurnServer } from '../helpers/turn-server.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits until coturn's log satisfies `check` (it logs a session's bytes when the session ends). */
+async function waitForTurn(
+  server: TurnServer,
+  what: string,
+  check: (log: TurnLog) => boolean,
+): Promise<TurnLog> {
+  const deadline = performance.now() + 15_000;
+  for (;;) {
+    const log = server.read();
+    if (check(log)) return log;
+    if (performance.now() > deadline) throw new Error(`coturn never logged ${what}:\n${server.log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Bytes the answerer says it received (its per-second kbit/s figures, summed over their intervals). */
+function reportedBytes(stats: CliEvent[]): number {
+  let bytes = 0;
+  for (let i = 1; i < stats.length; i++) {
+    const dt = Number(stats[i]!.t) - Number(stats[i - 1]!.t);
+    bytes += (Number(stats[i]!.kbpsReceived) * 1000 * dt) / 8;
+  }
+  return bytes;
+}
 
 let dir: string;
 let turn: TurnServer | undefined;
@@ -54,9 +77,26 @@ describe('TURN', () => {
     expect(rec.decodeErrors).toEqual([]);
     expect(rec.decodedDurationSec).toBeGreaterThan(2.5);
     expect(new Set(rec.barcodes.filter((b) => b !== null).map((b) => b.frameId)).size).toBeGreaterThan(60);
+
+    // coturn's side of it, next to what the peers report: both peers allocated a relay, and coturn relayed
+    // between them at least the media the answerer says it received (RTP headers and RTCP come on top). A
+    // call that went around the relay would leave coturn with a few STUN bytes.
+    const answererStats = answerer.events.filter((e) => e.event === 'stats');
+    const received = reportedBytes(answererStats);
+    expect(received).toBeGreaterThan(50_000); // 3 s of 640x480 VP8: a few hundred kbit/s
+    // (coturn logs a session's bytes when it ends: the peers' refreshes with lifetime 0 end them.)
+    const log = await waitForTurn(
+      turn,
+      'the end of every allocated session',
+      (l) => l.allocated.length >= 2 && l.allocated.every((session) => l.peerBytes.has(session)),
+    );
+    expect(log.badCredentials).toBe(0);
+    // sent from the relay addresses to the peers, summed over the sessions
+    const relayedBytes = [...log.peerBytes.values()].reduce((sum, b) => sum + b.sent, 0);
+    expect(relayedBytes, JSON.stringify({ received, peerBytes: [...log.peerBytes] })).toBeGreaterThan(received);
   }, 40_000);
 
-  test('relay only with a wrong TURN password: no path, no media', async () => {
+  test('relay only with a wrong TURN password: coturn refuses both peers, so no path and no media', async () => {
     turn = await startTurnServer();
     const relay = ['--stun', 'none', '--turn', turn.url, '--turn-user', turn.user, '--turn-pass', 'wrong'];
     relay.push('--ice-transport-policy', 'relay');
@@ -65,11 +105,18 @@ describe('TURN', () => {
     await answerer.waitFor('joined');
     const caller = startCli(['call', '--signal', url, '--room', 'w', ...relay]);
     await answerer.waitFor('answer-sent', 10_000);
-    await sleep(4000);
-    expect(answerer.events.some((e) => e.event === 'first-frame' || e.event === 'connected')).toBe(false);
+    // The reason, from coturn: each peer's authenticated ALLOCATE refused (401) for the wrong password. The
+    // first, unauthenticated ALLOCATE of every client gets a 401 too, by design: that one does not count.
+    await waitForTurn(turn, 'both peers refused', (l) => l.badCredentials >= 2);
     caller.child.kill('SIGINT');
     answerer.child.kill('SIGINT');
     expect((await caller.exited).code).toBe(0);
     expect((await answerer.exited).code).toBe(0);
+    await turn.stop();
+    // Its log is complete now: no allocation ever succeeded, so relay-only ICE had no candidate to pair,
+    // and neither peer ever connected (their output is complete too).
+    expect(turn.read().allocated).toEqual([]);
+    for (const peer of [caller, answerer])
+      expect(peer.events.filter((e) => e.event === 'first-frame' || e.event === 'connected')).toEqual([]);
   }, 40_000);
 });

@@ -1,9 +1,14 @@
 /**
  * A real TURN server for the relay tests: Debian's coturn (`turnserver`, test/system/packages.ts;
- * `RTC_PEER_TURNSERVER` points elsewhere), on loopback and a free port, with one long-term credential. A
+ * `RTC_PEER_turnserver` points elsewhere), on loopback and a free port, with one long-term credential. A
  * missing binary fails the test with what to install.
+ * Its verbose log is kept and parsed: what coturn saw (allocations, refusals, bytes relayed) is the evidence a
+ * relay test checks next to what the peers report.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { systemCommand } from '../system/find-command.js';
 import { freePort } from './ports.js';
 
@@ -12,32 +17,82 @@ export interface TurnServer {
   url: string;
   user: string;
   pass: string;
+  /** Everything coturn has logged so far. */
+  log(): string;
+  /** Its log, read: see {@link TurnLog}. */
+  read(): TurnLog;
   stop(): Promise<void>;
 }
 
-/** Starts coturn on 127.0.0.1 and resolves once it listens. */
-export async function startTurnServer(): Promise<TurnServer> {
+/** What coturn's log says happened, per TURN session (one client 5-tuple). */
+export interface TurnLog {
+  /** Sessions whose ALLOCATE succeeded for `user`. */
+  allocated: string[];
+  /** Requests refused because the credentials were wrong (`check_stun_auth: ... credentials are incorrect`). */
+  badCredentials: number;
+  /**
+   * Bytes relayed between the session's relay address and its peers, from the `peer usage` line coturn logs
+   * when a session ends (`rb` received from peers, `sb` sent to them), by session.
+   */
+  peerBytes: Map<string, { received: number; sent: number }>;
+}
+
+/** Reads coturn's verbose log (`-v`). */
+export function readTurnLog(log: string, user: string): TurnLog {
+  const allocated = new Set<string>();
+  const peerBytes = new Map<string, { received: number; sent: number }>();
+  let badCredentials = 0;
+  for (const line of log.split('\n')) {
+    const session = /session (\d+):/.exec(line)?.[1];
+    if (/check_stun_auth: user .* credentials are incorrect/.test(line)) badCredentials++;
+    if (session && line.includes(`user <${user}>: incoming packet ALLOCATE processed, success`))
+      allocated.add(session);
+    const usage = /peer usage: .*username=<([^>]*)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)/.exec(line);
+    if (session && usage?.[1] === user)
+      peerBytes.set(session, { received: Number(usage[2]), sent: Number(usage[3]) });
+  }
+  return { allocated: [...allocated], badCredentials, peerBytes };
+}
+
+/** Where coturn listens: loopback by default, or an address inside a network namespace. */
+export interface TurnServerOptions {
+  /** Address to listen and relay on. Default: `127.0.0.1`. */
+  ip?: string;
+  /** A network namespace to run it in (`ip netns exec`). Default: none. */
+  netns?: string;
+}
+
+/** Starts coturn (on 127.0.0.1 unless told otherwise) and resolves once it listens. */
+export async function startTurnServer(options: TurnServerOptions = {}): Promise<TurnServer> {
+  const ip = options.ip ?? '127.0.0.1';
   const turnserver = systemCommand('turnserver');
-  const port = await freePort();
+  // A free port on loopback; inside a namespace of its own nothing else listens anyway.
+  const port = options.netns ? 3478 : await freePort();
   const user = 'rtc-peer';
   const pass = 'test-secret';
-  const child: ChildProcess = spawn(
-    turnserver,
-    [
-      ...['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1'],
-      ...['--lt-cred-mech', `--user=${user}:${pass}`, '--realm=rtc-peer.test', '--fingerprint'],
-      // Loopback peers are refused by default (an open relay into localhost is a risk); this one is ours.
-      ...['--allow-loopback-peers', '--no-tls', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log'],
-    ],
-    // stdin: unused; stdout: its log, read for readiness; stderr: ignored
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
+  const pidfile = path.join(tmpdir(), `rtc-peer-turnserver-${process.pid}-${port}.pid`);
+  const args = [
+    // -v: sessions, allocations, refusals and the bytes relayed, which the tests read
+    ...['-n', '-v', `--listening-ip=${ip}`, `--listening-port=${port}`, `--relay-ip=${ip}`],
+    ...['--lt-cred-mech', `--user=${user}:${pass}`, '--realm=rtc-peer.test', '--fingerprint'],
+    // Loopback peers are refused by default (an open relay into localhost is a risk); this one is ours.
+    ...['--allow-loopback-peers', '--no-tls', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log'],
+    // its own pid file, not the system's /var/run/turnserver.pid (other coturns may run on this machine)
+    `--pidfile=${pidfile}`,
+  ];
+  const child: ChildProcess = options.netns
+    ? spawn('ip', ['netns', 'exec', options.netns, turnserver, ...args], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+    : // stdin: unused; stdout: its log, read for readiness and by the tests; stderr: ignored
+      spawn(turnserver, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`turnserver did not start in 5 s:\n${log}`)), 5000);
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
       log += chunk;
+      if (process.env.RTC_PEER_TEST_VERBOSE) process.stderr.write(chunk);
       if (/listener opened on|Total (UDP|General) servers/i.test(log)) {
         clearTimeout(timer);
         resolve();
@@ -49,14 +104,17 @@ export async function startTurnServer(): Promise<TurnServer> {
     });
   });
   return {
-    url: `turn:127.0.0.1:${port}?transport=udp`,
+    url: `turn:${ip}:${port}?transport=udp`,
     user,
     pass,
+    log: () => log,
+    read: () => readTurnLog(log, user),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
+      rmSync(pidfile, { force: true });
     },
   };
 }
