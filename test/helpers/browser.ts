@@ -10,10 +10,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { readBarcode, type BarcodePayload } from '../../src/capture/barcode.js';
 import { systemCommand } from '../system/find-command.js';
 
-/** Chromium flags: no sandbox (containers), fake media devices granted without a prompt, nothing phoning home. */
+/**
+ * Chromium flags: no sandbox (containers), fake media devices granted without a prompt (the fake camera at
+ * 30 fps, as the pages ask; its default is 20), nothing phoning home.
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
-  '--use-fake-device-for-media-stream',
+  '--use-fake-device-for-media-stream=fps=30',
   '--use-fake-ui-for-media-stream',
   '--disable-background-networking',
   '--disable-component-update',
@@ -171,6 +174,33 @@ export async function readRemoteBarcode(page: Page): Promise<BarcodePayload | nu
   const plane = new Uint8Array(frame.width * frame.height);
   plane.set(frame.luma);
   return readBarcode(plane, frame.width, frame.height);
+}
+
+/**
+ * Chromium's own counters of the page's peer connection, straight from `getStats()` (not the page's figures
+ * derived from them), with the page's clock in ms.
+ */
+export async function chromiumCounters(
+  page: Page,
+): Promise<{ at: number; framesSent: number; bytesReceived: number; rttMs: number | null }> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { rtcPeer: { pc: RTCPeerConnection } }).rtcPeer.pc;
+    const report = await pc.getStats();
+    let framesSent = 0;
+    let bytesReceived = 0;
+    let rttMs: number | null = null;
+    let pairId: string | undefined;
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') framesSent = Number(s.framesSent ?? 0);
+      if (s.type === 'inbound-rtp' && s.kind === 'video') bytesReceived = Number(s.bytesReceived ?? 0);
+      if (s.type === 'transport') pairId = s.selectedCandidatePairId as string | undefined;
+    });
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.id === pairId && typeof s.currentRoundTripTime === 'number')
+        rttMs = s.currentRoundTripTime * 1000;
+    });
+    return { at: performance.now(), framesSent, bytesReceived, rttMs };
+  });
 }
 
 /** Saves a PNG screenshot of the page to test-artifacts/NAME.png and returns it and its path. */
