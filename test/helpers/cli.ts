@@ -3,9 +3,11 @@
  * its JSON event lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { assertDistFresh, DIST } from './dist.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+/** The built CLI, as `npm install` leaves it (the package's `bin`). */
+export const CLI = path.join(DIST, 'cli.js');
 
 /** One JSON event line printed by the CLI. */
 export type CliEvent = { event: string; t: number } & Record<string, unknown>;
@@ -35,6 +37,7 @@ export function startCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): CliProcess {
+  assertDistFresh();
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

@@ -1,14 +1,17 @@
 /**
  * Test helpers for the media pipeline: the ffmpeg to use, a recording inspector that decodes a file with
- * ffmpeg (frames, duration, size, barcode payloads), and a way to run TypeScript fixtures in a child node.
+ * ffmpeg (frames, duration, size, barcode payloads), ffmpeg's own numbering of the test pattern, and a way to
+ * run TypeScript fixtures in a child node against the build in dist/.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { onTestFinished } from 'vitest';
 import {
   barcodeBandHeight,
   readBarcode,
@@ -18,8 +21,7 @@ import {
 import { buildCaptureArgs, i420Size } from '../../src/capture/capture-args.js';
 import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
 import { readFlash } from '../../src/capture/test-beep.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { assertDistFresh, DIST, ROOT } from './dist.js';
 
 /** The ffmpeg binary the tests use (the normal lookup). */
 export async function testFfmpeg(): Promise<string> {
@@ -313,41 +315,28 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise
   return cond();
 }
 
-const CHILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'rtc-peer-media-tests');
-
-async function tsFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await tsFiles(full)));
-    else if (entry.name.endsWith('.ts')) out.push(full);
-  }
-  return out;
-}
-
 /**
- * Transpiles (no type check) the media code and the fixtures to JavaScript under
- * `node_modules/.cache/rtc-peer-media-tests/<pid>/`, keeping the layout so relative imports work and bare
- * imports resolve from the project's node_modules. Returns the path of the compiled `fixture`
- * (relative to the repo, e.g. `test/record/fixtures/record-until-sigint.ts`).
+ * Turns a fixture (a TypeScript file under test/, importing `../../../src/X.js`) into a plain ES module that
+ * imports the build in dist/ instead: the child runs the code a user runs, and only the fixture's own types
+ * are stripped (no type check). Written to a temporary directory that is removed when the calling test ends.
+ * Returns the module's path.
  */
 export async function compileForChild(fixture: string): Promise<string> {
-  const outRoot = path.join(CHILD_DIR, String(process.pid));
-  const dirs = ['src/util', 'src/capture', 'src/record', path.dirname(fixture)];
-  const files = [path.join(ROOT, 'src/errors.ts')];
-  for (const d of dirs) files.push(...(await tsFiles(path.join(ROOT, d))));
-  for (const file of new Set(files)) {
-    const source = await readFile(file, 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-      fileName: file,
-    });
-    const out = path.join(outRoot, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
-    await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, outputText);
-  }
-  await writeFile(path.join(outRoot, 'package.json'), '{"type":"module"}');
-  return path.join(outRoot, fixture).replace(/\.ts$/, '.js');
+  assertDistFresh();
+  const source = await readFile(path.join(ROOT, fixture), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    fileName: fixture,
+  });
+  const distUrl = pathToFileURL(DIST).href;
+  const js = outputText.replace(/(['"])(?:\.\.\/)+src\//g, `$1${distUrl}/`);
+  if (/from ['"]\.{1,2}\//.test(js))
+    throw new Error(`${fixture}: only imports of src/ can be pointed at dist/`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'rtc-peer-fixture-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  const out = path.join(dir, `${path.basename(fixture, '.ts')}.mjs`);
+  await writeFile(out, js);
+  return out;
 }
 
 /**
