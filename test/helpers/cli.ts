@@ -32,13 +32,18 @@ const running = new Set<CliProcess>();
 /** Lines that looked like JSON events but did not parse, from any process: {@link killAll} fails on them. */
 const malformed: string[] = [];
 
-/** Starts `node dist/cli.js ...args`. Every process started here is killed by {@link killAll}. */
+/**
+ * Starts `node dist/cli.js ...args` (inside network namespace `netns` when given, through `ip netns exec`,
+ * which execs node: the pid is node's). Every process started here is killed by {@link killAll}.
+ */
 export function startCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; netns?: string } = {},
 ): CliProcess {
   assertDistFresh();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const argv = [process.execPath, CLI, ...args];
+  if (options.netns) argv.unshift('ip', 'netns', 'exec', options.netns);
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     // stdin ignored; stdout carries JSON events (not a terminal), stderr human messages.
@@ -145,9 +150,16 @@ export async function killAll(): Promise<void> {
 ${bad.join('\n')}`);
 }
 
-/** Starts `rtc-peer signal` on a free loopback port and resolves with the process and its URL. */
-export async function startSignalCli(extra: string[] = []): Promise<{ proc: CliProcess; url: string }> {
-  const proc = startCli(['signal', '--host', '127.0.0.1', '--port', '0', ...extra]);
+/**
+ * Starts `rtc-peer signal` on a free port of loopback (or of `host`, inside `netns`) and resolves with the
+ * process and its URL.
+ */
+export async function startSignalCli(
+  extra: string[] = [],
+  where: { host?: string; netns?: string } = {},
+): Promise<{ proc: CliProcess; url: string }> {
+  const host = where.host ?? '127.0.0.1';
+  const proc = startCli(['signal', '--host', host, '--port', '0', ...extra], { netns: where.netns });
   const m = await proc.waitForLine(/listening on (http:\/\/\S+)/);
   return { proc, url: m[1] ?? '' };
 }

@@ -73,7 +73,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
   const pidfile = path.join(tmpdir(), `rtc-peer-turnserver-${process.pid}-${port}.pid`);
   const args = [
     // -v: sessions, allocations, refusals and the bytes relayed, which the tests read
-    ...['-n', '-v', `--listening-ip=${ip}`, `--listening-port=${port}`, `--relay-ip=${ip}`],
+    ...['-n', '-v', '--log-binding', `--listening-ip=${ip}`, `--listening-port=${port}`, `--relay-ip=${ip}`],
     ...['--lt-cred-mech', `--user=${user}:${pass}`, '--realm=rtc-peer.test', '--fingerprint'],
     // Loopback peers are refused by default (an open relay into localhost is a risk); this one is ours.
     ...['--allow-loopback-peers', '--no-tls', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log'],
