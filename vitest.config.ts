@@ -17,6 +17,7 @@ const REALTIME = [
   'test/e2e/lifecycle.test.ts',
   'test/e2e/audio.test.ts',
   'test/e2e/turn.test.ts',
+  'test/e2e/stun.test.ts',
   'test/e2e/shutdown.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { systemCommand } from '../system/find-command.js';
 import { assertDistFresh, DIST } from './dist.js';
 
 /** The built CLI, as `npm install` leaves it (the package's `bin`). */
@@ -42,7 +43,7 @@ export function startCli(
 ): CliProcess {
   assertDistFresh();
   const argv = [process.execPath, CLI, ...args];
-  if (options.netns) argv.unshift('ip', 'netns', 'exec', options.netns);
+  if (options.netns) argv.unshift(systemCommand('ip'), 'netns', 'exec', options.netns);
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

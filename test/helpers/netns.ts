@@ -10,6 +10,7 @@
  * private addresses exist only inside these namespaces. Needs root (`ip netns`), as CI and the machines are.
  */
 import { execFileSync } from 'node:child_process';
+import { systemCommand } from '../system/find-command.js';
 
 /** The three namespaces' names and the addresses a test uses. */
 export interface Nat {
@@ -26,9 +27,14 @@ export interface Nat {
   remove(): void;
 }
 
+/** `ip` and `nft` by the suite's one lookup (test/system/packages.ts). */
+function binary(name: string): string {
+  return name === 'ip' || name === 'nft' ? systemCommand(name) : name;
+}
+
 function run(args: string[], input?: string): void {
   try {
-    execFileSync(args[0]!, args.slice(1), { input, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync(binary(args[0]!), args.slice(1), { input, stdio: ['pipe', 'ignore', 'pipe'] });
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
     throw new Error(
@@ -52,7 +58,7 @@ export function createNat(): Nat {
     remove: () => {
       for (const ns of [nat.inside, nat.router, nat.outside]) {
         try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+          execFileSync(binary('ip'), ['netns', 'del', ns], { stdio: 'ignore' });
         } catch {
           // not there (any more)
         }
@@ -96,7 +102,7 @@ export function createNat(): Nat {
     run(['ip', '-n', inside, 'route', 'add', 'default', 'via', '10.100.0.1']);
     run(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     run(
-      ['ip', 'netns', 'exec', router, 'nft', '-f', '-'],
+      ['ip', 'netns', 'exec', router, systemCommand('nft'), '-f', '-'],
       'table ip nat {\n  chain post {\n    type nat hook postrouting priority srcnat;\n' +
         '    oifname "nat1" masquerade\n  }\n}\n',
     );

@@ -81,7 +81,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     `--pidfile=${pidfile}`,
   ];
   const child: ChildProcess = options.netns
-    ? spawn('ip', ['netns', 'exec', options.netns, turnserver, ...args], {
+    ? spawn(systemCommand('ip'), ['netns', 'exec', options.netns, turnserver, ...args], {
         stdio: ['ignore', 'pipe', 'ignore'],
       })
     : // stdin: unused; stdout: its log, read for readiness and by the tests; stderr: ignored

@@ -73,7 +73,7 @@ describe('plan', () => {
     expect(plan(allMissing, DEBIAN_ROOT)).toEqual({
       kind: 'install',
       aptGet: '/usr/bin/apt-get',
-      packages: ['chromium', 'coturn'],
+      packages: ['chromium', 'coturn', 'iproute2', 'nftables'],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
       ['/usr/bin/apt-get', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'update'],
@@ -89,7 +89,9 @@ describe('plan', () => {
       kind: 'stop',
       message:
         'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN ' +
-        'relay tests); run: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium coturn',
+        "relay tests), iproute2 (the STUN test's NAT of network namespaces), nftables (the STUN test's NAT, " +
+        'its masquerade); run: sudo apt-get update && sudo apt-get install -y --no-install-recommends ' +
+        'chromium coturn iproute2 nftables',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -101,8 +103,10 @@ describe('plan', () => {
       kind: 'stop',
       message:
         "rtc-peer tests: missing chromium (Debian's chromium: browser interop tests and bench), turnserver " +
-        "(Debian's coturn: TURN relay tests); darwin has no apt-get to install them, so install them yourself " +
-        'and put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER to their paths',
+        "(Debian's coturn: TURN relay tests), ip (Debian's iproute2: the STUN test's NAT of network " +
+        "namespaces), nft (Debian's nftables: the STUN test's NAT, its masquerade); darwin has no apt-get to " +
+        'install them, so install them yourself and put them on PATH, or set RTC_PEER_CHROMIUM, ' +
+        'RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_NFT to their paths',
     });
   });
 

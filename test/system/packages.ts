@@ -27,6 +27,8 @@ export interface SystemPackage {
 export const SYSTEM_PACKAGES = [
   { name: 'chromium', provides: ['chromium'], usedBy: 'browser interop tests and bench' },
   { name: 'coturn', provides: ['turnserver'], usedBy: 'TURN relay tests' },
+  { name: 'iproute2', provides: ['ip'], usedBy: "the STUN test's NAT of network namespaces" },
+  { name: 'nftables', provides: ['nft'], usedBy: "the STUN test's NAT, its masquerade" },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */
