@@ -298,13 +298,15 @@ export class Room {
       };
     }
     const answerers = this.answererCount;
-    if (caller?.protocol === 1 && answerers >= 1) {
-      // A protocol-1 caller serves one answerer, as it always did.
+    // A protocol-1 caller serves one answerer, as it always did; and a protocol-1 answerer finds the
+    // answerer role taken as it always did, unless a protocol-2 caller is there to serve several.
+    if (answerers >= 1 && (caller?.protocol === 1 || (protocol === 1 && caller === undefined))) {
       return {
         code: 'ROLE_TAKEN',
         message:
-          `room "${this.name}" already has an answerer and its caller serves only one; ` +
-          'use another room, or wait until the current answerer leaves',
+          `room "${this.name}" already has an answerer` +
+          (caller === undefined ? '' : ' and its caller serves only one') +
+          '; use another room, or wait until the current answerer leaves',
       };
     }
     if (answerers >= this.#maxViewers) {

@@ -272,6 +272,18 @@ describe('Room, protocol 1 and 2 together', { timeout: 5000 }, () => {
     ]);
   });
 
+  it('a protocol-1 answerer finds the role taken as before, unless a protocol-2 caller serves several', () => {
+    const room = new Room('r');
+    room.join('conn-1', 'answerer');
+    expect(room.join('conn-2', 'answerer')).toMatchObject({ ok: false, error: { code: 'ROLE_TAKEN' } });
+    // A protocol-2 viewer may wait beside it for a camera.
+    expect(room.join('conn-b', v2('answerer', SESSION.b))).toMatchObject({ ok: true });
+    const served = new Room('s');
+    joined(served, 'conn-c', v2('caller', SESSION.c));
+    joined(served, 'conn-1', 'answerer');
+    expect(served.join('conn-2', 'answerer')).toMatchObject({ ok: true });
+  });
+
   it('a protocol-1 caller serves the viewers that waited for it one after another, and admits no more', () => {
     const room = new Room('r');
     joined(room, 'conn-a', v2('answerer', SESSION.a));
