@@ -26,6 +26,7 @@ const REALTIME = [
   'test/capture/audio-capture.test.ts',
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
+  'test/peer/negotiator.test.ts',
 ];
 
 export default defineConfig({
