@@ -87,8 +87,8 @@ export type NegotiatorEvents<C> = {
   restart: [call: C, why: string];
   /** The signaling connection is lost (it reconnects by itself; the calls go on peer to peer). */
   'signal-lost': [reason: string];
-  /** Back on the signaling server. */
-  'signal-rejoined': [];
+  /** Back on the signaling server; `resent`: messages sent again (the held offer and its candidates). */
+  'signal-rejoined': [resent: number];
   /** Something the user should know that does not end anything. */
   warning: [message: string];
 };
@@ -218,7 +218,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     if (this.#closed) return;
     switch (event.type) {
       case 'joined':
-        if (event.rejoined) this.emit('signal-rejoined');
+        if (event.rejoined) this.emit('signal-rejoined', event.resent);
         this.#onJoined(event.peers, event.rejoined);
         return;
       case 'peer-joined':

@@ -326,7 +326,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
             const code = ack?.ok === false ? ack.error.code : 'BAD_MESSAGE';
             const why =
               ack?.ok === false ? ack.error.message : 'the acknowledgement does not match the protocol';
-            reject(new SignalError(code, `signaling server ${url} refused join: ${why}`, url));
+            reject(new SignalError(code, `signaling server ${url} refused join (${code}): ${why}`, url));
             return;
           }
           if (socket !== this.#socket || this.#closing) {
@@ -346,15 +346,17 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
             ack.id,
             ack.peers?.length ?? 0,
           );
+          // After a lost connection, what must survive it: the held offer and its candidates, in order.
+          const resend = rejoined ? this.#ledger.afterRejoin() : [];
           const joined: Joined = {
             type: 'joined',
             self: ack.id ?? '',
             peers: (ack.peers ?? []).map(remotePeer),
             rejoined,
+            resent: resend.length,
           };
           this.#emitSignal(joined);
-          // After a lost connection, what must survive it: the held offer and its candidates, in order.
-          if (rejoined) for (const m of this.#ledger.afterRejoin()) this.#emitQuietly(socket, toWire(m));
+          for (const m of resend) this.#emitQuietly(socket, toWire(m));
           resolve(joined);
         });
     });
@@ -468,7 +470,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     if (!ack.ok)
       throw new SignalError(
         ack.error.code,
-        `signaling server ${this.url} refused ${message.type}: ${ack.error.message}`,
+        `signaling server ${this.url} refused ${message.type} (${ack.error.code}): ${ack.error.message}`,
         this.url,
       );
     return ack;

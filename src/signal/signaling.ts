@@ -28,8 +28,12 @@ export interface RemotePeer {
 
 /** What a signaling reports, in the order it happened. */
 export type SignalingEvent =
-  /** Joined (`rejoined`: again, after a lost connection); `peers`: the other side present now. */
-  | { type: 'joined'; self: string; peers: RemotePeer[]; rejoined: boolean }
+  /**
+   * Joined (`rejoined`: again, after a lost connection); `peers`: the other side present now; `resent`: how
+   * many of our messages went again because the rules say they must survive a lost connection (the held offer
+   * and its candidates).
+   */
+  | { type: 'joined'; self: string; peers: RemotePeer[]; rejoined: boolean; resent: number }
   /** A peer of the other side joined. `tookOffer`: it took the offer held for it (see `holdsOffers`). */
   | { type: 'peer-joined'; peer: RemotePeer; tookOffer: boolean }
   | { type: 'peer-left'; id: string; role: Role; reason: LeaveReason }

@@ -150,7 +150,7 @@ describe('page <-> page in Chromium', () => {
     await first.close();
     server = await startSignalServer({ host: '127.0.0.1', port: first.port, httpHandler: webPageHandler() });
     await waitForPage(caller.page, 're-send its offer', (s) =>
-      s.log.some((l) => l.includes('re-sending the unanswered offer')),
+      s.log.some((l) => l.includes('re-sent the held offer')),
     );
 
     const watcher = await open(`${server.url}/?room=held`);
@@ -160,21 +160,34 @@ describe('page <-> page in Chromium', () => {
     expect((await pageState(caller.page)).state).toBe('connected');
   }, 30_000);
 
-  it('shows a refused join instead of hanging (wrong token, role taken)', async () => {
+  it('shows a refused join instead of hanging (wrong token, room full, role taken)', async () => {
     server = await startSignalServer({
       host: '127.0.0.1',
       port: 0,
       token: 'right',
+      maxViewers: 1,
       httpHandler: webPageHandler(),
     });
     const wrong = await open(`${server.url}/?room=r&token=wrong`);
     await waitForPage(wrong.page, 'show the refusal', (s) => s.state === 'error');
     expect(await wrong.page.textContent('#status')).toContain('UNAUTHORIZED');
 
-    const first = await open(`${server.url}/?room=r&token=right`);
+    // The token in the fragment works too, and leaves the address bar.
+    const first = await open(`${server.url}/?room=r#token=right`);
     await waitForPage(first.page, 'wait for a caller', (s) => s.state === 'waiting');
+    expect(first.page.url()).not.toContain('token');
+    // Several viewers may watch one camera, up to the server's --max-viewers (1 here).
     const second = await open(`${server.url}/?room=r&token=right`);
     await waitForPage(second.page, 'show the refusal', (s) => s.state === 'error');
-    expect(await second.page.textContent('#status')).toContain('ROLE_TAKEN');
+    expect(await second.page.textContent('#status')).toContain('ROOM_FULL');
+    const camera = await open(`${server.url}/?room=r&role=call&token=right&size=320x240`);
+    await waitForPage(
+      camera.page,
+      'wait for a viewer',
+      (s) => s.state === 'waiting' || s.state === 'connected',
+    );
+    const another = await open(`${server.url}/?room=r&role=call&token=right&size=320x240`);
+    await waitForPage(another.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await another.page.textContent('#status')).toContain('ROLE_TAKEN');
   }, 30_000);
 });
