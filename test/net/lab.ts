@@ -63,6 +63,14 @@ export interface LinkCounters {
   unsolicited: number;
 }
 
+/** What a tbf rate cap passed and dropped, by tc's counters (since the cap was set). */
+export interface ShaperCounters {
+  rateKbit: number;
+  bytes: number;
+  packets: number;
+  dropped: number;
+}
+
 /** One side of the lab: a peer's namespace and its router. */
 export interface LabSide {
   readonly role: 'caller' | 'answerer';
@@ -88,6 +96,8 @@ export interface LabSide {
    */
   changeAddress(): string;
   counters(): LinkCounters;
+  /** tc's own count of what each rate cap let through and dropped (undefined: no cap that way). */
+  shaped(): { up?: ShaperCounters; down?: ShaperCounters };
   /** The router's connection-tracking table (UDP), as `conntrack -L` prints it: its NAT mappings. */
   mappings(): string;
 }
@@ -257,6 +267,29 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     }
     run(['ip', '-n', middle, 'addr', 'add', `${MIDDLE_IP}/32`, 'dev', 'lo']);
+    // The rest of the internet, where a packet to an address nobody routes (a peer's LAN address, tried by
+    // ICE or by coturn's relay) goes and vanishes, as it would out there. Without a default route the sender
+    // would get ENETUNREACH at once, and coturn closes a relay allocation on such an error.
+    // (A veth whose far end stays down, towards a gateway whose MAC is written in: nothing answers, nothing
+    // errs. These kernels have no dummy interfaces.)
+    run(['ip', '-n', middle, 'link', 'add', 'void', 'type', 'veth', 'peer', 'name', 'void-end']);
+    run(['ip', '-n', middle, 'addr', 'add', '10.77.255.1/24', 'dev', 'void']);
+    run(['ip', '-n', middle, 'link', 'set', 'void', 'up']);
+    run([
+      'ip',
+      '-n',
+      middle,
+      'neigh',
+      'add',
+      '10.77.255.2',
+      'lladdr',
+      '02:00:00:00:00:02',
+      'dev',
+      'void',
+      'nud',
+      'permanent',
+    ]);
+    run(['ip', '-n', middle, 'route', 'add', 'default', 'via', '10.77.255.2']);
     sysctl(middle, 'net.ipv4.ip_forward', '1');
     const caller = buildSide(id, 'caller', 1, middle, options.callerNat ?? 'none');
     const answerer = buildSide(id, 'answerer', 2, middle, options.answererNat ?? 'none');
@@ -453,6 +486,23 @@ function buildSide(
       run(['ip', '-n', ns, 'addr', 'del', `${old}/24`, 'dev', 'eth0']);
       run(['ip', '-n', ns, 'route', 'replace', 'default', 'via', `${lanNet}.1`]);
       return ip;
+    },
+    shaped() {
+      const read = (dev: 'lan' | 'wan'): ShaperCounters | undefined => {
+        const qdiscs = JSON.parse(inNs(router, 'tc', ['-s', '-j', 'qdisc', 'show', 'dev', dev])) as {
+          kind: string;
+          options?: { rate?: number };
+          bytes: number;
+          packets: number;
+          drops: number;
+        }[];
+        const tbf = qdiscs.find((q) => q.kind === 'tbf');
+        if (!tbf) return undefined;
+        // tc -j gives the rate in bytes per second
+        const rateKbit = ((tbf.options?.rate ?? 0) * 8) / 1000;
+        return { rateKbit, bytes: tbf.bytes, packets: tbf.packets, dropped: tbf.drops };
+      };
+      return { up: read('wan'), down: read('lan') };
     },
     mappings() {
       return inNs(router, 'conntrack', ['-L', '-p', 'udp'])
