@@ -92,6 +92,7 @@ try {
     );
   } else say('no frame received');
   console.log(`TURN log: ${JSON.stringify(turn.read())}`);
+  if (flag('turn-log')) console.log(turn.log());
 } finally {
   await Promise.all(children.map((c) => c.stop('SIGKILL')));
   await turn?.stop();
