@@ -5,12 +5,14 @@
  * after the test, passed or failed: the CLI processes, coturn, then whatever still runs in the lab's
  * namespaces, then the namespaces (checked: none of them is left).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliEvent, type CliProcess } from '../helpers/cli.js';
+import { inspectRecording, type RecordingInfo } from '../helpers/media.js';
 import { startTurnServer, type TurnServer } from '../helpers/turn-server.js';
+import { describeFlow, readFlow, type Flow } from './flow.js';
 import { createLab, labNamespaces, labUnavailable, type Lab, type LabOptions } from './lab.js';
 
 /** True when this is CI (`CI=true`, as .ci/run's machine sets it): there the lab must run. */
@@ -141,4 +143,22 @@ export async function waitForFirstFrame(call: LabCall, peers: LabPeers, timeoutM
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${labFacts(call)}`, { cause: error });
   }
+}
+
+/** Waits for both peers to end by themselves, and reads the recording's flow. */
+export async function finishCall(
+  call: LabCall,
+  peers: LabPeers,
+): Promise<{ flow: Flow; rec: RecordingInfo }> {
+  expect((await peers.caller.exited).code).toBe(0);
+  expect((await peers.answerer.exited).code).toBe(0);
+  const rec = await inspectRecording(peers.file);
+  // One valid file: finalized (the container states its duration), decodes without errors, and it is the
+  // only one (a second call would have recorded to NAME-2.webm).
+  expect(rec.containerDurationSec).not.toBeNull();
+  expect(rec.decodeErrors).toEqual([]);
+  expect(readdirSync(call.dir)).toEqual([peers.file.split('/').at(-1)]);
+  const flow = readFlow(rec);
+  expect(flow.monotonic, describeFlow(flow)).toBe(true);
+  return { flow, rec };
 }
