@@ -68,7 +68,17 @@ try {
     sender.send({ event: 'stats' });
     receiver.send({ event: 'stats' });
   }, 1000);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  if (opt('blackout')) {
+    // --blackout AT,FOR: seconds into the run, seconds long, on the answerer's router
+    const [at, len] = (opt('blackout') ?? '').split(',').map(Number);
+    await new Promise((r) => setTimeout(r, (at ?? 0) * 1000));
+    lab.answerer.setBlackout(true);
+    say('blackout');
+    await new Promise((r) => setTimeout(r, (len ?? 0) * 1000));
+    lab.answerer.setBlackout(false);
+    say('blackout over');
+    await new Promise((r) => setTimeout(r, (seconds - (at ?? 0) - (len ?? 0)) * 1000));
+  } else await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(statsTimer);
   say(`caller router mappings:\n${lab.caller.mappings()}`);
   say(`answerer router mappings:\n${lab.answerer.mappings()}`);
