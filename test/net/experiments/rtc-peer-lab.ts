@@ -58,7 +58,11 @@ try {
     console.log(`blackout to answerer t=${((performance.now() - t0) / 1000).toFixed(2)}`);
   }
   await Promise.race([caller.exited, new Promise((r) => setTimeout(r, (seconds + 30) * 1000))]);
-  await answerer.exited;
+  // a call that never connected never ends by itself (--duration counts from connecting)
+  await Promise.race([answerer.exited, new Promise((r) => setTimeout(r, 5000))]);
+  const connected = [caller, answerer].every((p) => p.events.some((e) => e.event === 'connected'));
+  await killAll();
+  console.log(`both connected: ${connected}`);
   const show = (name: string, events: typeof caller.events): void => {
     const every = Number(opt('every') ?? 3);
     for (const e of events.filter((x) => x.event !== 'stats' || Math.round(Number(x.t)) % every === 0))
@@ -75,7 +79,10 @@ try {
   console.log(
     `answerer router ${JSON.stringify(lab.answerer.counters())} ${JSON.stringify(lab.answerer.shaped())}`,
   );
-  console.log(`recording: ${describeFlow(readFlow(await inspectRecording(file)))}`);
+  if (connected) console.log(`recording: ${describeFlow(readFlow(await inspectRecording(file)))}`);
+  console.log(
+    `caller router mappings:\n${lab.caller.mappings()}\nanswerer router mappings:\n${lab.answerer.mappings()}`,
+  );
 } finally {
   await killAll();
   await turn?.stop();
