@@ -27,6 +27,7 @@ const REALTIME = [
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
   'test/peer/negotiator.test.ts',
+  'test/peer/data-link.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];
