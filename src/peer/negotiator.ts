@@ -23,6 +23,7 @@
  * await negotiator.start();
  */
 import { logger } from '../util/log.js';
+import { withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
 import type { IceCandidateMessage } from '../signal/types.js';
@@ -57,6 +58,11 @@ export interface NegotiatorOptions<C extends NegotiatedCall> {
   restartRetryMs?: number;
   /** Candidates kept per call until its remote description is set. Default 200. */
   maxPendingCandidates?: number;
+  /**
+   * Negotiate RTX (retransmissions on a stream of their own). Default false: NACK alone, which keeps 30 fps
+   * under heavy random loss where RTX lets the bandwidth estimate collapse (see peer/sdp.ts).
+   */
+  rtx?: boolean;
 }
 
 /** Defaults of {@link NegotiatorOptions}. */
@@ -65,6 +71,7 @@ export const NEGOTIATOR_DEFAULTS = {
   restartAfterMs: 2000,
   restartRetryMs: 4000,
   maxPendingCandidates: 200,
+  rtx: false,
 } as const;
 
 /** Steps of the walk-through, as they happen (for what a user sees). */
@@ -245,7 +252,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             log('answer from %s ignored in state %s', event.from, pc.signalingState);
             return;
           }
-          await pc.setRemoteDescription({ type: 'answer', sdp: event.sdp });
+          await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
         });
@@ -333,10 +340,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   /** Step 3: the offer as remote description, then the answer, as local description, sent. */
   async #answer(entry: Entry<C>, sdp: string): Promise<void> {
     const pc = entry.call.pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this.#edit(sdp) });
     await this.#flush(entry);
     const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
+    await pc.setLocalDescription({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
     await this.#send(entry, { type: 'answer', sdp: localSdp(pc) });
     this.emit('step', entry.call, 'answer-sent');
   }
@@ -347,7 +354,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.emit('call', entry.call, peer);
     this.#enqueue(entry, async () => {
       const pc = entry.call.pc;
-      await pc.setLocalDescription(await pc.createOffer());
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
       await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
       this.emit('step', entry.call, 'offer-sent');
     });
@@ -361,7 +368,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#spare = entry;
     this.#enqueue(entry, async () => {
       const pc = entry.call.pc;
-      await pc.setLocalDescription(await pc.createOffer());
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
       // Taken before it was even sent (a peer-joined with tookOffer for the previous spare came first)?
       // Then it goes as an addressed offer; else it is held.
       await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
@@ -396,7 +403,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       if (pc.signalingState === 'closed') return;
       // A restart while an earlier offer waits for its answer: roll back to stable first.
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer({ iceRestart: true })));
       await this.#send(entry, { type: 'offer', sdp: localSdp(pc), renegotiate: true });
     });
     // If it does not come back, try again later (doubling), as long as it stays down.
@@ -516,6 +523,15 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       );
       this.#end(entry, 'error');
     });
+  }
+
+  /** The SDP as we negotiate it (without RTX unless asked for). */
+  #edit(sdp: string): string {
+    return this.#o.rtx ? sdp : withoutRtx(sdp);
+  }
+
+  #editOffer(offer: RTCSessionDescriptionInit): RTCSessionDescriptionInit {
+    return { type: 'offer', sdp: this.#edit(offer.sdp ?? '') };
   }
 
   #byPeer(id: string): Entry<C> | undefined {
