@@ -291,7 +291,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       recorder = new Recorder({
         path,
         ffmpegPath: this.#ffmpegPath,
-        force: index === 1 ? this.#o.force : false,
+        force: this.#o.force,
       });
       recorder.on('error', (error) => this.emit('warning', `recording ${path}: ${error.message}`));
       this.emit('recording', index, path);
