@@ -163,7 +163,7 @@ export class Reporter {
     this.#err.write(`rtc-peer: ${message}\n`);
   }
 
-  #stats(call: number, s: CallStats, recorded: number, latency?: LatencyPercentiles): void {
+  #stats(call: number, s: CallStats, recorded: number | undefined, latency?: LatencyPercentiles): void {
     if (this.json) {
       this.event('stats', {
         call,
@@ -177,7 +177,7 @@ export class Reporter {
         sendResolution: s.sendResolution ?? null,
         receiveResolution: s.receiveResolution ?? null,
         jitterBufferMs: s.jitterBufferMs === undefined ? null : round(s.jitterBufferMs),
-        framesRecorded: recorded,
+        framesRecorded: recorded ?? null,
         ...(latency ? { latencyMs: latency } : {}),
         ...(s.audio
           ? {
@@ -218,7 +218,7 @@ export class Reporter {
       }
       if (sound.length > 0) parts.push(sound.join(' | '));
     }
-    if (recorded > 0) parts.push(`recorded ${recorded}`);
+    if (recorded !== undefined) parts.push(`recorded ${recorded}`);
     if (latency) parts.push(`latency p50 ${latency.p50} ms p95 ${latency.p95} ms`);
     this.#err.write(`\r\x1b[K${parts.join(' | ')}`);
     this.#statusShown = true;

@@ -67,6 +67,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #mediaFailures: { kind: 'video' | 'audio'; message: string }[] = [];
   #ffmpegPath?: string;
   #call?: Call;
+  /** The recorder of the current call, when recording. */
+  #recorder?: Recorder;
   #endCall?: (reason: EndReason) => void;
   #peerGone?: () => void;
   #nextOffer?: (sdp: string | undefined) => void;
@@ -308,6 +310,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       measureLatency: this.#o.measureLatency,
     });
     this.#call = call;
+    this.#recorder = recorder;
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
       if (this.#o.durationSec !== undefined) {
@@ -350,7 +353,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
               lastBytes = stats.totals.transportBytesReceived;
               lastPacketAt = performance.now();
             }
-            this.emit('stats', call.index, stats, call.framesReceived, call.latency?.percentiles());
+            const recorded = this.#call === call ? this.#recorder?.stats.framesInFile : undefined;
+            this.emit('stats', call.index, stats, recorded, call.latency?.percentiles());
           })
           .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
       }, this.#o.statsIntervalMs);
@@ -381,7 +385,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   async #finishCall(call: Call, reason: EndReason): Promise<void> {
     const summary = await call.close(reason);
-    if (this.#call === call) this.#call = undefined;
+    if (this.#call === call) {
+      this.#call = undefined;
+      this.#recorder = undefined;
+    }
     this.#calls.push(summary);
     this.emit('call-ended', summary);
   }

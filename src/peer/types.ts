@@ -78,8 +78,11 @@ export type PeerEvents = {
   'first-audio': [call: number, sampleRate: number, channels: number, ms: number];
   /** Recording of a call started to `path`. */
   recording: [call: number, path: string];
-  /** Live figures, every `statsIntervalMs`. */
-  stats: [call: number, stats: CallStats, framesRecorded: number, latency?: LatencyPercentiles];
+  /**
+   * Live figures, every `statsIntervalMs`; `framesRecorded` is the frames in the call's recording so far
+   * (undefined when not recording).
+   */
+  stats: [call: number, stats: CallStats, framesRecorded: number | undefined, latency?: LatencyPercentiles];
   /** A call ended. */
   'call-ended': [summary: CallSummary];
   /** Lost the signaling server (media keeps flowing; the client reconnects by itself). */

@@ -292,9 +292,12 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     }
   }
 
-  /** Distinct frames written, frames dropped, frames scaled to the first size. */
-  get stats(): { framesWritten: number; framesDropped: number; resized: number } {
-    return { ...this.counters };
+  /**
+   * Distinct frames written, frames dropped, frames scaled to the first size, and the frames in the file so
+   * far (timeline slots written, repeats included: what `stop()` reports as `frames` once it is finished).
+   */
+  get stats(): { framesWritten: number; framesDropped: number; resized: number; framesInFile: number } {
+    return { ...this.counters, framesInFile: this.written };
   }
 
   /**

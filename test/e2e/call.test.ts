@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
+import { inspectRecording } from '../helpers/media.js';
 import { expectPatternRecording } from '../helpers/pattern-recording.js';
 
 /** No STUN: loopback only, and nothing waits on an unreachable server. */
@@ -165,6 +166,37 @@ describe('rtc-peer signal + answer --record + call', () => {
       width: 320,
       height: 240,
     });
+  }, 40_000);
+
+  test('stats: framesRecorded is what the recorder wrote, and null without --record (regression: it was the frames received)', async () => {
+    const { url } = await startSignalCli();
+    const atCaller = path.join(dir, 'counted.webm');
+    // Both send; only the caller records.
+    const answerer = startCli([
+      ...['answer', '--signal', url, '--room', 'count', '--once', '--test-pattern', '--size', '320x240'],
+      ...NO_STUN,
+    ]);
+    await answerer.waitFor('joined');
+    const caller = startCli([
+      ...['call', '--signal', url, '--room', 'count', '--duration', '3', '--once', '--record', atCaller],
+      ...NO_STUN,
+    ]);
+    const callerEnd = await caller.waitFor('call-ended', 15_000);
+    await answerer.waitFor('call-ended', 15_000);
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    const statsOf = (p: typeof caller) => p.events.filter((e) => e.event === 'stats');
+    // The answerer received the picture for seconds, and recorded nothing: it says so.
+    const receiving = statsOf(answerer).filter((e) => Number(e.fpsReceived) > 20);
+    expect(receiving.length).toBeGreaterThan(1);
+    expect(statsOf(answerer).map((e) => e.framesRecorded)).toEqual(statsOf(answerer).map(() => null));
+    // The caller's figure is its recorder's: it grows, and never passes what the finished file holds.
+    const recorded = statsOf(caller).map((e) => Number(e.framesRecorded));
+    expect(recorded.at(-1)).toBeGreaterThan(30);
+    for (let i = 1; i < recorded.length; i++) expect(recorded[i]).toBeGreaterThanOrEqual(recorded[i - 1]!);
+    const frames = (callerEnd.recording as { frames: number }).frames;
+    expect(recorded.at(-1)).toBeLessThanOrEqual(frames);
+    expect((await inspectRecording(atCaller)).frames).toBe(frames);
   }, 40_000);
 
   test('rtc-peer demo exits 0 and its recording decodes', async () => {
