@@ -10,6 +10,7 @@ import createDebug from 'debug';
 import { listDevices, locateFfmpeg } from './capture/index.js';
 import { runDemo } from './cli/demo.js';
 import { ExitCode, exitCodeFor } from './cli/exit-codes.js';
+import { errorText } from './cli/hints.js';
 import { listeningEvent, listeningText } from './cli/listening.js';
 import { mediaFromFlags, parsePositive, parseSize } from './cli/options.js';
 import { Reporter } from './cli/reporter.js';
@@ -474,7 +475,7 @@ async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     }
     const code = exitCodeFor(error);
-    process.stderr.write(`rtc-peer: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(errorText(error));
     return code;
   }
 }

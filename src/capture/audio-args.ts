@@ -156,7 +156,7 @@ export function audioSourceFromDevice(
   device: string,
   platform: NodeJS.Platform = process.platform,
 ): AudioSource {
-  if (!device) throw new TypeError('capture: --audio-device needs a value');
+  if (!device) throw new TypeError('capture: a microphone device is required');
   switch (platform) {
     case 'linux':
       if (device === 'pulse') return { kind: 'pulse', device: 'default' };
@@ -169,7 +169,7 @@ export function audioSourceFromDevice(
       return { kind: 'dshow', device };
     default:
       throw new TypeError(
-        `capture: microphones are not supported on ${platform} (use --input FILE, the test pattern, or --no-audio)`,
+        `capture: microphones are not supported on ${platform}: send a file's sound, the test tone, or none`,
       );
   }
 }

@@ -70,27 +70,27 @@ export function audioDeviceErrorFromStderr(source: AudioSource, stderr: string[]
   if (/Device or resource busy|EBUSY|already in use/i.test(text))
     return new DeviceError(
       'DEVICE_BUSY',
-      `${label} is busy: another program is using it${quote}. Close that program, pick another --audio-device, or pass --no-audio.`,
+      `${label} is busy: another program is using it${quote}. Close that program.`,
       device,
+      { kind: 'microphone' },
     );
   if (/Permission denied|EACCES|not authorized|access denied/i.test(text))
     return new DeviceError(
       'DEVICE_PERMISSION',
       source.kind === 'alsa' || source.kind === 'pulse'
-        ? `no permission to open ${label}${quote}: add your user to the "audio" group (\`sudo usermod -aG audio $USER\`, then log in again), or pass --no-audio.`
-        : `no permission to open ${label}${quote}: allow microphone access for this terminal in the OS privacy settings, or pass --no-audio.`,
+        ? `no permission to open ${label}${quote}: add your user to the "audio" group (\`sudo usermod -aG audio $USER\`, then log in again).`
+        : `no permission to open ${label}${quote}: allow microphone access for this terminal in the OS privacy settings.`,
       device,
+      { kind: 'microphone' },
     );
   if (
     /cannot open audio device|No such file or directory|No such device|not found|Invalid value for card|Connection refused|Could not find audio|Invalid device index|Unknown input format|I\/O error|Input\/output error/i.test(
       text,
     )
   )
-    return new DeviceError(
-      'DEVICE_NOT_FOUND',
-      `${label} not found or cannot be opened${quote}. Run \`rtc-peer devices\` to see the microphones ffmpeg can open, pass another --audio-device, or pass --no-audio to send video only.`,
-      device,
-    );
+    return new DeviceError('DEVICE_NOT_FOUND', `${label} not found or cannot be opened${quote}.`, device, {
+      kind: 'microphone',
+    });
   return undefined;
 }
 
@@ -208,11 +208,10 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
     const device = audioDeviceErrorFromStderr(source, tail);
     if (device) return device;
     if (source.kind === 'file' && tail.some((l) => /matches no streams/.test(l)))
-      return new FfmpegError(
-        'NO_AUDIO_STREAM',
-        `file ${source.path} has no audio track: send it without sound (--no-audio) or pick a file with sound.`,
-        { stderr: tail },
-      );
+      return new FfmpegError('NO_AUDIO_STREAM', `file ${source.path} has no audio track.`, {
+        stderr: tail,
+        path: source.path,
+      });
     return undefined;
   }
 

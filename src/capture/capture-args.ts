@@ -178,9 +178,9 @@ export function sourceFromDevice(
   platform: NodeJS.Platform = process.platform,
   inputFormat?: string,
 ): CaptureSource {
-  if (!device) throw new TypeError('capture: --device needs a value');
+  if (!device) throw new TypeError('capture: a camera device is required');
   if (inputFormat !== undefined && platform !== 'linux')
-    throw new TypeError(`capture: --input-format is only supported with V4L2 (Linux), not on ${platform}`);
+    throw new TypeError(`capture: an input format is only supported with V4L2 (Linux), not on ${platform}`);
   switch (platform) {
     case 'linux':
       return inputFormat ? { kind: 'v4l2', device, inputFormat } : { kind: 'v4l2', device };
@@ -190,7 +190,7 @@ export function sourceFromDevice(
       return { kind: 'dshow', device };
     default:
       throw new TypeError(
-        `capture: cameras are not supported on ${platform} (use --input FILE or the test pattern)`,
+        `capture: cameras are not supported on ${platform}: send a file or the test pattern`,
       );
   }
 }

@@ -54,7 +54,7 @@ async function listAlsa(alsaPcmFile = '/proc/asound/pcm'): Promise<Pick<DeviceLi
     return {
       audio,
       audioNote:
-        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be given as --audio-device pulse:NAME)',
+        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be used, as pulse:NAME)',
     };
   return { audio: [{ id: 'default', name: 'the default ALSA device' }, ...audio] };
 }

@@ -91,19 +91,17 @@ async function notFound(
   listDevicePaths: () => Promise<string[]>,
 ): Promise<DeviceError> {
   const device = source.device;
+  // Only V4L2 cameras can be listed here (files in /dev); the others are ffmpeg's to list.
   if (source.kind !== 'v4l2')
-    return new DeviceError(
-      'DEVICE_NOT_FOUND',
-      `camera ${device} not found. Run \`rtc-peer devices\` to see the cameras ffmpeg can open.`,
-      device,
-    );
-  const existing = await listDevicePaths();
+    return new DeviceError('DEVICE_NOT_FOUND', `camera ${device} not found.`, device);
+  const found = await listDevicePaths();
   return new DeviceError(
     'DEVICE_NOT_FOUND',
-    existing.length
-      ? `camera ${device} not found (found: ${existing.join(', ')}). Pass one of those to --device.`
-      : `camera ${device} not found: there are no /dev/video* devices on this machine. Connect a camera, or use --input FILE or the test pattern.`,
+    found.length
+      ? `camera ${device} not found (found: ${found.join(', ')}).`
+      : `camera ${device} not found: there are no /dev/video* devices on this machine. Connect a camera.`,
     device,
+    { found },
   );
 }
 

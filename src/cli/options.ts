@@ -53,7 +53,11 @@ export function sourceFromFlags(
   if (flags.inputFormat !== undefined && flags.device === undefined) {
     throw new TypeError('--input-format applies to --device only');
   }
-  if (flags.device !== undefined) return sourceFromDevice(flags.device, platform, flags.inputFormat);
+  if (flags.device !== undefined) {
+    const { device, inputFormat } = flags;
+    const given = `--device ${JSON.stringify(device)}${inputFormat === undefined ? '' : ` --input-format ${JSON.stringify(inputFormat)}`}`;
+    return naming(given, () => sourceFromDevice(device, platform, inputFormat));
+  }
   if (flags.input !== undefined) return { kind: 'file', path: flags.input, loop: flags.loop ?? true };
   if (flags.testPattern || fallback === 'test-pattern') return { kind: 'test-pattern' };
   return undefined;
@@ -86,9 +90,21 @@ export function mediaFromFlags(
   const source = sourceFromFlags(flags, fallback, platform);
   let audio: AudioSource | undefined;
   if (flags.audio === false) audio = undefined;
-  else if (flags.audioDevice !== undefined) audio = audioSourceFromDevice(flags.audioDevice, platform);
-  else if (source?.kind === 'test-pattern') audio = { kind: 'test-tone' };
+  else if (flags.audioDevice !== undefined) {
+    const device = flags.audioDevice;
+    audio = naming(`--audio-device ${JSON.stringify(device)}`, () => audioSourceFromDevice(device, platform));
+  } else if (source?.kind === 'test-pattern') audio = { kind: 'test-tone' };
   else if (source?.kind === 'file') audio = { kind: 'file', path: source.path, loop: source.loop ?? true };
   const video = flags.video === false ? undefined : source;
   return { ...(video ? { video } : {}), ...(audio ? { audio } : {}) };
+}
+
+/** Runs `parse`; a TypeError it throws (the capture's words) is thrown again naming the flags it came from. */
+function naming<T>(flags: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new TypeError(`${flags}: ${error.message.replace(/^capture: /, '')}`, { cause: error });
+  }
 }

@@ -4,6 +4,7 @@ import { toDbfs } from '../peer/audio-level.js';
 import type { LatencyPercentiles } from '../peer/latency.js';
 import type { Peer } from '../peer/peer.js';
 import type { PeerSummary } from '../peer/types.js';
+import { errorFields, errorText, hintFor } from './hints.js';
 
 /** Options of a {@link Reporter}. */
 export interface ReporterOptions {
@@ -155,12 +156,14 @@ export class Reporter {
     this.#out.write(`${lines.join('\n')}\n`);
   }
 
-  /** An error that ends the run. */
+  /** An error that ends the run: its message and hint on stderr; with JSON, an `error` event too. */
   error(error: unknown, exitCode: number): void {
     this.#clearStatus();
     const message = error instanceof Error ? error.message : String(error);
-    if (this.json) this.event('error', { message, exitCode, code: (error as { code?: unknown }).code });
-    this.#err.write(`rtc-peer: ${message}\n`);
+    const hint = hintFor(error);
+    if (this.json)
+      this.event('error', { message, exitCode, ...errorFields(error), ...(hint ? { hint } : {}) });
+    this.#err.write(errorText(error));
   }
 
   #stats(call: number, s: CallStats, recorded: number | undefined, latency?: LatencyPercentiles): void {

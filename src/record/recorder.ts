@@ -261,11 +261,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
         file,
       );
     if (existing && !force)
-      throw new RecordingPathError(
-        'RECORDING_EXISTS',
-        `recording file ${file} already exists: pass --force to overwrite it, or choose another path.`,
-        file,
-      );
+      throw new RecordingPathError('RECORDING_EXISTS', `recording file ${file} already exists.`, file);
     const dir = path.dirname(path.resolve(file));
     const dirInfo = await stat(dir).catch(() => undefined);
     if (!dirInfo?.isDirectory())

@@ -1,7 +1,5 @@
 import { describe, expect, test } from 'vitest';
 import { mediaFromFlags, parsePositive, parseSize, sourceFromFlags } from '../../src/cli/options.js';
-import { exitCodeFor, ExitCode } from '../../src/cli/exit-codes.js';
-import { DeviceError, RecordingPathError, SignalError } from '../../src/errors.js';
 
 describe('command-line values', () => {
   test('parseSize', () => {
@@ -47,12 +45,13 @@ describe('command-line values', () => {
     );
   });
 
-  test('exit codes by error category', () => {
-    expect(exitCodeFor(new TypeError('x'))).toBe(ExitCode.USAGE);
-    expect(exitCodeFor(new SignalError('UNREACHABLE', 'x'))).toBe(ExitCode.SIGNALING);
-    expect(exitCodeFor(new DeviceError('DEVICE_NOT_FOUND', 'x', '/dev/video0'))).toBe(ExitCode.MEDIA);
-    expect(exitCodeFor(new RecordingPathError('RECORDING_EXISTS', 'x', 'a.webm'))).toBe(ExitCode.RECORDING);
-    expect(exitCodeFor(new Error('x'))).toBe(ExitCode.FAILURE);
+  test("the capture's refusals come back naming the flags", () => {
+    expect(() => sourceFromFlags({ device: '0', inputFormat: 'mjpeg' }, 'none', 'darwin')).toThrow(
+      '--device "0" --input-format "mjpeg": an input format is only supported with V4L2 (Linux), not on darwin',
+    );
+    expect(() => mediaFromFlags({ audioDevice: 'mic' }, 'none', 'aix')).toThrow(
+      /^--audio-device "mic": microphones are not supported on aix/,
+    );
   });
 });
 

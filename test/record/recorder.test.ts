@@ -47,9 +47,7 @@ describe('Recorder.checkPath', () => {
     const err = await Recorder.checkPath(file, false).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RecordingPathError);
     expect((err as RecordingPathError).code).toBe('RECORDING_EXISTS');
-    expect((err as Error).message).toBe(
-      `recording file ${file} already exists: pass --force to overwrite it, or choose another path.`,
-    );
+    expect((err as Error).message).toBe(`recording file ${file} already exists.`);
     await expect(Recorder.checkPath(file, true)).resolves.toBeUndefined();
     // the probe does not touch an existing file
     expect((await stat(file)).size).toBe(3);
