@@ -13,8 +13,8 @@ import { ExitCode, exitCodeFor } from './cli/exit-codes.js';
 import { errorText } from './cli/hints.js';
 import { listeningEvent, listeningText } from './cli/listening.js';
 import { mediaFromFlags, parsePositive, parseSize } from './cli/options.js';
+import { rtcConfigurationFromFlags } from './cli/ice-flags.js';
 import { Reporter } from './cli/reporter.js';
-import { buildIceConfig } from './peer/ice.js';
 import { Peer } from './peer/peer.js';
 import { listenUrls, startSignalServer } from './signal/index.js';
 import { webPageHandler } from './web/index.js';
@@ -121,9 +121,8 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     },
     role === 'caller' ? 'test-pattern' : 'none',
   );
-  const stun = flags.stun?.includes('none') ? [] : flags.stun;
-  const ice = buildIceConfig({
-    stun,
+  const rtcConfiguration = rtcConfigurationFromFlags({
+    stun: flags.stun,
     turn: flags.turn,
     turnUser: flags.turnUser,
     turnPass: flags.turnPass,
@@ -155,7 +154,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     signalUrl: flags.signal,
     room: flags.room,
     token: flags.token,
-    ice,
+    rtcConfiguration,
     source,
     audioSource,
     width,

@@ -2,9 +2,9 @@
  * rtc-peer's programmatic API. The CLI (`src/cli.ts`) is a thin layer over these.
  *
  * @example
- * import { startSignalServer, Peer, buildIceConfig } from 'rtc-peer';
+ * import { startSignalServer, Peer } from 'rtc-peer';
  * const server = await startSignalServer({ host: '127.0.0.1', port: 0 });
- * const answerer = new Peer({ role: 'answerer', signalUrl: server.url, ice: buildIceConfig(), recordPath: 'out.webm' });
+ * const answerer = new Peer({ role: 'answerer', signalUrl: server.url, recordPath: 'out.webm' });
  */
 export * from './errors.js';
 export * from './signal/index.js';

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Peer } from '../peer/peer.js';
-import type { IceConfig } from '../peer/ice.js';
 import type { PeerSummary } from '../peer/types.js';
 import { startSignalServer } from '../signal/index.js';
 
@@ -32,7 +31,8 @@ export interface DemoSummary {
 export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): Promise<DemoSummary> {
   const output = path.resolve(options.output ?? 'demo.webm');
   const durationSec = options.durationSec ?? 5;
-  const ice: IceConfig = { iceServers: [], iceTransportPolicy: 'all' };
+  // No STUN: everything is on loopback.
+  const rtcConfiguration: RTCConfiguration = { iceServers: [] };
   const server = await startSignalServer({ host: '127.0.0.1', port: 0 });
   try {
     options.onServer?.(server.url);
@@ -41,7 +41,7 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       role: 'answerer',
       signalUrl: server.url,
       room,
-      ice,
+      rtcConfiguration,
       recordPath: output,
       force: true,
       once: true,
@@ -51,7 +51,7 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       role: 'caller',
       signalUrl: server.url,
       room,
-      ice,
+      rtcConfiguration,
       source: { kind: 'test-pattern' },
       audioSource: { kind: 'test-tone' },
       durationSec,

@@ -6,7 +6,6 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
 import { PeakMeter } from './audio-level.js';
 import { isStartupSilence } from './first-sound.js';
-import type { IceConfig } from './ice.js';
 import { LatencyMeter, type LatencyPercentiles } from './latency.js';
 
 const log = logger('peer');
@@ -20,8 +19,8 @@ export interface CallOptions {
   role: 'caller' | 'answerer';
   /** The joined signaling client used to send our description and candidates. */
   signal: SignalClient;
-  /** STUN/TURN configuration. */
-  ice: IceConfig;
+  /** The peer connection's configuration: ICE servers (STUN, TURN) and policy. */
+  rtcConfiguration: RTCConfiguration;
   /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
   videoTrack?: MediaStreamTrack;
   /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
@@ -130,10 +129,7 @@ export class Call extends TypedEmitter<CallEvents> {
     this.index = options.index;
     if (options.measureLatency) this.latency = new LatencyMeter();
     // Steps 1 and 3: a peer connection with the STUN (and TURN) servers.
-    this.pc = new wrtc.RTCPeerConnection({
-      iceServers: options.ice.iceServers,
-      iceTransportPolicy: options.ice.iceTransportPolicy,
-    });
+    this.pc = new wrtc.RTCPeerConnection(options.rtcConfiguration);
     // ...to which we add our tracks, both in one stream: the receiver then keeps them in sync (one
     // sync group). Without a track of our own, the caller still asks for the other side's video and sound
     // so that an answerer with a camera or a microphone can send them back.

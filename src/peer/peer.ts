@@ -15,7 +15,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { PeakMeter } from './audio-level.js';
 import { Call, type CallSummary, type EndReason } from './call.js';
 import { recordingPathFor } from './recording-path.js';
-import type { PeerEvents, PeerOptions, PeerSummary } from './types.js';
+import { DEFAULT_STUN_URLS, type PeerEvents, type PeerOptions, type PeerSummary } from './types.js';
 
 const log = logger('peer');
 
@@ -26,6 +26,7 @@ export const PEER_DEFAULTS = {
   width: 640,
   height: 480,
   fps: 30,
+  rtcConfiguration: { iceServers: [{ urls: [...DEFAULT_STUN_URLS] }] } as RTCConfiguration,
   statsIntervalMs: 1000,
   vanishTimeoutMs: 2000,
   connectTimeoutMs: 10_000,
@@ -51,7 +52,7 @@ const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
  * fires; it always cleans up in reverse order (calls, signaling, capture).
  *
  * @example
- * const peer = new Peer({ role: 'answerer', ice: buildIceConfig(), recordPath: 'out.webm', once: true });
+ * const peer = new Peer({ role: 'answerer', recordPath: 'out.webm', once: true });
  * peer.on('call-ended', (s) => console.log(s.reason));
  * const summary = await peer.run(abortController.signal);
  */
@@ -301,7 +302,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const call = new Call({
       role: this.#o.role,
       signal: this.#requireSignal(),
-      ice: this.#o.ice,
+      rtcConfiguration: this.#o.rtcConfiguration,
       videoTrack: this.#videoTrack,
       audioTrack: this.#audioTrack,
       sentLevel: this.#sentLevel,

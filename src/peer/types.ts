@@ -2,8 +2,10 @@ import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/i
 import type { RecordingSummary } from '../record/index.js';
 import type { CallStats } from './call-stats.js';
 import type { CallSummary } from './call.js';
-import type { IceConfig } from './ice.js';
 import type { LatencyPercentiles } from './latency.js';
+
+/** The STUN server the walk-through uses; reachable from most networks, harmless when it is not. */
+export const DEFAULT_STUN_URLS: readonly string[] = ['stun:stun.l.google.com:19302'];
 
 /** Options of a {@link Peer}: one process's side of calls, as `rtc-peer call` / `rtc-peer answer` run it. */
 export interface PeerOptions {
@@ -15,8 +17,11 @@ export interface PeerOptions {
   room?: string;
   /** Token for a server started with `--token`. Default: none. */
   token?: string;
-  /** ICE servers and policy (see `buildIceConfig`). */
-  ice: IceConfig;
+  /**
+   * The configuration of every call's `RTCPeerConnection`: ICE servers (STUN, TURN) and policy. Default:
+   * the walk-through's STUN server ({@link DEFAULT_STUN_URLS}), policy `all`.
+   */
+  rtcConfiguration?: RTCConfiguration;
   /** What video to send. Default: nothing (receive only). The CLI's `call` defaults to the test pattern. */
   source?: CaptureSource;
   /**

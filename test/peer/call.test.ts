@@ -14,7 +14,7 @@ afterEach(async () => {
   await kit.closeAll();
 });
 
-const NO_ICE = { iceServers: [], iceTransportPolicy: 'all' as const };
+const NO_ICE: RTCConfiguration = { iceServers: [] };
 
 describe('Call', () => {
   test('remote candidates that arrive before the remote description are kept and applied after it', async () => {
@@ -30,8 +30,14 @@ describe('Call', () => {
     const pump = setInterval(() => source.onFrame(frame), 33);
     open.push({ close: () => (clearInterval(pump), track.stop()) });
 
-    const callerCall = new Call({ role: 'caller', signal: caller, ice: NO_ICE, videoTrack: track, index: 1 });
-    const answererCall = new Call({ role: 'answerer', signal: answerer, ice: NO_ICE, index: 1 });
+    const callerCall = new Call({
+      role: 'caller',
+      signal: caller,
+      rtcConfiguration: NO_ICE,
+      videoTrack: track,
+      index: 1,
+    });
+    const answererCall = new Call({ role: 'answerer', signal: answerer, rtcConfiguration: NO_ICE, index: 1 });
     open.push({ close: () => callerCall.close('hangup') }, { close: () => answererCall.close('hangup') });
 
     // Caller -> answerer candidates are applied as they come, before the answerer has the offer applied.
