@@ -2,6 +2,7 @@
  * Pure ffmpeg argument building for audio capture: no I/O, unit-tested. Every source comes out as 16-bit
  * little-endian PCM at 48 kHz on stdout, cut into 10 ms chunks in node (`AudioChunker`).
  */
+import { FFMPEG_QUIET } from './capture-args.js';
 
 /** Where sound comes from. */
 export type AudioSource =
@@ -121,10 +122,7 @@ function inputArgs(source: AudioSource, sampleRate: number): string[] {
 export function buildAudioCaptureArgs(o: AudioCaptureOptions): string[] {
   const { source, sampleRate, channels } = resolveAudioCaptureOptions(o);
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
+    ...FFMPEG_QUIET,
     ...inputArgs(source, sampleRate),
     // the first audio track (a file may have none: ffmpeg then says "matches no streams")
     '-map',

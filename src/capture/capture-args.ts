@@ -95,6 +95,14 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
   };
 }
 
+/** The first arguments of every ffmpeg rtc-peer runs: no banner, no progress, warnings and errors only. */
+export const FFMPEG_QUIET: readonly string[] = ['-hide_banner', '-nostats', '-loglevel', 'warning'];
+
+/** The format of raw I420 frames of `width`x`height` on a pipe: what a capture writes, what a recorder reads. */
+export function rawI420(width: number, height: number): string[] {
+  return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`];
+}
+
 /** The size of one I420 frame in bytes. */
 export function i420Size(width: number, height: number): number {
   return width * height + 2 * (width / 2) * (height / 2);
@@ -149,18 +157,10 @@ function inputArgs(source: CaptureSource, width: number, height: number, fps: nu
 export function buildCaptureArgs(o: CaptureOptions): string[] {
   const { source, width, height, fps } = resolveCaptureOptions(o);
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
+    ...FFMPEG_QUIET,
     ...inputArgs(source, width, height, fps),
     '-an',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-    '-s',
-    `${width}x${height}`,
+    ...rawI420(width, height),
     '-r',
     String(fps),
     'pipe:1',

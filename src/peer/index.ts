@@ -2,5 +2,4 @@ export * from './call.js';
 export * from './call-stats.js';
 export * from './latency.js';
 export * from './peer.js';
-export * from './recording-path.js';
 export * from './types.js';

@@ -8,13 +8,12 @@ import {
   type CaptureSource,
 } from '../capture/index.js';
 import { FfmpegError } from '../errors.js';
-import { Recorder, type RecordingSummary } from '../record/index.js';
+import { checkRecordingPath, Recorder, recordingPathFor, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { PeakMeter } from './audio-level.js';
 import { Call, type CallSummary, type EndReason } from './call.js';
-import { recordingPathFor } from './recording-path.js';
 import { DEFAULT_STUN_URLS, type PeerEvents, type PeerOptions, type PeerSummary } from './types.js';
 
 const log = logger('peer');
@@ -115,7 +114,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
   async #prepare(): Promise<void> {
     const { recordPath, force, source, audioSource } = this.#o;
-    if (recordPath !== undefined) await Recorder.checkPath(recordPath, force ?? false);
+    if (recordPath !== undefined) await checkRecordingPath(recordPath, force ?? false);
     if (source !== undefined || audioSource !== undefined || recordPath !== undefined) {
       this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
     }
