@@ -4,7 +4,7 @@
  * @example
  * import { startSignalServer, Peer } from 'rtc-peer';
  * const server = await startSignalServer({ host: '127.0.0.1', port: 0 });
- * const answerer = new Peer({ role: 'answerer', signalUrl: server.url, recordPath: 'out.webm' });
+ * const answerer = new Peer({ role: 'answerer', signalUrl: server.url, record: { path: 'out.webm' } });
  */
 export * from './errors.js';
 export * from './signal/index.js';

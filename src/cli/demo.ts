@@ -42,8 +42,7 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       signalUrl: server.url,
       room,
       rtcConfiguration,
-      recordPath: output,
-      force: true,
+      record: { path: output, force: true },
       once: true,
       ffmpegPath: options.ffmpegPath,
     });

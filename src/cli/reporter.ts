@@ -1,5 +1,5 @@
 import type { CallStats } from '../peer/call-stats.js';
-import type { CallSummary } from '../peer/call.js';
+import type { CallSummary } from '../peer/types.js';
 import { toDbfs } from '../peer/audio-level.js';
 import type { LatencyPercentiles } from '../peer/latency.js';
 import type { Peer } from '../peer/peer.js';

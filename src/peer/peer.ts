@@ -8,13 +8,20 @@ import {
   type CaptureSource,
 } from '../capture/index.js';
 import { FfmpegError } from '../errors.js';
-import { checkRecordingPath, Recorder, recordingPathFor, type RecordingSummary } from '../record/index.js';
+import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { PeakMeter } from './audio-level.js';
-import { Call, type CallSummary, type EndReason } from './call.js';
-import { DEFAULT_STUN_URLS, type PeerEvents, type PeerOptions, type PeerSummary } from './types.js';
+import { Call } from './call.js';
+import {
+  DEFAULT_STUN_URLS,
+  type CallSummary,
+  type EndReason,
+  type PeerEvents,
+  type PeerOptions,
+  type PeerSummary,
+} from './types.js';
 
 const log = logger('peer');
 
@@ -51,7 +58,7 @@ const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
  * fires; it always cleans up in reverse order (calls, signaling, capture).
  *
  * @example
- * const peer = new Peer({ role: 'answerer', recordPath: 'out.webm', once: true });
+ * const peer = new Peer({ role: 'answerer', record: { path: 'out.webm' }, once: true });
  * peer.on('call-ended', (s) => console.log(s.reason));
  * const summary = await peer.run(abortController.signal);
  */
@@ -67,6 +74,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #mediaFailures: { kind: 'video' | 'audio'; message: string }[] = [];
   #ffmpegPath?: string;
   #call?: Call;
+  /** Where each call is recorded, when recording. */
+  #recordings?: RecordingSeries;
   /** The recorder of the current call, when recording. */
   #recorder?: Recorder;
   #endCall?: (reason: EndReason) => void;
@@ -113,9 +122,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
   async #prepare(): Promise<void> {
-    const { recordPath, force, source, audioSource } = this.#o;
-    if (recordPath !== undefined) await checkRecordingPath(recordPath, force ?? false);
-    if (source !== undefined || audioSource !== undefined || recordPath !== undefined) {
+    const { record, source, audioSource } = this.#o;
+    if (record !== undefined) {
+      // Before anything starts: a recording that cannot be made stops the peer at once.
+      const recordings = new RecordingSeries(record);
+      await recordings.check();
+      this.#recordings = recordings;
+    }
+    if (source !== undefined || audioSource !== undefined || record !== undefined) {
       this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
     }
     const ffmpegPath = this.#ffmpegPath;
@@ -287,16 +301,12 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   #newCall(): Call {
     const index = ++this.#callCount;
-    let recorder: Recorder | undefined;
-    if (this.#o.recordPath !== undefined && this.#ffmpegPath !== undefined) {
-      const path = recordingPathFor(this.#o.recordPath, index, this.#o.force ?? false);
-      recorder = new Recorder({
-        path,
-        ffmpegPath: this.#ffmpegPath,
-        force: this.#o.force,
-      });
-      recorder.on('error', (error) => this.emit('warning', `recording ${path}: ${error.message}`));
-      this.emit('recording', index, path);
+    // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
+    const recorder =
+      this.#ffmpegPath === undefined ? undefined : this.#recordings?.recorderFor(index, this.#ffmpegPath);
+    if (recorder) {
+      recorder.on('error', (error) => this.emit('warning', `recording ${recorder.path}: ${error.message}`));
+      this.emit('recording', index, recorder.path);
     }
     const call = new Call({
       role: this.#o.role,
@@ -305,12 +315,12 @@ export class Peer extends TypedEmitter<PeerEvents> {
       videoTrack: this.#videoTrack,
       audioTrack: this.#audioTrack,
       sentLevel: this.#sentLevel,
-      recorder,
       index,
       measureLatency: this.#o.measureLatency,
     });
     this.#call = call;
     this.#recorder = recorder;
+    if (recorder) call.on('track', (track) => recorder.addTrack(track));
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
       if (this.#o.durationSec !== undefined) {
@@ -384,13 +394,27 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   async #finishCall(call: Call, reason: EndReason): Promise<void> {
-    const summary = await call.close(reason);
+    const report = await call.close(reason);
+    const recording = await this.#finishRecording(call, reason);
     if (this.#call === call) {
       this.#call = undefined;
       this.#recorder = undefined;
     }
+    const summary: CallSummary = recording ? { ...report, recording } : report;
     this.#calls.push(summary);
     this.emit('call-ended', summary);
+  }
+
+  /** Finalizes the recording of `call` (its sinks are stopped): up to its last frame if the other side ended it. */
+  async #finishRecording(call: Call, reason: EndReason): Promise<RecordingSummary | undefined> {
+    const recorder = this.#call === call ? this.#recorder : undefined;
+    if (!recorder) return undefined;
+    try {
+      return await recorder.stop({ endAtMs: call.receivedUntil(reason) });
+    } catch (error) {
+      log('call %d: recording could not be finalized: %s', call.index, errorMessage(error));
+      return undefined;
+    }
   }
 
   /** Whether the loop ends after a call that ended for `reason`. */
@@ -462,7 +486,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#nextOffer?.(undefined);
   }
 
-  /** Reverse order of start: calls (sinks, recorder, peer connection), signaling, tracks, capture. */
+  /** Reverse order of start: calls (sinks, peer connection, recording), signaling, tracks, capture. */
   async #cleanup(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#timers) clearTimeout(timer);

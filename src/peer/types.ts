@@ -1,7 +1,6 @@
 import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/index.js';
-import type { RecordingSummary } from '../record/index.js';
+import type { RecordingSeriesOptions, RecordingSummary } from '../record/index.js';
 import type { CallStats } from './call-stats.js';
-import type { CallSummary } from './call.js';
 import type { LatencyPercentiles } from './latency.js';
 
 /** The STUN server the walk-through uses; reachable from most networks, harmless when it is not. */
@@ -39,10 +38,11 @@ export interface PeerOptions {
   fps?: number;
   /** ffmpeg binary to use (`--ffmpeg`); default: found by `locateFfmpeg`. */
   ffmpegPath?: string;
-  /** Record received video here (`.webm` or `.mkv`). Call 2 goes to `NAME-2.webm`, and so on. Default: none. */
-  recordPath?: string;
-  /** Overwrite an existing recording. Default false. */
-  force?: boolean;
+  /**
+   * Record what each call receives: call 1 to `record.path` (`.webm` or `.mkv`), call 2 to `NAME-2.webm`,
+   * and so on; `record.force` overwrites existing files. Checked before anything starts. Default: none.
+   */
+  record?: RecordingSeriesOptions;
   /** End each call this many seconds after it connects, then stop. Default: no limit. */
   durationSec?: number;
   /** Stop after the first call instead of waiting for the next one. Default false. */
@@ -107,4 +107,45 @@ export interface PeerSummary {
   /** Sound sent: 10 ms chunks, chunks dropped, buffer underruns (when sending sound). */
   audioCaptured?: AudioCaptureStats;
   recordings: RecordingSummary[];
+}
+
+/** Why a call ended. */
+export type EndReason =
+  | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
+  | 'peer-hangup' // the other side said bye
+  | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
+  | 'ice-failed' // no network path, or it broke and did not come back
+  | 'replaced' // a new offer arrived: a fresh call starts
+  | 'media-ended' // our source ended (ffmpeg died, file ended)
+  | 'error';
+
+/** What a finished call reports. */
+export interface CallSummary {
+  index: number;
+  reason: EndReason;
+  /** Seconds from the start of the call to its end. */
+  durationSec: number;
+  /** Milliseconds from the start of the call to the first received frame. */
+  firstFrameMs?: number;
+  framesSent: number;
+  framesReceived: number;
+  /** The call's recording, when recording. */
+  recording?: RecordingSummary;
+  /** Remote candidates dropped because too many arrived before the remote description. */
+  droppedCandidates: number;
+  /** Frame-in to frame-out latency, with `measureLatency`. */
+  latency?: LatencyPercentiles;
+  /** Sound, when the call carried an audio track either way. */
+  audio?: CallAudioSummary;
+}
+
+/** The audio part of a {@link CallSummary}. */
+export interface CallAudioSummary {
+  /** RTP packets of sound sent. */
+  packetsSent: number;
+  /** RTP packets of sound received, and lost on the way. */
+  packetsReceived: number;
+  packetsLost: number;
+  /** 10 ms chunks of decoded sound received (`RTCAudioSink`). */
+  chunksReceived: number;
 }

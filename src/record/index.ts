@@ -2,6 +2,7 @@
  * Recording: a call's remote tracks to a VP8/Opus WebM or Matroska file through ffmpeg, one file per call.
  */
 export { Recorder } from './recorder.js';
+export { RecordingSeries, type RecordingSeriesOptions } from './recording-series.js';
 export { checkRecordingPath, recordingFormat, recordingPathFor } from './recording-path.js';
 export {
   RECORDER_DEFAULTS,
