@@ -15,6 +15,7 @@ import { listeningEvent, listeningText } from './cli/listening.js';
 import { mediaFromFlags, parsePositive, parseSize } from './cli/options.js';
 import { rtcConfigurationFromFlags } from './cli/ice-flags.js';
 import { Reporter } from './cli/reporter.js';
+import { demoSummary } from './cli/wording.js';
 import { Peer } from './peer/peer.js';
 import { listenUrls, startSignalServer } from './signal/index.js';
 import { webPageHandler } from './web/index.js';
@@ -170,7 +171,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const stop = onTerminationSignal();
   try {
     const summary = await peer.run(stop.signal);
-    reporter.summary(summary);
+    reporter.peerSummary(summary);
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   } catch (error) {
@@ -290,56 +291,13 @@ async function runDemoCommand(flags: {
         durationSec,
         ffmpegPath: flags.ffmpeg,
         onServer: (url) => reporter.event('listening', { url }, `demo: signaling server on ${url}`),
-        onPeer: (peer, name) => {
-          const r = new Reporter({ json });
-          peer.on('first-frame', (call, w, h, ms) =>
-            r.event('first-frame', { peer: name, call, width: w, height: h, ms: Math.round(ms) }),
-          );
-          peer.on('warning', (message) =>
-            r.event('warning', { peer: name, message }, `${name}: warning: ${message}`),
-          );
-          peer.on('media-started', (s) =>
-            r.event('media-started', { peer: name, source: s }, `${name}: sending ${s}`),
-          );
-          peer.on('connected', (call, ms) =>
-            r.event(
-              'connected',
-              { peer: name, call, ms: Math.round(ms) },
-              `${name}: connected in ${Math.round(ms)} ms`,
-            ),
-          );
-        },
+        onPeer: (peer, name) => reporter.attach(peer, { name, detail: 'milestones' }),
       },
       stop.signal,
     );
-    const sent = result.caller.calls[0]?.framesSent ?? 0;
-    const call = result.answerer.calls[0];
+    const { fields, lines } = demoSummary(result);
+    reporter.summary(fields, lines);
     const rec = result.answerer.recordings[0];
-    const summary = {
-      framesCaptured: result.caller.framesCaptured,
-      framesSent: sent,
-      framesReceived: call?.framesReceived ?? 0,
-      framesRecorded: rec?.frames ?? 0,
-      firstFrameMs: call?.firstFrameMs === undefined ? null : Math.round(call.firstFrameMs),
-      recording: rec?.path ?? null,
-      durationSec: rec ? Math.round(rec.durationSec * 100) / 100 : null,
-      resolution: rec ? `${rec.width}x${rec.height}` : null,
-    };
-    if (reporter.json) reporter.event('summary', summary);
-    else {
-      process.stdout.write(
-        [
-          'demo summary',
-          `  frames captured  ${summary.framesCaptured}`,
-          `  frames sent      ${summary.framesSent}`,
-          `  frames received  ${summary.framesReceived}`,
-          `  frames recorded  ${summary.framesRecorded}`,
-          `  first frame      ${summary.firstFrameMs ?? '-'} ms after the answerer got the offer`,
-          `  recording        ${summary.recording ?? '-'} (${summary.resolution ?? '-'}, ${summary.durationSec ?? '-'} s)`,
-          '',
-        ].join('\n'),
-      );
-    }
     return rec && rec.frames > 0 ? ExitCode.OK : ExitCode.FAILURE;
   } catch (error) {
     const code = exitCodeFor(error);

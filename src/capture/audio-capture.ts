@@ -143,6 +143,12 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
     return audioSourceLabel(this.options.source);
   }
 
+  /** The sound emitted: its rate and channels. */
+  get format(): { sampleRate: number; channels: number } {
+    const { sampleRate, channels } = this.options;
+    return { sampleRate, channels };
+  }
+
   /** Chunks sent, dropped, and buffer underruns. */
   get stats(): AudioCaptureStats {
     return {

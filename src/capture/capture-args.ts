@@ -95,6 +95,20 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
   };
 }
 
+/** How a video source is named in messages: `camera /dev/video0`, `file a.mp4`, `test pattern`. */
+export function captureSourceLabel(s: CaptureSource): string {
+  switch (s.kind) {
+    case 'v4l2':
+    case 'avfoundation':
+    case 'dshow':
+      return `camera ${s.device}`;
+    case 'file':
+      return `file ${s.path}`;
+    case 'test-pattern':
+      return 'test pattern';
+  }
+}
+
 /** The first arguments of every ffmpeg rtc-peer runs: no banner, no progress, warnings and errors only. */
 export const FFMPEG_QUIET: readonly string[] = ['-hide_banner', '-nostats', '-loglevel', 'warning'];
 

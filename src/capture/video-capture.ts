@@ -6,6 +6,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { writeBarcode } from './barcode.js';
 import {
   buildCaptureArgs,
+  captureSourceLabel,
   i420Size,
   resolveCaptureOptions,
   type CaptureOptions,
@@ -37,19 +38,6 @@ export type VideoCaptureEvents = {
 };
 
 let instances = 0;
-
-function sourceLabel(s: CaptureSource): string {
-  switch (s.kind) {
-    case 'v4l2':
-    case 'avfoundation':
-    case 'dshow':
-      return `camera ${s.device}`;
-    case 'file':
-      return `file ${s.path}`;
-    case 'test-pattern':
-      return 'test pattern';
-  }
-}
 
 /**
  * Recognizes a missing, busy or forbidden device in ffmpeg's stderr, with a message in plain words.
@@ -139,6 +127,12 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     this.reader = new FrameReader({ frameSize: i420Size(this.options.width, this.options.height) });
   }
 
+  /** The size and rate of the frames emitted. */
+  get format(): { width: number; height: number; fps: number } {
+    const { width, height, fps } = this.options;
+    return { width, height, fps };
+  }
+
   /** Frames emitted, and frames dropped because a listener fell behind. */
   get stats(): { framesCaptured: number; framesDropped: number } {
     return { framesCaptured: this.counters.framesCaptured, framesDropped: this.reader.stats.framesDropped };
@@ -157,7 +151,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     const { source, ffmpegPath, width, height, fps } = this.options;
     if (source.kind === 'v4l2') await this.checkV4l2(source.device);
     const args = buildCaptureArgs(this.options);
-    this.log('starting %s at %dx%d@%d', sourceLabel(source), width, height, fps);
+    this.log('starting %s at %dx%d@%d', captureSourceLabel(source), width, height, fps);
     const ffmpeg = new FfmpegProcess({
       ffmpegPath,
       args,
@@ -187,7 +181,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
           (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
           new FfmpegError(
             'FFMPEG_START_FAILED',
-            `capture of ${sourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
+            `capture of ${captureSourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
             { stderr: tail },
           )
         );
@@ -254,7 +248,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
       (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
       new FfmpegError(
         'FFMPEG_DIED',
-        `capture of ${sourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
+        `capture of ${captureSourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
         { exitCode: code, signal, stderr: tail },
       );
     this.log('ended: %s', err.message);
