@@ -1,7 +1,9 @@
 import path from 'node:path';
-import { Peer } from '../peer/peer.js';
-import type { PeerSummary } from '../peer/types.js';
+import { Peer, type PeerSummary } from '../peer/index.js';
 import { startSignalServer } from '../signal/index.js';
+
+/** Defaults of {@link DemoOptions}, in one place. */
+export const DEMO_DEFAULTS = { output: 'demo.webm', durationSec: 5 } as const;
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -29,8 +31,8 @@ export interface DemoSummary {
  * recording to `output`, a caller sending the test pattern for `durationSec`. No camera, no network (no STUN).
  */
 export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): Promise<DemoSummary> {
-  const output = path.resolve(options.output ?? 'demo.webm');
-  const durationSec = options.durationSec ?? 5;
+  const output = path.resolve(options.output ?? DEMO_DEFAULTS.output);
+  const durationSec = options.durationSec ?? DEMO_DEFAULTS.durationSec;
   // No STUN: everything is on loopback.
   const rtcConfiguration: RTCConfiguration = { iceServers: [] };
   const server = await startSignalServer({ host: '127.0.0.1', port: 0 });

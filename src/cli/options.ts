@@ -26,6 +26,26 @@ export function parsePositive(option: string, value: string): number {
   return n;
 }
 
+/** A whole number >= 1 for `--max-viewers`; TypeError naming the option otherwise. */
+export function parsePositiveInteger(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new TypeError(`${option} ${JSON.stringify(value)} is not a positive whole number (1, 2, ...)`);
+  }
+  return n;
+}
+
+/** A TCP port for `--port`: 0-65535, 0 picking a free one; TypeError naming the option otherwise. */
+export function parsePort(option: string, value: string): number {
+  const port = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || port > 65535) {
+    throw new TypeError(
+      `${option} ${JSON.stringify(value)} is not a port number (0-65535; 0 picks a free port)`,
+    );
+  }
+  return port;
+}
+
 /** Source-related flags, as given. */
 export interface SourceFlags {
   device?: string;

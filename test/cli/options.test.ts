@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { mediaFromFlags, parsePositive, parseSize, sourceFromFlags } from '../../src/cli/options.js';
+import {
+  mediaFromFlags,
+  parsePort,
+  parsePositive,
+  parsePositiveInteger,
+  parseSize,
+  sourceFromFlags,
+} from '../../src/cli/options.js';
 
 describe('command-line values', () => {
   test('parseSize', () => {
@@ -12,6 +19,18 @@ describe('command-line values', () => {
     expect(parsePositive('--fps', '15')).toBe(15);
     expect(() => parsePositive('--duration', '-1')).toThrow('--duration "-1" is not a positive number');
     expect(() => parsePositive('--fps', 'abc')).toThrow(TypeError);
+  });
+
+  test('parsePositiveInteger, parsePort', () => {
+    expect(parsePositiveInteger('--max-viewers', '8')).toBe(8);
+    for (const bad of ['0', '-1', '2.5', '1e3', 'x', ''])
+      expect(() => parsePositiveInteger('--max-viewers', bad)).toThrow(
+        `--max-viewers ${JSON.stringify(bad)} is not a positive whole number`,
+      );
+    expect(parsePort('--port', '0')).toBe(0);
+    expect(parsePort('--port', '8443')).toBe(8443);
+    for (const bad of ['65536', '-1', '80.5', 'http', ''])
+      expect(() => parsePort('--port', bad)).toThrow(/is not a port number \(0-65535; 0 picks a free port\)/);
   });
 
   test('the caller falls back to the test pattern, the answerer to receiving only', () => {
