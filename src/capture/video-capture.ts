@@ -106,36 +106,36 @@ async function notFound(
  * await capture.start();
  */
 export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
-  private readonly options: ResolvedCaptureOptions;
-  private readonly listV4l2Devices: () => Promise<string[]>;
-  private readonly log = logger('capture').extend(String(++instances));
-  private readonly reader: FrameReader;
-  private ffmpeg: FfmpegProcess | undefined;
-  private startPromise: Promise<void> | undefined;
-  private stopPromise: Promise<void> | undefined;
-  private stopping = false;
-  private deliverScheduled = false;
-  private nextFrameId = 0;
-  private firstFrame: (() => void) | undefined;
-  private readonly counters = { framesCaptured: 0 };
+  readonly #options: ResolvedCaptureOptions;
+  readonly #listV4l2Devices: () => Promise<string[]>;
+  readonly #log = logger('capture').extend(String(++instances));
+  readonly #reader: FrameReader;
+  #ffmpeg: FfmpegProcess | undefined;
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #stopping = false;
+  #deliverScheduled = false;
+  #nextFrameId = 0;
+  #firstFrame: (() => void) | undefined;
+  readonly #counters = { framesCaptured: 0 };
 
   /** @throws TypeError on invalid options. */
   constructor(options: CaptureOptions) {
     super();
-    this.options = resolveCaptureOptions(options);
-    this.listV4l2Devices = options.listV4l2Devices ?? listV4l2Paths;
-    this.reader = new FrameReader({ frameSize: i420Size(this.options.width, this.options.height) });
+    this.#options = resolveCaptureOptions(options);
+    this.#listV4l2Devices = options.listV4l2Devices ?? listV4l2Paths;
+    this.#reader = new FrameReader({ frameSize: i420Size(this.#options.width, this.#options.height) });
   }
 
   /** The size and rate of the frames emitted. */
   get format(): { width: number; height: number; fps: number } {
-    const { width, height, fps } = this.options;
+    const { width, height, fps } = this.#options;
     return { width, height, fps };
   }
 
   /** Frames emitted, and frames dropped because a listener fell behind. */
   get stats(): { framesCaptured: number; framesDropped: number } {
-    return { framesCaptured: this.counters.framesCaptured, framesDropped: this.reader.stats.framesDropped };
+    return { framesCaptured: this.#counters.framesCaptured, framesDropped: this.#reader.stats.framesDropped };
   }
 
   /**
@@ -143,42 +143,42 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
    * the devices that exist —, busy, no permission) or an {@link FfmpegError}.
    */
   start(): Promise<void> {
-    this.startPromise ??= this.doStart();
-    return this.startPromise;
+    this.#startPromise ??= this.#doStart();
+    return this.#startPromise;
   }
 
-  private async doStart(): Promise<void> {
-    const { source, ffmpegPath, width, height, fps } = this.options;
-    if (source.kind === 'v4l2') await this.checkV4l2(source.device);
-    const args = buildCaptureArgs(this.options);
-    this.log('starting %s at %dx%d@%d', captureSourceLabel(source), width, height, fps);
+  async #doStart(): Promise<void> {
+    const { source, ffmpegPath, width, height, fps } = this.#options;
+    if (source.kind === 'v4l2') await this.#checkV4l2(source.device);
+    const args = buildCaptureArgs(this.#options);
+    this.#log('starting %s at %dx%d@%d', captureSourceLabel(source), width, height, fps);
     const ffmpeg = new FfmpegProcess({
       ffmpegPath,
       args,
       name: 'capture',
       readyOn: 'output',
       stopWith: 'q',
-      onOutput: (chunk) => this.onOutput(chunk),
+      onOutput: (chunk) => this.#onOutput(chunk),
     });
-    this.ffmpeg = ffmpeg;
-    const gotFirstFrame = new Promise<void>((resolve) => (this.firstFrame = resolve));
+    this.#ffmpeg = ffmpeg;
+    const gotFirstFrame = new Promise<void>((resolve) => (this.#firstFrame = resolve));
     try {
       await ffmpeg.start();
     } catch (err) {
       const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ?? err;
+      throw (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ?? err;
     }
-    ffmpeg.on('exit', (code, signal, tail) => void this.onExit(code, signal, tail));
+    ffmpeg.on('exit', (code, signal, tail) => void this.#onExit(code, signal, tail));
     // ffmpeg may die between its first byte and a full frame.
     await Promise.race([
       gotFirstFrame,
       ffmpeg.waitForExit().then(async () => {
         // let a frame that completed with the exit be delivered first
         await new Promise((r) => setImmediate(r));
-        if (this.counters.framesCaptured > 0) return;
+        if (this.#counters.framesCaptured > 0) return;
         const tail = ffmpeg.stderrTail;
         throw (
-          (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
+          (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ??
           new FfmpegError(
             'FFMPEG_START_FAILED',
             `capture of ${captureSourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
@@ -187,24 +187,24 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
         );
       }),
     ]);
-    this.log('first frame');
+    this.#log('first frame');
   }
 
-  private onOutput(chunk: Buffer): void {
-    this.reader.push(chunk);
+  #onOutput(chunk: Buffer): void {
+    this.#reader.push(chunk);
     // Deliver after the pending 'data' events of this turn: a burst then yields only the latest frames.
-    if (!this.deliverScheduled && this.reader.queued > 0) {
-      this.deliverScheduled = true;
-      setImmediate(() => this.deliver());
+    if (!this.#deliverScheduled && this.#reader.queued > 0) {
+      this.#deliverScheduled = true;
+      setImmediate(() => this.#deliver());
     }
   }
 
-  private async checkV4l2(device: string): Promise<void> {
+  async #checkV4l2(device: string): Promise<void> {
     // Checked before spawning: the message can then list the devices that do exist.
     try {
       await stat(device);
     } catch {
-      throw await notFound({ kind: 'v4l2', device }, this.listV4l2Devices);
+      throw await notFound({ kind: 'v4l2', device }, this.#listV4l2Devices);
     }
     try {
       await access(device, fsConstants.R_OK | fsConstants.W_OK);
@@ -213,57 +213,57 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     }
   }
 
-  private deliver(): void {
-    this.deliverScheduled = false;
-    const { width, height, stampBarcode, stampFlash } = this.options;
-    for (let data = this.reader.take(); data; data = this.reader.take()) {
-      const frameId = this.nextFrameId++;
+  #deliver(): void {
+    this.#deliverScheduled = false;
+    const { width, height, stampBarcode, stampFlash } = this.#options;
+    for (let data = this.#reader.take(); data; data = this.#reader.take()) {
+      const frameId = this.#nextFrameId++;
       const now = Date.now();
       if (stampBarcode) writeBarcode(data, width, height, { frameId, timestampMs: now % 2 ** 32 });
       // The same clock as the test beep's, at the moment the frame is handed on (see test-beep.ts).
       if (stampFlash) writeFlash(data, width, height, flashAt(now));
-      this.counters.framesCaptured++;
+      this.#counters.framesCaptured++;
       try {
-        if (!this.stopping) this.emit('frame', { width, height, data }, frameId);
+        if (!this.#stopping) this.emit('frame', { width, height, data }, frameId);
       } finally {
-        this.reader.release(data);
+        this.#reader.release(data);
       }
-      if (this.firstFrame) {
-        this.firstFrame();
-        this.firstFrame = undefined;
+      if (this.#firstFrame) {
+        this.#firstFrame();
+        this.#firstFrame = undefined;
       }
     }
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): Promise<void> {
+  async #onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): Promise<void> {
     // Before the first frame, start() rejects instead.
-    if (this.stopping || this.counters.framesCaptured === 0) return;
-    const { source } = this.options;
+    if (this.#stopping || this.#counters.framesCaptured === 0) return;
+    const { source } = this.#options;
     if (code === 0 && source.kind === 'file') {
-      this.log('file ended');
+      this.#log('file ended');
       this.emit('ended');
       return;
     }
     const err =
-      (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
+      (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ??
       new FfmpegError(
         'FFMPEG_DIED',
         `capture of ${captureSourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
         { exitCode: code, signal, stderr: tail },
       );
-    this.log('ended: %s', err.message);
+    this.#log('ended: %s', err.message);
     this.emit('ended', err);
   }
 
   /** Stops ffmpeg (`q`, then SIGTERM, then SIGKILL). Idempotent; concurrent callers share one promise. */
   stop(): Promise<void> {
-    this.stopPromise ??= (async () => {
-      this.stopping = true;
+    this.#stopPromise ??= (async () => {
+      this.#stopping = true;
       // A start still in progress settles on its own once ffmpeg exits.
-      await this.ffmpeg?.stop();
-      this.log('stopped: %o', this.stats);
+      await this.#ffmpeg?.stop();
+      this.#log('stopped: %o', this.stats);
       this.removeAllListeners();
     })();
-    return this.stopPromise;
+    return this.#stopPromise;
   }
 }
