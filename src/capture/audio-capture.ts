@@ -11,7 +11,7 @@ import {
   type ResolvedAudioCaptureOptions,
 } from './audio-args.js';
 import { AudioChunker } from './audio-chunker.js';
-import { FfmpegProcess } from './ffmpeg-process.js';
+import { ffmpegDied, FfmpegProcess, startCapturing } from './ffmpeg-process.js';
 import { applyBeep } from './test-beep.js';
 
 /** One 10 ms chunk of 16-bit PCM, in the shape wrtc's `RTCAudioSource.onData` takes. */
@@ -175,37 +175,24 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
       ffmpegPath,
       args: buildAudioCaptureArgs(this.#options),
       name: 'audio-capture',
-      readyOn: 'output',
-      stopWith: 'q',
       onOutput: (bytes) => this.#onOutput(bytes),
     });
     this.#ffmpeg = ffmpeg;
-    const gotFirstData = new Promise<void>((resolve) => (this.#firstData = resolve));
-    try {
-      await ffmpeg.start();
-    } catch (err) {
-      const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw this.#startError(tail) ?? err;
-    }
-    ffmpeg.on('exit', (code, signal, tail) => this.#onExit(code, signal, tail));
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
-    await Promise.race([
-      gotFirstData,
-      ffmpeg.waitForExit().then(async () => {
+    await startCapturing(ffmpeg, {
+      what: `audio capture of ${audioSourceLabel(source)}`,
+      unit: 'chunk',
+      delivered: new Promise<void>((resolve) => (this.#firstData = resolve)),
+      explain: (tail) => this.#startError(tail),
+      started: () => {
+        ffmpeg.on('exit', (code, signal, tail) => this.#onExit(code, signal, tail));
+        this.#timer = setInterval(() => this.#tick(), TICK_MS);
+      },
+      stillDelivering: async () => {
         // a short file may end before its first chunk was paced out: let the pacer drain first
         await new Promise((r) => setTimeout(r, TICK_MS * 2));
-        if (this.#counters.chunksSent > 0 || this.#chunker.queued > 0) return gotFirstData;
-        const tail = ffmpeg.stderrTail;
-        throw (
-          this.#startError(tail) ??
-          new FfmpegError(
-            'FFMPEG_START_FAILED',
-            `audio capture of ${audioSourceLabel(source)}: ffmpeg exited before the first chunk; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-            { stderr: tail },
-          )
-        );
-      }),
-    ]);
+        return this.#counters.chunksSent > 0 || this.#chunker.queued > 0;
+      },
+    });
     this.#log('first chunk sent');
   }
 
@@ -285,11 +272,7 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
     if (this.#counters.chunksSent === 0) return; // start() rejects instead
     const err =
       audioDeviceErrorFromStderr(source, tail) ??
-      new FfmpegError(
-        'FFMPEG_DIED',
-        `audio capture of ${audioSourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-        { exitCode: code, signal, stderr: tail },
-      );
+      ffmpegDied(`audio capture of ${audioSourceLabel(source)}: ffmpeg`, code, signal, tail);
     this.#log('ended: %s', err.message);
     this.#clearTimer();
     this.#endedEmitted = true;

@@ -1,7 +1,16 @@
 /**
  * Pure ffmpeg argument building for every capture source: no I/O, unit-tested.
  */
+import { withDefaults } from '../util/defaults.js';
 import { barcodeBandHeight } from './barcode.js';
+
+/** A media file, paced at real time (`-re`), looping unless `loop` is false: sent as picture, sound or both. */
+export interface FileSource {
+  kind: 'file';
+  path: string;
+  /** Default: true. */
+  loop?: boolean;
+}
 
 /** Where frames come from. */
 export type CaptureSource =
@@ -11,8 +20,8 @@ export type CaptureSource =
   | { kind: 'avfoundation'; device: string }
   /** Windows DirectShow camera, by name. */
   | { kind: 'dshow'; device: string }
-  /** A media file, paced at real time (`-re`); `loop` defaults to true. */
-  | { kind: 'file'; path: string; loop?: boolean }
+  /** A media file's video. */
+  | FileSource
   /**
    * ffmpeg's moving `testsrc2` (colour bars, moving shapes, a running clock and frame counter), paced at real
    * time, below the band where the barcode goes.
@@ -60,14 +69,12 @@ export interface ResolvedCaptureOptions {
 }
 
 /**
- * Applies defaults and validates.
+ * A capture's options with {@link CAPTURE_DEFAULTS} applied, its size, rate and source checked.
  *
  * @throws TypeError on a bad size, rate or source.
  */
 export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions {
-  const width = o.width ?? CAPTURE_DEFAULTS.width;
-  const height = o.height ?? CAPTURE_DEFAULTS.height;
-  const fps = o.fps ?? CAPTURE_DEFAULTS.fps;
+  const { width, height, fps } = withDefaults(o, CAPTURE_DEFAULTS);
   for (const [name, v] of [
     ['width', width],
     ['height', height],
@@ -78,12 +85,8 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
   }
   if (!Number.isFinite(fps) || fps <= 0 || fps > 240)
     throw new TypeError(`capture: fps must be a number in (0, 240], got ${fps}`);
-  if (!o.ffmpegPath) throw new TypeError('capture: ffmpegPath is required (see locateFfmpeg)');
+  checkSource('capture', o.ffmpegPath, o.source, ['v4l2', 'avfoundation', 'dshow']);
   const s = o.source;
-  if (!s || typeof s !== 'object') throw new TypeError('capture: source is required');
-  if ((s.kind === 'v4l2' || s.kind === 'avfoundation' || s.kind === 'dshow') && !s.device)
-    throw new TypeError(`capture: a ${s.kind} source needs a device`);
-  if (s.kind === 'file' && !s.path) throw new TypeError('capture: a file source needs a path');
   return {
     source: s,
     width,
@@ -117,6 +120,30 @@ export function rawI420(width: number, height: number): string[] {
   return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`];
 }
 
+/** A media file as an input read at its own pace (`-re`), looping unless `loop` is false. */
+export function fileInput(path: string, loop: boolean | undefined): string[] {
+  return ['-re', ...(loop === false ? [] : ['-stream_loop', '-1']), '-i', path];
+}
+
+/**
+ * Checks what every capture needs: the ffmpeg binary, and a source with its device (for `deviceKinds`) or
+ * its file. `what` names the capture in the message.
+ *
+ * @throws TypeError naming what is missing.
+ */
+export function checkSource(
+  what: string,
+  ffmpegPath: string,
+  source: { kind: string; device?: string; path?: string } | undefined,
+  deviceKinds: readonly string[],
+): void {
+  if (!ffmpegPath) throw new TypeError(`${what}: ffmpegPath is required (see locateFfmpeg)`);
+  if (!source || typeof source !== 'object') throw new TypeError(`${what}: source is required`);
+  if (deviceKinds.includes(source.kind) && !source.device)
+    throw new TypeError(`${what}: a ${source.kind} source needs a device`);
+  if (source.kind === 'file' && !source.path) throw new TypeError(`${what}: a file source needs a path`);
+}
+
 /** The size of one I420 frame in bytes. */
 export function i420Size(width: number, height: number): number {
   return width * height + 2 * (width / 2) * (height / 2);
@@ -147,7 +174,7 @@ function inputArgs(source: CaptureSource, width: number, height: number, fps: nu
       // DirectShow drops frames when its real-time buffer is small; 64 MB holds a few seconds of 720p.
       return ['-f', 'dshow', '-rtbufsize', '64M', '-i', `video=${source.device}`];
     case 'file':
-      return ['-re', ...(source.loop === false ? [] : ['-stream_loop', '-1']), '-i', source.path];
+      return fileInput(source.path, source.loop);
     case 'test-pattern': {
       // testsrc2 draws moving shapes and a clock with a frame counter, without fonts, straight in yuv420p
       // (testsrc draws rgb24, and its drawing plus the conversion cost 4x the CPU: 0.09 core at 720p30).

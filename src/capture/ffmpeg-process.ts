@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { FfmpegError } from '../errors.js';
+import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 
@@ -39,6 +40,17 @@ export interface FfmpegProcessOptions {
    */
   inputPipe3?: boolean;
 }
+
+/** Defaults of {@link FfmpegProcessOptions}, in one place. */
+export const FFMPEG_PROCESS_DEFAULTS = {
+  name: 'ffmpeg',
+  readyOn: 'output',
+  graceMs: 300,
+  stopWith: 'q',
+  stopTimeoutMs: 5000,
+  stderrLines: 50,
+  inputPipe3: false,
+} as const;
 
 /** Events of {@link FfmpegProcess}. `exit` fires once, whether ffmpeg was stopped or died on its own. */
 export type FfmpegProcessEvents = {
@@ -95,16 +107,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     super();
     if (!options.ffmpegPath) throw new TypeError('FfmpegProcess: ffmpegPath is required');
     if (!Array.isArray(options.args)) throw new TypeError('FfmpegProcess: args must be an array of strings');
-    this.#options = {
-      name: 'ffmpeg',
-      readyOn: 'output',
-      graceMs: 300,
-      stopWith: 'q',
-      inputPipe3: false,
-      stopTimeoutMs: 5000,
-      stderrLines: 50,
-      ...options,
-    };
+    this.#options = withDefaults(options, FFMPEG_PROCESS_DEFAULTS);
     this.#log = logger(this.#options.name);
   }
 
@@ -210,7 +213,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
         done(
           new FfmpegError(
             'FFMPEG_START_FAILED',
-            `${name}: ffmpeg ${why}${tail.length ? `; its last output:\n  ${tail.slice(-10).join('\n  ')}` : ''}`,
+            `${name}: ffmpeg ${why}${tail.length ? lastOutput(tail) : ''}`,
             { exitCode: code, signal, stderr: tail },
             { cause: spawnError },
           ),
@@ -283,6 +286,78 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     }
     await exited;
   }
+}
+
+/** `; its last output:` and ffmpeg's last stderr lines (at most 10), one per indented line, for a message. */
+export function lastOutput(stderr: readonly string[]): string {
+  return `; its last output:\n  ${stderr.slice(-10).join('\n  ')}`;
+}
+
+/**
+ * The error of an ffmpeg that exited on its own, named by `who` (e.g. `capture of test pattern: ffmpeg`,
+ * `recorder: ffmpeg writing out.webm`): `FFMPEG_DIED`, with its exit and its last output.
+ */
+export function ffmpegDied(
+  who: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string[],
+  path?: string,
+): FfmpegError {
+  return new FfmpegError(
+    'FFMPEG_DIED',
+    `${who} exited (code ${code}, signal ${signal})${lastOutput(stderr)}`,
+    { exitCode: code, signal, stderr, ...(path === undefined ? {} : { path }) },
+  );
+}
+
+/** How {@link startCapturing} tells a capture's start. */
+export interface CaptureStart {
+  /** Names the capture in messages, e.g. `capture of test pattern`. */
+  what: string;
+  /** What it delivers, for the message of an early exit: `frame`, `chunk`. */
+  unit: string;
+  /** Settles when the first frame or chunk is delivered. */
+  delivered: Promise<void>;
+  /** The cause in ffmpeg's stderr (a device missing, busy, not permitted), if it says one. */
+  explain: (stderr: string[]) => Error | undefined | Promise<Error | undefined>;
+  /** Runs once ffmpeg is running, before the wait for `delivered` (to attach listeners, start pacing). */
+  started?: () => void;
+  /**
+   * Once ffmpeg exited during the wait: whether what it wrote before it exited still delivers (then the
+   * start waits for `delivered`); otherwise the start fails.
+   */
+  stillDelivering: () => Promise<boolean>;
+}
+
+/**
+ * Starts a capture's ffmpeg and resolves once it delivered its first frame or chunk. A failure to start, or
+ * an exit before the first delivery, rejects with the cause `explain` finds in ffmpeg's stderr, or else with
+ * an {@link FfmpegError} (`FFMPEG_START_FAILED`, with ffmpeg's last output).
+ */
+export async function startCapturing(ffmpeg: FfmpegProcess, o: CaptureStart): Promise<void> {
+  try {
+    await ffmpeg.start();
+  } catch (err) {
+    const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
+    throw (await o.explain(tail)) ?? err;
+  }
+  o.started?.();
+  await Promise.race([
+    o.delivered,
+    ffmpeg.waitForExit().then(async () => {
+      if (await o.stillDelivering()) return o.delivered;
+      const tail = ffmpeg.stderrTail;
+      throw (
+        (await o.explain(tail)) ??
+        new FfmpegError(
+          'FFMPEG_START_FAILED',
+          `${o.what}: ffmpeg exited before the first ${o.unit}${lastOutput(tail)}`,
+          { stderr: tail },
+        )
+      );
+    }),
+  ]);
 }
 
 /** The pids of live ffmpeg children (for tests and diagnostics). */

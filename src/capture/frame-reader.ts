@@ -4,6 +4,8 @@
  * dropped (latest wins) and counted. Pure: no I/O, unit-tested.
  */
 
+import { BufferPool } from '../util/buffer-pool.js';
+
 /** Options of {@link FrameReader}. */
 export interface FrameReaderOptions {
   /** Bytes per frame (`width * height * 3 / 2` for I420). Required. */
@@ -28,12 +30,12 @@ export class FrameReader {
   readonly stats = { framesRead: 0, framesDropped: 0 };
   readonly #frameSize: number;
   readonly #maxQueued: number;
-  readonly #pool: Uint8ClampedArray[] = [];
+  /** The queue, the frame being filled, the frame the consumer holds. */
+  readonly #pool: BufferPool<Uint8ClampedArray>;
   readonly #queue: Uint8ClampedArray[] = [];
   /** The frame being filled, or null while skipping the bytes of a frame there was no buffer for. */
   #filling: Uint8ClampedArray | null | undefined;
   #filled = 0;
-  #allocated = 0;
 
   constructor(options: FrameReaderOptions) {
     const { frameSize, maxQueued = 2 } = options;
@@ -43,11 +45,12 @@ export class FrameReader {
       throw new TypeError(`FrameReader: maxQueued must be an integer >= 1, got ${maxQueued}`);
     this.#frameSize = frameSize;
     this.#maxQueued = maxQueued;
+    this.#pool = new BufferPool(Uint8ClampedArray, frameSize, maxQueued + 2);
   }
 
   /** Buffers allocated so far; never more than `maxQueued + 2`. */
   get allocatedBuffers(): number {
-    return this.#allocated;
+    return this.#pool.allocated;
   }
 
   /** Complete frames waiting for the consumer. */
@@ -91,28 +94,24 @@ export class FrameReader {
 
   /** Returns a frame from {@link take} to the pool. */
   release(frame: Uint8ClampedArray): void {
-    if (frame.length === this.#frameSize && !this.#pool.includes(frame)) this.#pool.push(frame);
+    this.#pool.give(frame);
   }
 
   #dropOldest(): void {
     const old = this.#queue.shift();
     if (old) {
       this.stats.framesDropped++;
-      this.#pool.push(old);
+      this.#pool.give(old);
     }
   }
 
   #acquire(): Uint8ClampedArray | null {
-    const free = this.#pool.pop();
-    if (free) return free;
-    if (this.#allocated < this.#maxQueued + 2) {
-      this.#allocated++;
-      return new Uint8ClampedArray(this.#frameSize);
-    }
+    const buf = this.#pool.take();
+    if (buf) return buf;
     // The consumer holds more frames than planned: recycle the oldest queued one, or skip this frame.
     if (this.#queue.length > 0) {
       this.#dropOldest();
-      return this.#pool.pop() ?? null;
+      return this.#pool.take() ?? null;
     }
     return null;
   }

@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { DeviceError, FfmpegError } from '../errors.js';
+import { DeviceError } from '../errors.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { writeBarcode } from './barcode.js';
@@ -14,7 +14,7 @@ import {
   type ResolvedCaptureOptions,
 } from './capture-args.js';
 import { listV4l2Paths } from './devices.js';
-import { FfmpegProcess } from './ffmpeg-process.js';
+import { ffmpegDied, FfmpegProcess, startCapturing } from './ffmpeg-process.js';
 import { FrameReader } from './frame-reader.js';
 import { flashAt, writeFlash } from './test-beep.js';
 
@@ -156,37 +156,22 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
       ffmpegPath,
       args,
       name: 'capture',
-      readyOn: 'output',
-      stopWith: 'q',
       onOutput: (chunk) => this.#onOutput(chunk),
     });
     this.#ffmpeg = ffmpeg;
-    const gotFirstFrame = new Promise<void>((resolve) => (this.#firstFrame = resolve));
-    try {
-      await ffmpeg.start();
-    } catch (err) {
-      const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ?? err;
-    }
-    ffmpeg.on('exit', (code, signal, tail) => void this.#onExit(code, signal, tail));
     // ffmpeg may die between its first byte and a full frame.
-    await Promise.race([
-      gotFirstFrame,
-      ffmpeg.waitForExit().then(async () => {
+    await startCapturing(ffmpeg, {
+      what: `capture of ${captureSourceLabel(source)}`,
+      unit: 'frame',
+      delivered: new Promise<void>((resolve) => (this.#firstFrame = resolve)),
+      explain: (tail) => deviceErrorFromStderr(source, tail, this.#listV4l2Devices),
+      started: () => ffmpeg.on('exit', (code, signal, tail) => void this.#onExit(code, signal, tail)),
+      stillDelivering: async () => {
         // let a frame that completed with the exit be delivered first
         await new Promise((r) => setImmediate(r));
-        if (this.#counters.framesCaptured > 0) return;
-        const tail = ffmpeg.stderrTail;
-        throw (
-          (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ??
-          new FfmpegError(
-            'FFMPEG_START_FAILED',
-            `capture of ${captureSourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-            { stderr: tail },
-          )
-        );
-      }),
-    ]);
+        return this.#counters.framesCaptured > 0;
+      },
+    });
     this.#log('first frame');
   }
 
@@ -246,11 +231,7 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     }
     const err =
       (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ??
-      new FfmpegError(
-        'FFMPEG_DIED',
-        `capture of ${captureSourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-        { exitCode: code, signal, stderr: tail },
-      );
+      ffmpegDied(`capture of ${captureSourceLabel(source)}: ffmpeg`, code, signal, tail);
     this.#log('ended: %s', err.message);
     this.emit('ended', err);
   }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Peer, type PeerSummary } from '../peer/index.js';
 import { startSignalServer } from '../signal/index.js';
+import { withDefaults } from '../util/defaults.js';
 
 /** Defaults of {@link DemoOptions}, in one place. */
 export const DEMO_DEFAULTS = { output: 'demo.webm', durationSec: 5 } as const;
@@ -31,8 +32,9 @@ export interface DemoSummary {
  * recording to `output`, a caller sending the test pattern for `durationSec`. No camera, no network (no STUN).
  */
 export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): Promise<DemoSummary> {
-  const output = path.resolve(options.output ?? DEMO_DEFAULTS.output);
-  const durationSec = options.durationSec ?? DEMO_DEFAULTS.durationSec;
+  const o = withDefaults(options, DEMO_DEFAULTS);
+  const output = path.resolve(o.output);
+  const durationSec = o.durationSec;
   // No STUN: everything is on loopback.
   const rtcConfiguration: RTCConfiguration = { iceServers: [] };
   const server = await startSignalServer({ host: '127.0.0.1', port: 0 });

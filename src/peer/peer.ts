@@ -1,6 +1,7 @@
 import { locateFfmpeg } from '../capture/index.js';
 import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
+import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { Call } from './call.js';
@@ -455,13 +456,5 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new TypeError(`${name} must be a positive number of ms, not ${value}`);
   }
-  return {
-    ...options,
-    signalUrl: options.signalUrl ?? PEER_DEFAULTS.signalUrl,
-    rtcConfiguration: options.rtcConfiguration ?? PEER_DEFAULTS.rtcConfiguration,
-    once: options.once ?? PEER_DEFAULTS.once,
-    measureLatency: options.measureLatency ?? PEER_DEFAULTS.measureLatency,
-    statsIntervalMs: options.statsIntervalMs ?? PEER_DEFAULTS.statsIntervalMs,
-    vanishTimeoutMs: options.vanishTimeoutMs ?? PEER_DEFAULTS.vanishTimeoutMs,
-  };
+  return withDefaults(options, PEER_DEFAULTS);
 }

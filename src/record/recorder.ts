@@ -6,8 +6,9 @@
  * when ffmpeg starts, feeding it, and finalizing the file.
  */
 import { performance } from 'node:perf_hooks';
-import { FfmpegProcess } from '../capture/ffmpeg-process.js';
+import { ffmpegDied, FfmpegProcess } from '../capture/ffmpeg-process.js';
 import { FfmpegError } from '../errors.js';
+import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AudioTimeline, type PcmOutput } from './audio-timeline.js';
@@ -109,24 +110,23 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     super();
     if (!options.path) throw new TypeError('recorder: path is required');
     if (!options.ffmpegPath) throw new TypeError('recorder: ffmpegPath is required (see locateFfmpeg)');
-    const maxQueued = options.maxQueuedFrames ?? RECORDER_DEFAULTS.maxQueuedFrames;
-    if (!Number.isInteger(maxQueued) || maxQueued < 1)
-      throw new TypeError(`recorder: maxQueuedFrames must be an integer >= 1, got ${maxQueued}`);
-    const fps = options.fps ?? RECORDER_DEFAULTS.fps;
-    if (!Number.isFinite(fps) || fps <= 0 || fps > 240)
-      throw new TypeError(`recorder: fps must be in (0, 240], got ${fps}`);
-    this.#path = options.path;
-    this.#ffmpegPath = options.ffmpegPath;
-    this.#force = options.force ?? RECORDER_DEFAULTS.force;
-    this.#format = recordingFormat(options.path, options.format);
-    this.#maxQueued = maxQueued;
-    this.#fps = fps;
-    this.#waitForTracksMs = options.waitForTracksMs ?? RECORDER_DEFAULTS.waitForTracksMs;
-    this.#audioBitrate = options.audioBitrate ?? RECORDER_DEFAULTS.audioBitrate;
-    if (!(this.#waitForTracksMs >= 0))
-      throw new TypeError(`recorder: waitForTracksMs must be >= 0, got ${this.#waitForTracksMs}`);
-    if (!(this.#audioBitrate >= 6000 && this.#audioBitrate <= 510_000))
-      throw new TypeError(`recorder: audioBitrate must be in [6000, 510000], got ${this.#audioBitrate}`);
+    const o = withDefaults(options, RECORDER_DEFAULTS);
+    if (!Number.isInteger(o.maxQueuedFrames) || o.maxQueuedFrames < 1)
+      throw new TypeError(`recorder: maxQueuedFrames must be an integer >= 1, got ${o.maxQueuedFrames}`);
+    if (!Number.isFinite(o.fps) || o.fps <= 0 || o.fps > 240)
+      throw new TypeError(`recorder: fps must be in (0, 240], got ${o.fps}`);
+    if (!(o.waitForTracksMs >= 0))
+      throw new TypeError(`recorder: waitForTracksMs must be >= 0, got ${o.waitForTracksMs}`);
+    if (!(o.audioBitrate >= 6000 && o.audioBitrate <= 510_000))
+      throw new TypeError(`recorder: audioBitrate must be in [6000, 510000], got ${o.audioBitrate}`);
+    this.#path = o.path;
+    this.#ffmpegPath = o.ffmpegPath;
+    this.#force = o.force;
+    this.#format = recordingFormat(o.path, o.format);
+    this.#maxQueued = o.maxQueuedFrames;
+    this.#fps = o.fps;
+    this.#waitForTracksMs = o.waitForTracksMs;
+    this.#audioBitrate = o.audioBitrate;
   }
 
   /** The file recorded to. */
@@ -312,12 +312,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     );
     ffmpeg.on('exit', (code, signal, tail) => {
       if (this.#stopping && code === 0) return;
-      const err = new FfmpegError(
-        'FFMPEG_DIED',
-        `recorder: ffmpeg writing ${this.#path} exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-        { exitCode: code, signal, stderr: tail, path: this.#path },
-      );
-      this.#fail(err);
+      this.#fail(ffmpegDied(`recorder: ffmpeg writing ${this.#path}`, code, signal, tail, this.#path));
     });
     // start() spawns synchronously; a start failure also shows up as the exit above.
     ffmpeg.start().catch((err: unknown) => {

@@ -4,6 +4,8 @@
  * recorder copies frames in and writes what {@link VideoTimeline.next} gives out; unit-tested.
  */
 
+import { BufferPool } from '../util/buffer-pool.js';
+
 /** Options of a {@link VideoTimeline}. */
 export interface VideoTimelineOptions {
   /** Slots per second. */
@@ -39,7 +41,6 @@ export const MAX_LEAD_SLOTS = 4;
  */
 export class VideoTimeline {
   readonly #fps: number;
-  readonly #frameSize: number;
   readonly #maxQueued: number;
   /** Slot of the last accepted frame. */
   #lastSlot = -1;
@@ -48,8 +49,8 @@ export class VideoTimeline {
   /** The slot the timeline ends at, once {@link endAt} was called. */
   #endSlot: number | undefined;
   readonly #queue: { buf: Uint8Array; slot: number }[] = [];
-  readonly #pool: Uint8Array[] = [];
-  #allocated = 0;
+  /** The queue, the frame being written, the previous frame kept for repeats. */
+  readonly #pool: BufferPool<Uint8Array>;
   /** The last frame written, kept to repeat it over gaps. */
   #previous: Uint8Array | undefined;
   #framesWritten = 0;
@@ -64,8 +65,8 @@ export class VideoTimeline {
     if (!Number.isInteger(maxQueued) || maxQueued < 1)
       throw new TypeError(`video timeline: maxQueued must be an integer >= 1, got ${maxQueued}`);
     this.#fps = fps;
-    this.#frameSize = frameSize;
     this.#maxQueued = maxQueued;
+    this.#pool = new BufferPool(Uint8Array, frameSize, maxQueued + 3);
   }
 
   /**
@@ -150,17 +151,13 @@ export class VideoTimeline {
 
   /** Frame buffers allocated so far (at most `maxQueued + 3`). */
   get buffersAllocated(): number {
-    return this.#allocated;
+    return this.#pool.allocated;
   }
 
   #acquire(): Uint8Array | undefined {
-    const free = this.#pool.pop();
-    if (free) return free;
-    // queue + the frame being written + the previous frame kept for repeats
-    if (this.#allocated < this.#maxQueued + 3) {
-      this.#allocated++;
-      return new Uint8Array(this.#frameSize);
-    }
+    const buf = this.#pool.take();
+    if (buf) return buf;
+    // Every buffer is out: take the oldest queued frame's.
     const old = this.#queue.shift();
     if (old) this.#framesDropped++;
     // the oldest queued frame may be the one being repeated: then drop the new frame instead
@@ -168,6 +165,6 @@ export class VideoTimeline {
   }
 
   #release(buf: Uint8Array): void {
-    if (buf !== this.#previous && !this.#pool.includes(buf)) this.#pool.push(buf);
+    if (buf !== this.#previous) this.#pool.give(buf);
   }
 }
