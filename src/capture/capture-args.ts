@@ -209,7 +209,7 @@ export function buildCaptureArgs(o: CaptureOptions): string[] {
 }
 
 /**
- * The capture source for a `--device` value on a platform: V4L2 on Linux, AVFoundation on macOS, DirectShow
+ * The capture source for a device name on a platform (the CLI's `--device`): V4L2 on Linux, AVFoundation on macOS, DirectShow
  * on Windows.
  *
  * @throws TypeError on another platform, or an `inputFormat` off Linux.

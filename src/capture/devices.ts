@@ -6,7 +6,7 @@ const log = logger('devices');
 
 /** One capture device. */
 export interface DeviceInfo {
-  /** What to pass to `--device`: `/dev/video0`, an AVFoundation index, a DirectShow name. */
+  /** The device to capture from (`sourceFromDevice`): `/dev/video0`, an AVFoundation index, a DirectShow name. */
   id: string;
   /** Human name (sysfs name on Linux, the OS's name elsewhere). */
   name: string;
@@ -153,7 +153,7 @@ export async function listDevices(
     return { ...(await listV4l2(ffmpegPath, sources.devDir)), ...(await listAlsa(sources.alsaPcmFile)) };
   if (platform === 'darwin') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'avfoundation', '-list_devices', 'true', '-i', '']);
-    // "[0] FaceTime HD Camera": the index is what --device takes
+    // "[0] FaceTime HD Camera": the index names the device
     return listedBy('AVFoundation', out, (s) => {
       const [id = '', name = ''] = s.split('\t');
       return { id, name };

@@ -110,7 +110,7 @@ export type PeerEvents = {
   /** Local media started: what is sent. */
   'media-started': [media: MediaDescription];
   /** Joined the room; `peerPresent` tells whether the other role is there. */
-  joined: [room: string, role: string, peerPresent: boolean];
+  joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   'offer-sent': [call: number];
