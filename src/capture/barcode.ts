@@ -8,6 +8,9 @@
  * reference cell (the reader thresholds halfway between them, which survives brightness shifts); the 76
  * cells between carry 4 magic bits, 24 bits of frame id, 32 bits of timestamp and a CRC-16 of those 7 bytes.
  * The reader averages the central half of each cell, so blurred edges (VP8 at low bitrate) do not matter.
+ *
+ * The benchmark's browser pages run this very file (bench/scenarios/chromium.ts serves it, with luma.ts beside
+ * it): it imports nothing but `./luma.js`, which imports nothing.
  */
 import { centralMean, fillRect, LUMA_BLACK, LUMA_WHITE, type Rect } from './luma.js';
 
