@@ -12,20 +12,23 @@ import {
   warningFields,
   warningText,
 } from '../../src/cli/wording.js';
-import type { CallStats, Peer, PeerEvents, PeerWarning } from '../../src/peer/index.js';
+import {
+  summarizeStats,
+  type CallStats,
+  type Peer,
+  type PeerEvents,
+  type PeerWarning,
+} from '../../src/peer/index.js';
 import { TypedEmitter } from '../../src/util/typed-emitter.js';
 
+/** A sample as `summarizeStats` makes one, with the figures of a receive-only call. */
 const stats: CallStats = {
-  atMs: 0,
-  fpsSent: 0,
+  ...summarizeStats([], 0),
   fpsReceived: 29.6,
-  kbpsSent: 0,
   kbpsReceived: 1565.2,
   rttMs: 1.2,
   route: 'host',
-  lossPercent: 0,
   receiveResolution: '640x480',
-  totals: {} as CallStats['totals'],
 };
 
 describe('wording', () => {
