@@ -30,7 +30,20 @@ const REALTIME = [
   'test/capture/audio-capture.test.ts',
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
+  'test/peer/negotiator.test.ts',
+  'test/peer/data-link.test.ts',
+  // the network lab: calls through namespaces, NATs, loss and rate caps
+  'test/net/*.test.ts',
 ];
+
+/**
+ * Lab tests of product behaviour that has not landed yet; they land with the product change, see issues 12
+ * and 13 and docs/network-lab.md (each file says what it needs). Not in the suite until then: a test that
+ * passes by failing proves nothing.
+ */
+const PENDING = ['test/net/pending/**'];
+// RTC_PEER_PENDING=1 runs them (with the real-time files), to try a product change against them.
+if (process.env.RTC_PEER_PENDING) REALTIME.push(...PENDING.splice(0));
 
 export default defineConfig({
   test: {
@@ -51,7 +64,7 @@ export default defineConfig({
           // Protocol, unit and process-error tests: light on CPU, two at a time on the two cores.
           name: 'parallel',
           include: ['test/**/*.test.ts'],
-          exclude: REALTIME,
+          exclude: [...REALTIME, ...PENDING],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
@@ -61,6 +74,7 @@ export default defineConfig({
         test: {
           name: 'realtime',
           include: REALTIME,
+          exclude: PENDING,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

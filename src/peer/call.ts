@@ -289,13 +289,18 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   async #sample(): Promise<CallStats> {
+    // The peaks since the last reading are read now, before getStats: its latency varies (tens to hundreds of
+    // ms on a busy machine), and read after it, one reading's span could shrink below the 900 ms between two
+    // test beeps and show silence (issue 10).
+    const levelSent = this.#options.sentLevel?.take();
+    const levelReceived = this.#received.takeLevel();
     const report = await this.pc.getStats();
     // wrtc's report is a Map-like of plain stats objects.
     const entries = [...(report as unknown as Map<string, { type: string }>).values()];
     const stats = summarizeStats(entries as never, performance.now(), this.latestStats);
     if (stats.audio) {
-      stats.audio.levelSent = this.#options.sentLevel?.take();
-      stats.audio.levelReceived = this.#received.takeLevel();
+      stats.audio.levelSent = levelSent;
+      stats.audio.levelReceived = levelReceived;
     }
     this.latestStats = stats;
     return stats;

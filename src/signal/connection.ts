@@ -4,7 +4,7 @@
  * events are refused with UNKNOWN_EVENT; a dropped connection leaves its room.
  */
 import type { Server, Socket } from 'socket.io';
-import type { ZodError } from 'zod';
+import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
 import type { Delivery } from './room.js';
 import type { RoomRegistry } from './room-registry.js';

@@ -23,7 +23,11 @@ export function assertDistFresh(): void {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
       else if (entry.name.endsWith('.ts')) {
-        const built = path.join(DIST, path.relative(path.join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
+        const relative = path.relative(path.join(ROOT, 'src'), file);
+        // The browser page's modules are bundled into one file.
+        const built = relative.startsWith(`web${path.sep}page${path.sep}`)
+          ? path.join(DIST, 'web', 'page.js')
+          : path.join(DIST, relative).replace(/\.ts$/, '.js');
         let builtAt = 0;
         try {
           builtAt = statSync(built).mtimeMs;
