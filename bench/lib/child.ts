@@ -49,9 +49,13 @@ function transpileTo(file: string, out: string): string {
   return out;
 }
 
-/** Transpiles src/capture/barcode.ts for the browser pages (an ES module with no imports). */
-export function barcodeModuleSource(): string {
-  const source = readFileSync(path.join(ROOT, 'src/capture/barcode.ts'), 'utf8');
+/**
+ * A module of src/capture/ as browser JavaScript (types stripped): the barcode (`barcode`) and the luma helpers
+ * it imports (`luma`, which it finds beside it as `./luma.js`), served to the benchmark's pages so that they
+ * draw and read the very barcode rtc-peer does.
+ */
+export function browserModuleSource(name: 'barcode' | 'luma'): string {
+  const source = readFileSync(path.join(ROOT, `src/capture/${name}.ts`), 'utf8');
   return ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
