@@ -5,6 +5,10 @@
  */
 import { ExitCode } from './cli/exit-codes.js';
 import { runCli } from './cli/program.js';
+import { watchSupervisor } from './cli/supervised.js';
+
+// Under `rtc-peer ... --restart`, this process is the supervised peer: it ends when its supervisor is gone.
+watchSupervisor();
 
 // An explicit exit after everything is closed: @roamhq/wrtc can crash in its native teardown when the
 // process ends by draining its event loop (see README, "Exit codes").
