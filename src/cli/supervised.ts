@@ -8,14 +8,32 @@
 /** The environment variable the supervisor sets in its peer process: the supervisor's pid. */
 export const SUPERVISOR_ENV = 'RTC_PEER_SUPERVISOR';
 
-/** What a peer process tells its supervisor. */
-export interface SupervisedMessage {
-  type: 'error';
-  /** The exit code the process is about to exit with. */
-  exitCode: number;
-  /** The error's `code`, when it has one (`UNREACHABLE`, `DEVICE_BUSY`, ...). */
-  code?: string;
+/**
+ * Set by the supervisor in a peer process it starts in standby: the process loads the CLI and waits for the
+ * supervisor's `go` before it runs the command.
+ */
+export const STANDBY_ENV = 'RTC_PEER_STANDBY';
+
+/** What the supervisor tells a peer process in standby: run now, with these arguments added. */
+export interface SupervisorMessage {
+  type: 'go';
+  /** Arguments after the command line's own (`--record-from N` for a restarted answerer). */
+  args: string[];
 }
+
+/**
+ * What a peer process tells its supervisor: that it is ready for its `go` (in standby, with its modules
+ * loaded and listening for it), or the error that ends its run.
+ */
+export type SupervisedMessage =
+  | { type: 'ready' }
+  | {
+      type: 'error';
+      /** The exit code the process is about to exit with. */
+      exitCode: number;
+      /** The error's `code`, when it has one (`UNREACHABLE`, `DEVICE_BUSY`, ...). */
+      code?: string;
+    };
 
 /** How long a peer process left without its supervisor may take to end cleanly before it exits at once. */
 const ORPHAN_GRACE_MS = 10_000;
@@ -45,6 +63,29 @@ export function watchSupervisor(): void {
   // The channel must not keep the process alive by itself: the CLI exits explicitly when its run is over.
   process.channel?.unref();
   process.once('disconnect', gone);
+}
+
+/**
+ * In standby (see {@link STANDBY_ENV}), resolves with the supervisor's extra arguments once it says `go`; at
+ * once with none otherwise. A supervisor gone meanwhile ends the process ({@link watchSupervisor}).
+ */
+export function awaitGo(): Promise<string[]> {
+  if (!isSupervised() || process.env[STANDBY_ENV] === undefined) return Promise.resolve([]);
+  delete process.env[STANDBY_ENV];
+  return new Promise((resolve) => {
+    const onMessage = (message: SupervisorMessage): void => {
+      if (message?.type !== 'go') return;
+      process.off('message', onMessage);
+      // Unreferenced again: from now on only the run keeps the process alive.
+      process.channel?.unref();
+      resolve(Array.isArray(message.args) ? message.args.map(String) : []);
+    };
+    process.on('message', onMessage);
+    // Waiting for the go is all a standby does: the channel keeps it alive until then.
+    process.channel?.ref();
+    // Only now: a message that came before a listener would be lost.
+    process.send?.({ type: 'ready' } satisfies SupervisedMessage);
+  });
 }
 
 /** Tells the supervisor, if any, the error that ends this run; resolves once sent (or at once). */

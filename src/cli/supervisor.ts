@@ -13,7 +13,7 @@ import { logger } from '../util/log.js';
 import { ExitCode } from './exit-codes.js';
 import type { Reporter } from './reporter.js';
 import { judgeExit, RestartPolicy, type PeerExit, type RestartPolicyOptions } from './restart-policy.js';
-import { SUPERVISOR_ENV, type SupervisedMessage } from './supervised.js';
+import { STANDBY_ENV, SUPERVISOR_ENV, type SupervisedMessage, type SupervisorMessage } from './supervised.js';
 
 const log = logger('supervisor');
 
@@ -30,6 +30,24 @@ export interface SuperviseOptions {
   reporter: Reporter;
   /** The back-off. Default: {@link RestartPolicy}'s defaults. */
   policy?: RestartPolicyOptions;
+}
+
+/**
+ * How long after a peer process started the supervisor starts the next one in standby, ms: a process that
+ * has loaded node and the CLI's modules and waits for its `go`. A cold start of the CLI takes over a second
+ * on a busy 2-core machine (more than the whole of the 2 s a crashed camera has to come back in); from
+ * standby, the restarted peer only starts its media and joins. Soon, for a crash early in a call; not at
+ * once, so that the active process's own media start and join go first.
+ */
+const STANDBY_AFTER_MS = 500;
+
+/** A peer process: running, or in standby until it gets its `go`. */
+interface PeerProcess {
+  child: ChildProcess;
+  /** Its end; undefined when it could not be started at all. */
+  exited: Promise<PeerExit | undefined>;
+  /** Resolves true once it waits for its `go`, false if it ended before. */
+  ready: Promise<boolean>;
 }
 
 /** 128 + the signal's number, as a shell reports a process killed by it. */
@@ -71,12 +89,21 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   // The number of the next peer process's first recording (1: as the command line says).
   let firstNumber = 1;
+  // The next peer process, started ahead and waiting with its modules loaded (see STANDBY_AFTER_MS).
+  let standby: PeerProcess | undefined;
+  let standbyTimer: NodeJS.Timeout | undefined;
   try {
     for (;;) {
       const extra = record !== undefined && firstNumber > 1 ? ['--record-from', String(firstNumber)] : [];
       const startedAt = performance.now();
-      const run = startPeerProcess([...args, ...extra]);
+      const run = standby?.child.connected ? standby : startPeerProcess(args);
+      standby = undefined;
       child = run.child;
+      // Ready: loaded and listening for its go (false: it ended first, which its exit says).
+      if (await run.ready) run.child.send({ type: 'go', args: extra } satisfies SupervisorMessage);
+      standbyTimer = setTimeout(() => {
+        if (stopSignal === undefined) standby = startPeerProcess(args);
+      }, STANDBY_AFTER_MS);
       const pid = child.pid ?? 0;
       reporter.announce(
         'peer-process',
@@ -87,6 +114,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       if (stopSignal !== undefined) child.kill(stopSignal);
       const exit = await run.exited;
       child = undefined;
+      clearTimeout(standbyTimer);
       const ranForMs = performance.now() - startedAt;
       if (exit === undefined) return ExitCode.FAILURE;
       log('peer process %d ended: %o after %d ms', pid, exit, Math.round(ranForMs));
@@ -140,24 +168,31 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       if (stopSignal !== undefined) return ExitCode.OK;
     }
   } finally {
+    clearTimeout(standbyTimer);
+    // A standby has started nothing: SIGKILL is its whole clean-up.
+    if (standby) {
+      standby.child.kill('SIGKILL');
+      await standby.exited;
+    }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 
-  function startPeerProcess(argv: string[]): {
-    child: ChildProcess;
-    exited: Promise<PeerExit | undefined>;
-  } {
+  /** Starts a peer process in standby: it loads the CLI, then waits for its `go` (and its extra arguments). */
+  function startPeerProcess(argv: string[]): PeerProcess {
     const proc = spawn(process.execPath, [...process.execArgv, ...argv], {
       // stdin: unused; stdout and stderr: the peer's own events and lines, straight to ours; an IPC channel,
       // through which the child learns that we are gone (it then ends) and tells us what error ended it.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Its own process group: see supervise().
       detached: true,
-      env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid) },
+      env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid), [STANDBY_ENV]: '1' },
     });
     let errorCode: string | undefined;
+    let markReady: (ready: boolean) => void = () => undefined;
+    const ready = new Promise<boolean>((resolve) => (markReady = resolve));
     proc.on('message', (message: SupervisedMessage) => {
+      if (message?.type === 'ready') markReady(true);
       if (message?.type === 'error' && typeof message.code === 'string') errorCode = message.code;
     });
     const exited = new Promise<PeerExit | undefined>((resolve) => {
@@ -171,6 +206,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
         resolve({ code, signal, errorCode }),
       );
     });
-    return { child: proc, exited };
+    void exited.then(() => markReady(false));
+    return { child: proc, exited, ready };
   }
 }
