@@ -27,6 +27,7 @@ const REALTIME = [
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
   'test/peer/negotiator.test.ts',
+  'test/signal/whip/endpoint-media.test.ts',
 ];
 
 export default defineConfig({

@@ -348,7 +348,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     }
     // A new call: it replaces the one we had with this caller.
     if (existing !== undefined) this.#end(existing, 'replaced');
-    const peer: RemotePeer = {
+    const peer: RemotePeer = this.#present.get(from) ?? {
       id: from,
       role: this.role === 'caller' ? 'answerer' : 'caller',
       protocol: 2,
@@ -501,6 +501,9 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       if (entry.candidatesInOffer) return; // they went inside the offer
       const c = event.candidate;
       if (!c) {
+        // libwebrtc also reports a null candidate when a renegotiation starts a gathering (before its
+        // candidates): only the one that comes with a complete gathering means the end.
+        if (pc.iceGatheringState !== 'complete') return;
         // Gathering is complete: said to a peer that wants to know (it builds a description with them all).
         const marker = this.#endOfCandidates(entry);
         if (marker !== undefined)
