@@ -28,6 +28,7 @@ const REALTIME = [
   'test/peer/first-audio.test.ts',
   'test/peer/negotiator.test.ts',
   'test/signal/whip/endpoint-media.test.ts',
+  'test/signal/whip/janus.test.ts',
 ];
 
 export default defineConfig({

@@ -29,6 +29,12 @@ export const SYSTEM_PACKAGES = [
   { name: 'coturn', provides: ['turnserver'], usedBy: 'TURN relay tests' },
   { name: 'iproute2', provides: ['ip'], usedBy: "the STUN test's NAT of network namespaces" },
   { name: 'nftables', provides: ['nft'], usedBy: "the STUN test's NAT, its masquerade" },
+  { name: 'janus', provides: ['janus'], usedBy: 'the WHIP tests against a real SFU (test/signal/whip)' },
+  {
+    name: 'janus-tools',
+    provides: ['janus-pp-rec'],
+    usedBy: "the WHIP tests, to convert Janus's recordings",
+  },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */
