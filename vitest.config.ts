@@ -29,6 +29,7 @@ const REALTIME = [
   'test/peer/negotiator.test.ts',
   'test/signal/whip/endpoint-media.test.ts',
   'test/signal/whip/janus.test.ts',
+  'test/signal/whip/whip-client.test.ts',
 ];
 
 export default defineConfig({

@@ -14,7 +14,7 @@ import { closer, listen } from './lifecycle.js';
 import { isLoopback } from './listen-urls.js';
 import { RoomRegistry } from './room-registry.js';
 import type { AllowedOrigins } from './whip/cors.js';
-import { WhipEndpoints } from './whip/endpoint.js';
+import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
@@ -58,6 +58,8 @@ export interface SignalServerOptions {
   iceServers?: IceServer[];
   /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
   allowOrigin?: AllowedOrigins;
+  /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
+  whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
 }
 
 /** What `GET /healthz` returns and {@link SignalServer.stats} computes. */
@@ -116,7 +118,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   let shuttingDown = false;
 
   // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
-  const whip = new WhipEndpoints({ ...o, maxSdpBytes: o.maxSdpBytes });
+  const whip = new WhipEndpoints({ ...o, ...o.whip });
   const http = createServer(httpRoutes(() => stats(), whip.handler(o.httpHandler)));
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
@@ -177,7 +179,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   };
 }
 
-type OptionalOptions = 'token' | 'httpHandler' | 'iceServers' | 'allowOrigin';
+type OptionalOptions = 'token' | 'httpHandler' | 'iceServers' | 'allowOrigin' | 'whip';
 type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
   Pick<SignalServerOptions, OptionalOptions>;
 
