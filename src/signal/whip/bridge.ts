@@ -265,6 +265,17 @@ export class SessionBridge extends TypedEmitter<BridgeEvents> {
         to: peer.id,
       });
     }
+    if (fragment.endOfCandidates)
+      await this.#signaling.send({
+        type: 'candidate',
+        candidate: {
+          candidate: '',
+          sdpMid: null,
+          sdpMLineIndex: 0,
+          usernameFragment: current?.ufrag ?? null,
+        },
+        to: peer.id,
+      });
     return undefined;
   }
 
