@@ -30,6 +30,7 @@ const REALTIME = [
   'test/signal/whip/endpoint-media.test.ts',
   'test/signal/whip/janus.test.ts',
   'test/signal/whip/whip-client.test.ts',
+  'test/signal/whip/browser.test.ts',
 ];
 
 export default defineConfig({
