@@ -135,12 +135,12 @@ async function expectJanusRecording(
   // The capture ran at 30 fps over that span (by its clock)...
   const span = ids.at(-1)! - ids[0]! + 1;
   expect(span / ((lastSent - firstSent) / 1000)).toBeGreaterThan(27);
-  // ...and every frame the encoder put on the wire is in Janus's file (the encoder itself skips frames while
-  // its bitrate ramps up, as libwebrtc does at the start of a call: those were never sent).
+  // ...and every frame the encoder put on the wire is in Janus's file. (The encoder itself skips frames while
+  // its bitrate ramps up, as libwebrtc does at the start of a call, up to one in three for the first second
+  // or two: those were never sent, and are not Janus's to keep.)
   // (The count is read just before the DELETE: the few frames sent while it travels are in the file too.)
   expect(figures.distinct, JSON.stringify(figures)).toBeLessThanOrEqual(window.framesSent + 5);
   expect(figures.distinct, JSON.stringify(figures)).toBeGreaterThanOrEqual(window.framesSent * 0.97);
-  expect(figures.distinct / span, JSON.stringify(figures)).toBeGreaterThan(0.8);
   return { ...figures, framesSent: window.framesSent };
 }
 
