@@ -290,7 +290,15 @@ export class SessionBridge extends TypedEmitter<BridgeEvents> {
     );
     this.#candidates = [];
     this.#endOfCandidates = false;
-    await this.#signaling.send({ type: 'offer', sdp: offer, to: peer.id, renegotiate: true });
+    try {
+      await this.#signaling.send({ type: 'offer', sdp: offer, to: peer.id, renegotiate: true });
+    } catch (error) {
+      // An original-protocol viewer has no renegotiation: the client starts a new session instead.
+      throw new BridgeError(
+        422,
+        `the room peer cannot restart ICE on this call (${(error as Error).message}); start a new session`,
+      );
+    }
     const answer = await this.#answered(performance.now() + this.#o.answerTimeoutMs, abort);
     this.#offer = offer;
     this.answer = answer;
