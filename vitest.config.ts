@@ -31,6 +31,7 @@ const REALTIME = [
   'test/signal/whip/janus.test.ts',
   'test/signal/whip/whip-client.test.ts',
   'test/signal/whip/browser.test.ts',
+  'test/e2e/whip-answer.test.ts',
 ];
 
 export default defineConfig({
