@@ -2,6 +2,7 @@
 // rules, the stats summary, socket.io-client, zod) into dist/web/page.js, which `rtc-peer signal` serves at
 // /rtc-peer.js. tsc type-checks the same sources (npm run build runs it first); esbuild only bundles.
 import { build } from 'esbuild';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,3 +20,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
+
+// The build's stamp: dist/ is as new as src/ was now. tsc -b leaves outputs alone whose source did not change
+// (a checkout that only touched mtimes), so test/helpers/dist.ts judges freshness by this stamp too.
+await writeFile(new URL('../dist/.built', import.meta.url), `${new Date().toISOString()}\n`);

@@ -30,6 +30,7 @@
  * await negotiator.start();
  */
 import { logger } from '../util/log.js';
+import { withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
 import type { IceCandidateMessage } from '../signal/types.js';
@@ -67,6 +68,11 @@ export interface NegotiatorOptions<C extends NegotiatedCall> {
   maxPendingCandidates?: number;
   /** Bound on gathering before an offer that carries its candidates (`offerCandidates: 'in-offer'`), ms. Default 3000. */
   gatherTimeoutMs?: number;
+  /**
+   * Negotiate RTX (retransmissions on a stream of their own). Default false: NACK alone, which keeps 30 fps
+   * under heavy random loss where RTX lets the bandwidth estimate collapse (see peer/sdp.ts).
+   */
+  rtx?: boolean;
 }
 
 /** Defaults of {@link NegotiatorOptions}. */
@@ -76,6 +82,7 @@ export const NEGOTIATOR_DEFAULTS = {
   restartRetryMs: 4000,
   maxPendingCandidates: 200,
   gatherTimeoutMs: 3000,
+  rtx: false,
 } as const;
 
 /** Steps of the walk-through, as they happen (for what a user sees). */
@@ -269,7 +276,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             log('answer from %s ignored in state %s', event.from, pc.signalingState);
             return;
           }
-          await pc.setRemoteDescription({ type: 'answer', sdp: event.sdp });
+          await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
         });
@@ -364,10 +371,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   /** Step 3: the offer as remote description, then the answer, as local description, sent. */
   async #answer(entry: Entry<C>, sdp: string): Promise<void> {
     const pc = entry.call.pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this.#edit(sdp) });
     await this.#flush(entry);
     const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
+    await pc.setLocalDescription({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
     await this.#send(entry, { type: 'answer', sdp: localSdp(pc) });
     this.emit('step', entry.call, 'answer-sent');
   }
@@ -443,7 +450,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const mode = this.#o.signaling.capabilities.offerCandidates ?? 'trickle';
     const renegotiate = restart ? { renegotiate: true } : {};
     entry.candidatesInOffer = mode === 'in-offer';
-    const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
+    const offer = this.#editOffer(await pc.createOffer(restart ? { iceRestart: true } : undefined));
     if (mode === 'after-offer') {
       // Sent before gathering starts: the ICE servers its reply brings are used (RFC 9725 section 4.6).
       await this.#send(entry, { type: 'offer', sdp: offer.sdp ?? '', ...renegotiate });
@@ -620,6 +627,15 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       );
       this.#end(entry, 'error');
     });
+  }
+
+  /** The SDP as we negotiate it (without RTX unless asked for). */
+  #edit(sdp: string): string {
+    return this.#o.rtx ? sdp : withoutRtx(sdp);
+  }
+
+  #editOffer(offer: RTCSessionDescriptionInit): RTCSessionDescriptionInit {
+    return { type: 'offer', sdp: this.#edit(offer.sdp ?? '') };
   }
 
   #byPeer(id: string): Entry<C> | undefined {

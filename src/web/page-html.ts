@@ -21,7 +21,7 @@ export const PAGE_HTML = `<!doctype html>
     </header>
     <main>
       <section id="videos" class="videos">
-        <video id="remote" autoplay playsinline></video>
+        <video id="remote" autoplay playsinline tabindex="0" title="arrow keys send commands"></video>
         <video id="local" autoplay playsinline muted hidden></video>
         <button id="unmute" type="button" hidden>Unmute</button>
       </section>
@@ -43,6 +43,11 @@ export const PAGE_HTML = `<!doctype html>
         </table>
         <button id="hangup" type="button" disabled>Hang up</button>
         <ul id="viewers" hidden></ul>
+        <form id="data-form" autocomplete="off">
+          <input id="data-input" placeholder="message to the other side" disabled />
+          <button id="data-send" type="submit" disabled>Send</button>
+        </form>
+        <ul id="data-log"></ul>
         <ul id="log"></ul>
       </section>
     </main>

@@ -18,6 +18,14 @@ let checked = false;
 export function assertDistFresh(): void {
   if (checked) return;
   const stale: string[] = [];
+  // npm run build's last step stamps dist/: a source older than the stamp is built, even where tsc -b left an
+  // unchanged output's old mtime alone (a checkout or merge touches sources without changing them).
+  let stampedAt = 0;
+  try {
+    stampedAt = statSync(path.join(DIST, '.built')).mtimeMs;
+  } catch {
+    // never built by npm run build
+  }
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
@@ -30,7 +38,7 @@ export function assertDistFresh(): void {
           : path.join(DIST, relative).replace(/\.ts$/, '.js');
         let builtAt = 0;
         try {
-          builtAt = statSync(built).mtimeMs;
+          builtAt = Math.max(statSync(built).mtimeMs, stampedAt);
         } catch {
           // not built
         }

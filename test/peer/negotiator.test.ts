@@ -100,6 +100,12 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     expect(new Set(cam.owned.map(([, p]) => p.id))).toEqual(new Set(viewers.map((v) => v.signaling.id)));
     expect(cam.calls).toHaveLength(4);
     for (const v of viewers) expect(v.owned.map(([, p]) => p.id)).toEqual([cam.signaling.id]);
+    // Negotiated without RTX, both ways (NACK only: see src/peer/sdp.ts).
+    for (const v of viewers) {
+      expect(v.calls[0]?.pc.remoteDescription?.sdp).not.toMatch(/rtx\//);
+      expect(v.calls[0]?.pc.localDescription?.sdp).not.toMatch(/rtx\//);
+      expect(v.calls[0]?.pc.localDescription?.sdp).toMatch(/a=rtcp-fb:\d+ nack\r\n/);
+    }
   });
 
   it('viewers that waited for the camera get offers addressed to them', async () => {

@@ -102,6 +102,45 @@ describe('page <-> page in Chromium', () => {
     expect(watcher.errors).toEqual([]);
   }, 40_000);
 
+  it('the data channel both ways: typed text and arrow keys on the video reach the other page', async () => {
+    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    const caller = await open(`${server.url}/?room=data&role=call&size=320x240&fps=15`);
+    const watcher = await open(`${server.url}/?room=data`);
+    await waitForPage(watcher.page, 'connect', (s) => s.state === 'connected');
+    await watcher.page.waitForSelector('#data-input:not([disabled])');
+    await caller.page.waitForSelector('#data-input:not([disabled])');
+    await watcher.page.fill('#data-input', 'hello camera');
+    await watcher.page.press('#data-input', 'Enter');
+    await watcher.page.focus('#remote');
+    await watcher.page.keyboard.press('ArrowUp');
+    await watcher.page.keyboard.press('ArrowLeft');
+    await caller.page.fill('#data-input', 'hello viewer');
+    await caller.page.click('#data-send');
+    /** The messages a page received, once there are `n` (or after 10 s, for the assertion to say what came). */
+    const received = async (
+      page: typeof caller.page,
+      n: number,
+    ): Promise<{ text: string; from?: string }[]> => {
+      const deadline = performance.now() + 10_000;
+      for (;;) {
+        const all = await page.evaluate(
+          () =>
+            (window as unknown as { rtcPeer: { data: { direction: string; text: string }[] } }).rtcPeer.data,
+        );
+        const got = all.filter((m) => m.direction === '<');
+        if (got.length >= n || performance.now() > deadline) return got;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const atCaller = await received(caller.page, 3);
+    expect(atCaller.map((m) => m.text)).toEqual(['hello camera', '{"key":"ArrowUp"}', '{"key":"ArrowLeft"}']);
+    // The camera knows whose messages they are.
+    expect(atCaller[0]?.from).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await received(watcher.page, 1)).map((m) => m.text)).toEqual(['hello viewer']);
+    expect(caller.errors).toEqual([]);
+    expect(watcher.errors).toEqual([]);
+  }, 40_000);
+
   it('a call survives a signaling server restart: both pages rejoin, the media never stops, bye still arrives', async () => {
     const first = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
     server = first;

@@ -135,6 +135,19 @@ async function run(): Promise<void> {
             view.play();
           }
         },
+        openData: params.role === 'caller',
+        onData: (link) => {
+          link.on('open', () => {
+            view.log('data channel open');
+            view.setDataEnabled(true);
+          });
+          link.on('message', (text) =>
+            view.showData('<', text, params.role === 'caller' ? calls.get(call)?.peer?.id : undefined),
+          );
+          link.on('dropped', (n, total) =>
+            view.log(`data: ${n} message(s) dropped (${total} so far): the channel is not keeping up`),
+          );
+        },
         onState: (state) => {
           view.log(`connection ${state}`);
           // The peer dropped off the signaling, and now the connection goes too: it is gone.
@@ -192,6 +205,22 @@ async function run(): Promise<void> {
     view.log('hung up');
   });
   window.addEventListener('pagehide', () => void signaling.close());
+  // To every call that has a data channel: a camera's messages go to each of its viewers.
+  view.onSend((text) => {
+    let sent = 0;
+    for (const [call, entry] of calls) {
+      if (entry.peer === undefined || call.data === undefined) continue;
+      try {
+        call.data.send(text);
+        sent++;
+      } catch (error) {
+        view.log(`data: ${(error as Error).message}`);
+        return;
+      }
+    }
+    if (sent > 0) view.showData('>', text);
+    else view.log('data: no call with a data channel to send to');
+  });
 
   view.setState('connecting', 'connecting to the signaling server');
   await negotiator.start();

@@ -4,6 +4,7 @@
  * summarized by the same code as the Node peer's (peer/call-stats.ts).
  */
 import { summarizeStats, type CallStats } from '../../peer/call-stats.js';
+import { DataLink, DATA_CHANNEL_LABEL } from '../../peer/data-link.js';
 import type { NegotiatedCall } from '../../peer/negotiator.js';
 
 /** Options of a {@link PageCall}. */
@@ -17,6 +18,10 @@ export interface PageCallOptions {
   onTrack(stream: MediaStream, track: MediaStreamTrack): void;
   /** Called when the connection state changes. */
   onState(state: RTCPeerConnectionState): void;
+  /** Open the data channel (the caller opens it, before the offer; the other side accepts it). */
+  openData: boolean;
+  /** Called when the call's data channel exists (opened by us, or by the other side). */
+  onData(link: DataLink): void;
 }
 
 /** A call of the page. */
@@ -25,6 +30,8 @@ export class PageCall implements NegotiatedCall {
   /** The remote tracks, in one stream: the sender's sound plays with its picture. */
   readonly remote = new MediaStream();
   latest: CallStats | undefined;
+  /** The call's data channel, once there is one. */
+  data: DataLink | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -37,6 +44,12 @@ export class PageCall implements NegotiatedCall {
       options.onTrack(this.remote, event.track);
     });
     this.pc.addEventListener('connectionstatechange', () => options.onState(this.pc.connectionState));
+    const attach = (channel: RTCDataChannel): void => {
+      this.data = new DataLink(channel);
+      options.onData(this.data);
+    };
+    if (options.openData) attach(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
+    else this.pc.addEventListener('datachannel', (event) => attach(event.channel));
     this.#timer = setInterval(() => {
       this.pc.getStats().then(
         (report) => {
@@ -55,6 +68,7 @@ export class PageCall implements NegotiatedCall {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.data?.close();
     this.pc.close();
   }
 }

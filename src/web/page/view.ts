@@ -18,6 +18,8 @@ export interface PageState {
   viewers: { id: string; state: string; stats: PageStats | null }[];
   /** The peer connection shown (for tests): the viewer's call, or the caller's first call or spare. */
   pc: RTCPeerConnection | null;
+  /** Data channel messages, sent and received (the last 500). */
+  data: { direction: '>' | '<'; text: string; from?: string }[];
   log: string[];
 }
 
@@ -76,7 +78,17 @@ export class PageView {
   readonly state: PageState;
 
   constructor(role: 'caller' | 'answerer', room: string) {
-    this.state = { role, room, state: 'starting', calls: 0, stats: null, viewers: [], pc: null, log: [] };
+    this.state = {
+      role,
+      room,
+      state: 'starting',
+      calls: 0,
+      stats: null,
+      viewers: [],
+      pc: null,
+      data: [],
+      log: [],
+    };
     (window as unknown as { rtcPeer: PageState }).rtcPeer = this.state;
     this.#el('who').textContent =
       `room ${room}, ${role === 'caller' ? 'calling with this camera' : 'watching'}`;
@@ -129,6 +141,41 @@ export class PageView {
 
   onHangup(handler: () => void): void {
     this.#el<HTMLButtonElement>('hangup').onclick = handler;
+  }
+
+  /**
+   * The data channel's controls: typed text is sent on Enter or Send; arrow keys while the video has focus
+   * send `{"key":"ArrowUp"}`-style commands.
+   */
+  onSend(handler: (text: string) => void): void {
+    const input = this.#el<HTMLInputElement>('data-input');
+    this.#el<HTMLFormElement>('data-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (input.value === '') return;
+      handler(input.value);
+      input.value = '';
+    });
+    this.remoteVideo.addEventListener('keydown', (event) => {
+      if (!event.key.startsWith('Arrow')) return;
+      event.preventDefault();
+      handler(JSON.stringify({ key: event.key }));
+    });
+  }
+
+  setDataEnabled(enabled: boolean): void {
+    this.#el<HTMLInputElement>('data-input').disabled = !enabled;
+    this.#el<HTMLButtonElement>('data-send').disabled = !enabled;
+  }
+
+  /** A data message, sent (`>`) or received (`<`, with whose it is). */
+  showData(direction: '>' | '<', text: string, from?: string): void {
+    this.state.data.push({ direction, text, ...(from !== undefined ? { from } : {}) });
+    if (this.state.data.length > 500) this.state.data.shift();
+    const item = document.createElement('li');
+    item.textContent = `${direction} ${from !== undefined ? `[${from.slice(0, 6)}] ` : ''}${text}`;
+    const list = this.#el('data-log');
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > 50) list.lastChild?.remove();
   }
 
   /** Our own camera takes the big spot until (unless) video comes back. */
