@@ -131,6 +131,9 @@ interface Entry<C extends NegotiatedCall> {
   disconnectedAt: number;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
   restarts: number;
+  /** Our candidates sent (by {@link candidateKey}), and the ICE generation whose end we said. */
+  sentCandidates: Set<string>;
+  endSaidFor: string | undefined;
   removeListeners: () => void;
 }
 
@@ -501,22 +504,19 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       disconnectedAt: 0,
       restartTimer: undefined,
       restarts: 0,
+      sentCandidates: new Set(),
+      endSaidFor: undefined,
       removeListeners: () => undefined,
     };
     // Steps 1-3: our candidates go up as they come (trickle ICE); the spare's without `to`, held with it.
     const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
       if (entry.candidatesInOffer) return; // they went inside the offer
       const c = event.candidate;
+      // The final null candidate is not our end of candidates: wrtc dispatches its events late, and one it
+      // queued when a gathering started (before its candidates) can be read when the state is already
+      // 'complete' (seen on a busy machine: the end sent before the candidates). sayEnd (below) judges.
       if (!c) {
-        // libwebrtc also reports a null candidate when a renegotiation starts a gathering (before its
-        // candidates): only the one that comes with a complete gathering means the end.
-        if (pc.iceGatheringState !== 'complete') return;
-        // Gathering is complete: said to a peer that wants to know (it builds a description with them all).
-        const marker = this.#endOfCandidates(entry);
-        if (marker !== undefined)
-          void this.#send(entry, { type: 'candidate', candidate: marker }).catch((error: unknown) =>
-            log('the end of candidates could not be sent: %s', String(error)),
-          );
+        sayEnd();
         return;
       }
       if (!c.candidate) return; // a generation's end, in some browsers: the final null says it for all
@@ -526,15 +526,38 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
         sdpMLineIndex: c.sdpMLineIndex,
         usernameFragment: c.usernameFragment,
       };
+      entry.sentCandidates.add(candidateKey(c.candidate));
       void this.#send(entry, { type: 'candidate', candidate }).catch((error: unknown) =>
         log('a local candidate could not be sent: %s', String(error)),
       );
+      sayEnd();
     };
+    // Gathering is complete: said to a peer that wants to know (it builds a description with them all), once
+    // per ICE generation and after every candidate of it. wrtc dispatches its events late and we read its
+    // state live, so the state says 'complete' while candidates may still wait in its queue: the end goes
+    // when the local description's candidates have all gone (seen: the end sent before the candidates).
+    const sayEnd = (): void => {
+      if (entry.candidatesInOffer || pc.iceGatheringState !== 'complete') return;
+      const sdp = pc.localDescription?.sdp ?? '';
+      const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+      if (ufrag === undefined || entry.endSaidFor === ufrag) return;
+      const gathered = [...sdp.matchAll(/^a=(candidate:.+?)\r?$/gm)].map((m) => candidateKey(m[1] ?? ''));
+      if (gathered.some((line) => !entry.sentCandidates.has(line))) return; // their events come first
+      entry.endSaidFor = ufrag;
+      const marker = this.#endOfCandidates(entry);
+      if (marker !== undefined)
+        void this.#send(entry, { type: 'candidate', candidate: marker }).catch((error: unknown) =>
+          log('the end of candidates could not be sent: %s', String(error)),
+        );
+    };
+    const onGathering = (): void => sayEnd();
     const onState = (): void => this.#onConnectionState(entry);
     pc.addEventListener('icecandidate', onCandidate);
+    pc.addEventListener('icegatheringstatechange', onGathering);
     pc.addEventListener('connectionstatechange', onState);
     entry.removeListeners = () => {
       pc.removeEventListener('icecandidate', onCandidate);
+      pc.removeEventListener('icegatheringstatechange', onGathering);
       pc.removeEventListener('connectionstatechange', onState);
     };
     this.#entries.set(call, entry);
@@ -698,4 +721,12 @@ function localSdp(pc: RTCPeerConnection): string {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A candidate's identity: foundation, component, transport, priority, address and port. The description's
+ * `a=candidate` line and the event's `candidate` differ in their extensions (the event's says `ufrag`).
+ */
+function candidateKey(line: string): string {
+  return line.split(' ', 6).join(' ');
 }

@@ -30,7 +30,7 @@ export const SYSTEM_PACKAGES = [
   { name: 'iproute2', provides: ['ip', 'tc'], usedBy: "the network lab and the STUN test's NAT" },
   { name: 'nftables', provides: ['nft'], usedBy: "the network lab's NATs and loss, the STUN test's NAT" },
   { name: 'conntrack', provides: ['conntrack'], usedBy: "the network lab's NAT mappings" },
-  { name: 'janus', provides: ['janus'], usedBy: 'the WHIP tests against a real SFU (test/signal/whip)' },
+  { name: 'janus', provides: ['janus'], usedBy: 'the WHIP tests against a real SFU' },
   {
     name: 'janus-tools',
     provides: ['janus-pp-rec'],

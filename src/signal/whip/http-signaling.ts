@@ -55,7 +55,12 @@ export interface HttpSignalingOptions {
    * 201); `false`: never (every offer waits for its candidates), `true`: always.
    */
   trickle?: boolean;
-  /** Candidates gathered within this long of the first one go in the same PATCH, ms. Default 500. */
+  /**
+   * The PATCH of our candidates goes when gathering completes, or at the latest this long after the first
+   * candidate that found the session there (later ones go in another PATCH), ms. Default 2000: gathering on a
+   * busy machine can take longer than a short window, and a split PATCH is one more round trip for nothing
+   * (the server's candidates came in its 201, so its checks towards us do not wait for it).
+   */
   trickleBatchMs?: number;
   /** Bound on the DELETE that close() sends, ms. Default 2000. */
   closeTimeoutMs?: number;
@@ -65,7 +70,7 @@ export interface HttpSignalingOptions {
 export const HTTP_SIGNALING_DEFAULTS = {
   connectTimeoutMs: 15_000,
   requestTimeoutMs: 10_000,
-  trickleBatchMs: 500,
+  trickleBatchMs: 2000,
   closeTimeoutMs: 2000,
   /** Largest answer or fragment read, bytes. */
   maxBodyBytes: 128 * 1024,
@@ -367,7 +372,9 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
     );
     this.#emitSignal({ type: 'answer', from: SERVER_PEER_ID, sdp: response.body });
     this.#established?.resolve();
-    if (this.#queued.length > 0 || this.#queuedEnd) this.#flush();
+    if (this.#queuedEnd) this.#flush();
+    else if (this.#queued.length > 0)
+      this.#batchTimer ??= setTimeout(() => this.#flush(), this.#o.trickleBatchMs);
     return true;
   }
 
