@@ -100,7 +100,11 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       standby = undefined;
       child = run.child;
       // Ready: loaded and listening for its go (false: it ended first, which its exit says).
-      if (await run.ready) run.child.send({ type: 'go', args: extra } satisfies SupervisorMessage);
+      // It may end between the two (its exit says how): a failed send is no error of ours.
+      if (await run.ready)
+        run.child.send({ type: 'go', args: extra } satisfies SupervisorMessage, (error) => {
+          if (error) log('peer process %d: go not sent: %s', run.child.pid, error.message);
+        });
       standbyTimer = setTimeout(() => {
         if (stopSignal === undefined) standby = startPeerProcess(args);
       }, STANDBY_AFTER_MS);
@@ -196,7 +200,12 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       if (message?.type === 'error' && typeof message.code === 'string') errorCode = message.code;
     });
     const exited = new Promise<PeerExit | undefined>((resolve) => {
-      proc.once('error', (error) => {
+      proc.on('error', (error) => {
+        // Running already (a signal or a message that could not be sent): its exit will say the rest.
+        if (proc.pid !== undefined) {
+          log('peer process %d: %s', proc.pid, error.message);
+          return;
+        }
         // Not started at all (the node binary gone?): nothing to restart.
         reporter.error(new Error(`cannot start the peer process: ${error.message}`), ExitCode.FAILURE);
         resolve(undefined);
