@@ -10,13 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { describeBadStarts, runCallStarts } from '../helpers/call-starts.js';
+import { describeBadStarts, killCallStarts, runCallStarts } from '../helpers/call-starts.js';
 import { killAll, startSignalCli } from '../helpers/cli.js';
 import { describeProcs, processesWithArg } from '../helpers/procs.js';
 
 const STARTS = 100;
 let dir: string | undefined;
 afterEach(async () => {
+  await killCallStarts();
   await killAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -11,7 +11,7 @@
  *
  * No vitest here: `npm run bench` runs the long version (bench/scenarios/crash-starts.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DIST } from './dist.js';
@@ -86,6 +86,25 @@ export interface CallStartsOptions {
 
 const CLI = path.join(DIST, 'cli.js');
 
+/** Every process the loop started that has not exited yet: {@link killCallStarts} ends them. */
+const live = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs whatever the loop started and is still running, and waits for it (a test's afterEach: a test
+ * that timed out leaves its starts behind otherwise, with nobody's timer left to end them).
+ */
+export async function killCallStarts(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 /** Whether a process end is a native crash: a signal we did not send, or a shell's 128+N for one. */
 export function isCrash(end: Pick<ProcessEnd, 'code' | 'signal' | 'timedOut'>): boolean {
   if (end.timedOut) return false;
@@ -115,6 +134,7 @@ function runOne(
     // stdin ignored; stdout: JSON events; stderr: kept for the report.
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   let stderr = '';
   let partial = '';
   const events: string[] = [];
@@ -144,6 +164,7 @@ function runOne(
   }, timeoutMs);
   const done = new Promise<ProcessEnd>((resolve) => {
     child.on('close', (code, signal) => {
+      live.delete(child);
       clearTimeout(timer);
       markJoined();
       resolve({
