@@ -208,6 +208,7 @@ async function runSignal(flags: {
   host: string;
   port: string;
   token?: string;
+  redis?: string;
   json?: boolean;
 }): Promise<number> {
   const port = Number(flags.port);
@@ -221,9 +222,17 @@ async function runSignal(flags: {
     host: flags.host,
     port,
     token: flags.token,
+    redis: flags.redis,
     httpHandler: webPageHandler(),
   });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
+  // With --redis: say when this server stops being able to serve (Redis away) and when it can again.
+  const readiness = (ready: boolean, reason: string): void => {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'readiness', ready, reason })}\n`);
+    process.stderr.write(`rtc-peer: signal: ${ready ? 'ready' : 'NOT READY'}: ${reason}\n`);
+  };
+  server.events.on('readiness', readiness);
+  if (!server.readiness().ready) readiness(false, server.readiness().reason);
   // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
   const urls = listenUrls(server.host, server.port, networkInterfaces());
   process.stdout.write(
@@ -383,6 +392,11 @@ Exit codes: 0 ok, 1 failure during the run, 2 usage, 3 signaling, 4 media (ffmpe
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--port <port>', 'port (0 picks a free one)', '8080')
     .addOption(new Option('--token <secret>', 'require this token from every client').env('RTC_PEER_TOKEN'))
+    .addOption(
+      new Option('--redis <url>', 'share rooms with the servers of this Redis (redis://HOST:PORT)').env(
+        'RTC_PEER_REDIS',
+      ),
+    )
     .option('--json', 'print the listening line as JSON')
     .addHelpText(
       'after',
@@ -390,9 +404,10 @@ Exit codes: 0 ok, 1 failure during the run, 2 usage, 3 signaling, 4 media (ffmpe
 Examples:
   rtc-peer signal
   rtc-peer signal --host 127.0.0.1 --port 0
-  RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443`,
+  RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
+  rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)`,
     )
-    .action((flags: { host: string; port: string; token?: string; json?: boolean }) =>
+    .action((flags: { host: string; port: string; token?: string; redis?: string; json?: boolean }) =>
       setExit(runSignal(flags)),
     );
 

@@ -29,6 +29,8 @@ export const SYSTEM_PACKAGES = [
   { name: 'coturn', provides: ['turnserver'], usedBy: 'TURN relay tests' },
   { name: 'iproute2', provides: ['ip'], usedBy: "the STUN test's NAT of network namespaces" },
   { name: 'nftables', provides: ['nft'], usedBy: "the STUN test's NAT, its masquerade" },
+  { name: 'redis-server', provides: ['redis-server'], usedBy: 'several signaling servers sharing rooms' },
+  { name: 'haproxy', provides: ['haproxy'], usedBy: 'clients failing over behind a load balancer' },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */
