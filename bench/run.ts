@@ -5,7 +5,8 @@
  *
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
- *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling
+ *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
+ *                    cluster (two signaling servers on Redis beside one in memory)
  *
  * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
  * 2-core machine: compare the rows of one run, not runs of different days.
@@ -23,7 +24,7 @@ import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scen
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
-const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling'] as const;
+const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling', 'cluster'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Durations and counts of one mode. */
@@ -35,6 +36,8 @@ interface Plan {
   firstFrameTrials: number;
   stall: { width: number; height: number; beforeSec: number; stopSec: number; afterSec: number };
   signaling: { clients: number[]; rate: number; seconds: number };
+  /** Two servers on Redis against one in memory, at one client count (the one-server run is reused). */
+  cluster: { clients: number; rate: number; seconds: number };
 }
 
 const FULL: Plan = {
@@ -48,6 +51,7 @@ const FULL: Plan = {
   firstFrameTrials: 10,
   stall: { width: 1280, height: 720, beforeSec: 4, stopSec: 10, afterSec: 6 },
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
+  cluster: { clients: 10_000, rate: 500, seconds: 10 },
 };
 
 const QUICK: Plan = {
@@ -58,6 +62,7 @@ const QUICK: Plan = {
   firstFrameTrials: 2,
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
+  cluster: { clients: 200, rate: 100, seconds: 2 },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -165,6 +170,21 @@ async function main(): Promise<number> {
       );
     }
   }
+  if (only.has('cluster')) {
+    const c = plan.cluster;
+    const same = (s: SignalingResult): boolean =>
+      s.setup === 'one' && s.clients === c.clients && s.rate === c.rate;
+    if (!signaling.some(same)) {
+      await step(
+        `signaling ${c.clients} clients, one server`,
+        async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'one' })),
+      );
+    }
+    await step(
+      `signaling ${c.clients} clients, two servers on Redis`,
+      async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'two+redis' })),
+    );
+  }
   rmSync(dir, { recursive: true, force: true });
 
   const goals = evaluateGoals(media, firstFrame, signaling, stall, plan);
@@ -246,10 +266,14 @@ function print(
     );
   }
   if (signaling.length > 0) {
-    console.log('\nsignaling: one rtc-peer signal process, clients in rooms of two (2 client processes)');
+    console.log(
+      '\nsignaling: clients in rooms of two (2 client processes); "one": one rtc-peer signal process; ' +
+        '"two+redis": callers on one of two --redis servers, answerers on the other',
+    );
     console.log(
       table(
         [
+          'servers',
           'clients',
           'connect all ms',
           'conn p50',
@@ -260,9 +284,13 @@ function print(
           'relay p50',
           'p99',
           'handshake p99',
+          'lost',
           'server CPU',
+          'Redis CPU',
+          'Redis KB/client',
         ],
         signaling.map((s) => [
+          s.setup,
           String(s.clients),
           fmt(s.connectAllMs),
           fmt(s.connectMs?.p50),
@@ -273,7 +301,10 @@ function print(
           fmt(s.relayMs?.p50, 2),
           fmt(s.relayMs?.p99, 2),
           fmt(s.handshakeMs?.p99, 2),
+          String(s.handshakesLost),
           fmt(s.serverCpuCores, 2),
+          fmt(s.redisCpuCores, 2),
+          fmt(s.redisRssPerClientKb, 1),
         ]),
       ),
     );
@@ -363,7 +394,7 @@ function evaluateGoals(
       met: f.firstRecorded.p95 <= 300,
     });
   }
-  const big = signaling.at(-1);
+  const big = signaling.filter((s) => s.setup === 'one').at(-1);
   if (big) {
     goals.push({
       goal: `signaling ${big.clients} clients <= 30 KB RSS each`,
@@ -374,6 +405,22 @@ function evaluateGoals(
       goal: `signaling relay p99 <= 5 ms at ${big.rate} handshakes/s (${big.clients} clients)`,
       measured: `p99 ${fmt(big.relayMs?.p99, 2)} ms`,
       met: big.relayMs ? big.relayMs.p99 <= 5 : false,
+    });
+  }
+  const pair = signaling.find((s) => s.setup === 'two+redis');
+  const alone = signaling.find(
+    (s) => s.setup === 'one' && s.clients === pair?.clients && s.rate === pair?.rate,
+  );
+  if (pair && alone) {
+    goals.push({
+      goal: `two servers on Redis: relay p99 <= 2x one server's (${pair.clients} clients, ${pair.rate} handshakes/s across)`,
+      measured: `p99 ${fmt(pair.relayMs?.p99, 2)} ms vs ${fmt(alone.relayMs?.p99, 2)} ms: ${fmt((pair.relayMs?.p99 ?? NaN) / (alone.relayMs?.p99 ?? NaN), 2)}x`,
+      met: pair.relayMs && alone.relayMs ? pair.relayMs.p99 <= 2 * alone.relayMs.p99 : false,
+    });
+    goals.push({
+      goal: 'two servers on Redis: no handshake lost',
+      measured: `${pair.handshakesLost} of ${Math.round(pair.rate * plan.cluster.seconds)} lost (one server: ${alone.handshakesLost})`,
+      met: pair.handshakesLost === 0,
     });
   }
   if (stall) {
@@ -431,9 +478,14 @@ function missingFigures(
     (!stall || !Number.isFinite(stall.growthMb) || !Number.isFinite(stall.fpsReceivedAfter))
   )
     missing.push('recorder stall');
+  if (only.has('cluster')) {
+    const s = signaling.find((x) => x.setup === 'two+redis');
+    if (!s || !s.relayMs || !s.handshakeMs || s.handshakes === 0 || !(s.redisCpuCores !== undefined))
+      missing.push('signaling on two servers with Redis');
+  }
   if (only.has('signaling')) {
     for (const clients of plan.signaling.clients) {
-      const s = signaling.find((x) => x.clients === clients);
+      const s = signaling.find((x) => x.setup === 'one' && x.clients === clients);
       if (
         !s ||
         !s.connectMs ||

@@ -17,8 +17,9 @@ import type { Server } from 'socket.io';
 import { logger } from '../util/log.js';
 import type { Delivery } from './room.js';
 import { RedisRoomRegistry } from './redis-registry.js';
-import { KEY_PREFIX, RedisStore } from './redis-store.js';
+import { RedisStore, STREAM_KEY, STREAM_MAX_LEN, type StreamEntry } from './redis-store.js';
 import type { RoomOptions } from './room.js';
+import { SIGNAL_EVENT } from './types.js';
 
 const log = logger('signal:redis');
 
@@ -43,6 +44,26 @@ export interface Cluster {
   /** Stops heartbeating, retires this server and closes the Redis connections. Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * A delivery to a client of another server as an entry of the adapter's stream: what the adapter itself
+ * writes for `io.to(conn).emit('signal', message)` (a BROADCAST of an EVENT packet to the room that is the
+ * connection's id, in its raw format of @socket.io/redis-streams-adapter 0.3: JSON data). Written by the
+ * room's commit script, so that a room's change and its deliveries are one atomic step. `uid` is this
+ * server's adapter: the others deliver it, this one ignores it (it sends to its own clients directly).
+ */
+export function streamEntry(uid: string, delivery: Delivery): StreamEntry {
+  const data = {
+    packet: { type: EVENT_PACKET, data: [SIGNAL_EVENT, delivery.message], nsp: '/' },
+    opts: { rooms: [delivery.to], except: [], flags: {} },
+  };
+  return ['uid', uid, 'nsp', '/', 'type', BROADCAST_MESSAGE, 'data', JSON.stringify(data)];
+}
+
+/** socket.io-adapter's `MessageType.BROADCAST`. */
+const BROADCAST_MESSAGE = '3';
+/** socket.io-parser's `PacketType.EVENT`. */
+const EVENT_PACKET = 2;
 
 /** Checks a Redis URL; a TypeError says what is wrong with it. Returns it without its password. */
 export function checkRedisUrl(url: string): string {
@@ -99,6 +120,7 @@ export function joinCluster(io: Server, options: ClusterOptions): Cluster {
     deliver: options.deliver,
     isConnected: options.isConnected,
     dropConnection: options.dropConnection,
+    encodeRemote: (delivery) => streamEntry((io.of('/').adapter as unknown as { uid: string }).uid, delivery),
   });
   let lastError = '';
   let wasReady = false;
@@ -116,7 +138,7 @@ export function joinCluster(io: Server, options: ClusterOptions): Cluster {
     registry.redisUp();
   });
   pub.on('error', (error: Error) => log('%s: Redis (adapter) %s: %s', nodeId, where, error.message));
-  io.adapter(createAdapter(pub, { streamName: `${KEY_PREFIX}socket.io` }));
+  io.adapter(createAdapter(pub, { streamName: STREAM_KEY, maxLen: STREAM_MAX_LEN }));
   registry.start();
   let closing: Promise<void> | undefined;
   return {

@@ -21,7 +21,7 @@ import {
   type Registry,
   type RegistryCounts,
 } from './room-registry.js';
-import type { IndexChange, RedisStore } from './redis-store.js';
+import type { IndexChange, RedisStore, StreamEntry } from './redis-store.js';
 import type { ClientMessage, SignalErrorBody } from './types.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -39,10 +39,15 @@ export interface RedisRegistryOptions extends RoomOptions {
   nodeId: string;
   /** A server whose heartbeat is this old is dead: its members are removed. Default 4000 ms. */
   nodeTtlMs?: number;
-  /** Sends deliveries that answer no message of this server's clients: a dead server's members leaving. */
+  /**
+   * Sends deliveries that answer no message of this server's clients (a dead server's members leaving) to
+   * the clients of this server; those of other servers went out with the room's change.
+   */
   deliver: (deliveries: Delivery[]) => void;
   /** True while connection `conn` is connected to this server. */
   isConnected: (conn: string) => boolean;
+  /** A delivery to a client of another server, as an entry of the Socket.IO adapter's stream. */
+  encodeRemote: (delivery: Delivery) => StreamEntry;
   /** Ends connection `conn` of this server: Redis lost its membership, and its client must join again. */
   dropConnection: (conn: string) => void;
 }
@@ -56,6 +61,12 @@ export type RedisRegistryEvents = {
   /** A compare-and-set lost against another writer and was retried. */
   conflict: [];
 };
+
+/** The deliveries of a transition's value, for {@link RedisRoomRegistry}'s transact. */
+const same = (deliveries: Delivery[] | undefined): Delivery[] | undefined => deliveries;
+const none = (): undefined => undefined;
+const ofResult = (result: { ok: boolean; deliveries?: Delivery[] }): Delivery[] | undefined =>
+  result.ok ? result.deliveries : undefined;
 
 /** Thrown inside the registry when a Redis command fails: the message is refused with UNAVAILABLE. */
 class StoreUnavailable extends Error {}
@@ -158,7 +169,7 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     // back removes it (its peers then get peer-left).
     if (!this.#available) return [];
     try {
-      return (await this.#transact(room, (r) => r.leave(clientId, 'disconnected'))).value;
+      return (await this.#transact(room, (r) => r.leave(clientId, 'disconnected'), same)).value;
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) throw error;
       log('%s: departure from %s left for later, Redis failed: %s', clientId, room, error.message);
@@ -188,15 +199,17 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     const current = this.#roomOf.get(clientId);
     if (message.type === 'join') {
       if (current !== undefined) {
-        const { value: refusal } = await this.#transact(current, (room) =>
-          room.roleOf(clientId) !== undefined ? alreadyJoined(room, clientId) : undefined,
+        const { value: refusal } = await this.#transact(
+          current,
+          (room) => (room.roleOf(clientId) !== undefined ? alreadyJoined(room, clientId) : undefined),
+          none,
         );
         if (refusal !== undefined) return refuse(refusal);
         // No longer a member there (its session joined on another connection, or it was swept).
         this.#roomOf.delete(clientId);
       }
       const { type: _type, room: name, ...request } = message;
-      const { value: result } = await this.#transact(name, (room) => room.join(clientId, request));
+      const { value: result } = await this.#transact(name, (room) => room.join(clientId, request), ofResult);
       if (!result.ok) return refuse(result.error);
       this.#roomOf.set(clientId, name);
       if (result.replaced !== undefined && this.#roomOf.get(result.replaced) === name)
@@ -205,14 +218,20 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     }
     if (current === undefined) return refuse(notJoined(message.type));
     if (message.type === 'bye') {
-      const { value: deliveries } = await this.#transact(current, (room) =>
-        room.roleOf(clientId) === undefined ? undefined : room.leave(clientId, 'bye'),
+      const { value: deliveries } = await this.#transact(
+        current,
+        (room) => (room.roleOf(clientId) === undefined ? undefined : room.leave(clientId, 'bye')),
+        same,
       );
       this.#roomOf.delete(clientId);
       if (deliveries === undefined) return refuse(notJoined('bye'));
       return { ack: { ok: true }, deliveries };
     }
-    const { value: result } = await this.#transact(current, (room) => room.relay(clientId, message));
+    const { value: result } = await this.#transact(
+      current,
+      (room) => room.relay(clientId, message),
+      ofResult,
+    );
     if (!result.ok) {
       if (result.error.code === 'NOT_JOINED') this.#roomOf.delete(clientId);
       return refuse(result.error);
@@ -222,13 +241,16 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
 
   /**
    * Loads room `name`, applies `apply` (a pure transition of room.ts) and writes the result back if it
-   * changed anything, atomically: if another server wrote the room meanwhile, it all starts again on the
-   * new state. `unlessAlive`: write only while that server is dead (the sweeper's guard). The value of an
-   * `'unchanged'` or `'ok'` outcome is valid; that of `'guard'` must be dropped.
+   * changed anything, atomically with the deliveries to clients of other servers (`deliveriesOf` the
+   * value): if another server wrote the room meanwhile, it all starts again on the new state. A change
+   * that only relays still checks the version as it publishes. `unlessAlive`: write only while that
+   * server is dead (the sweeper's guard). The value of an `'unchanged'` or `'ok'` outcome is valid, and
+   * its deliveries to other servers are sent; that of `'guard'` must be dropped.
    */
   async #transact<T>(
     name: string,
     apply: (room: Room) => T,
+    deliveriesOf: (value: T) => Delivery[] | undefined,
     unlessAlive?: string,
   ): Promise<{ value: T; outcome: 'ok' | 'unchanged' | 'guard' }> {
     for (let attempt = 1; ; attempt++) {
@@ -238,10 +260,14 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
           ? new Room(name, this.#roomOptions)
           : Room.fromState(name, loaded.state.room, this.#roomOptions);
       const value = apply(room);
+      const publish = (deliveriesOf(value) ?? [])
+        .filter((d) => !this.#o.isConnected(d.to))
+        .map((d) => this.#o.encodeRemote(d));
       const after = room.isEmpty ? null : room.toState();
       const before = loaded.state === null ? null : JSON.stringify(loaded.state.room);
       const afterJson = after === null ? null : JSON.stringify(after);
-      if (afterJson === before) return { value, outcome: 'unchanged' };
+      const unchanged = afterJson === before;
+      if (unchanged && publish.length === 0) return { value, outcome: 'unchanged' };
       // Which server each member is on, for the member indexes: a new member is on this one.
       const previous = loaded.state?.nodeOf ?? {};
       const nodeOf: Record<string, string> = {};
@@ -258,13 +284,15 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
         this.#store.commit({
           room: name,
           version: loaded.version,
-          state: after === null ? null : { room: after, nodeOf },
+          state: unchanged ? 'unchanged' : after === null ? null : { room: after, nodeOf },
           held: after !== null && holdsOffer(room),
-          index,
+          index: unchanged ? [] : index,
           unlessAlive,
+          publish,
         }),
       );
-      if (outcome !== 'conflict') return { value, outcome };
+      if (outcome === 'ok') return { value, outcome: unchanged ? 'unchanged' : 'ok' };
+      if (outcome === 'guard') return { value, outcome };
       this.emit('conflict');
       if (attempt >= MAX_ATTEMPTS) {
         throw new StoreUnavailable(`room "${name}" changed under ${MAX_ATTEMPTS} attempts in a row`);
@@ -322,7 +350,7 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
       let departed = 0;
       for (const [conn, room] of await this.#io(this.#store.members(this.nodeId))) {
         if (this.#o.isConnected(conn)) continue;
-        const { value, outcome } = await this.#transact(room, (r) => r.leave(conn, 'disconnected'));
+        const { value, outcome } = await this.#transact(room, (r) => r.leave(conn, 'disconnected'), same);
         if (outcome === 'unchanged') await this.#io(this.#store.unindex(this.nodeId, conn));
         this.#o.deliver(value);
         departed++;
@@ -345,7 +373,12 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
         if (node === this.nodeId) continue;
         let removed = 0;
         for (const [conn, room] of await this.#io(this.#store.members(node))) {
-          const { value, outcome } = await this.#transact(room, (r) => r.leave(conn, 'disconnected'), node);
+          const { value, outcome } = await this.#transact(
+            room,
+            (r) => r.leave(conn, 'disconnected'),
+            same,
+            node,
+          );
           if (outcome === 'guard') break; // it came back
           if (outcome === 'unchanged') await this.#io(this.#store.unindex(node, conn));
           else removed++;

@@ -15,8 +15,12 @@
  * | `PREFIX node:ID:alive`    | string | present while server ID heartbeats (expires after the node TTL)   |
  * | `PREFIX node:ID:members`  | hash   | connection id -> room name, for each member connected to ID       |
  *
- * Each room is one key, so a room's transition is atomic on any Redis (also a cluster: the indexes are
- * updated by the same script, which needs them in one slot; use one Redis or Sentinel, not Redis Cluster).
+ * | `PREFIX socket.io`        | stream | the Socket.IO Redis Streams adapter's messages between servers    |
+ *
+ * A room's change is written with the messages it causes for clients of other servers, by one script: the
+ * change and its deliveries are atomic (a server dying between them cannot lose a delivery) and the
+ * deliveries enter the stream in the order of the room's changes. The indexes are updated by the same
+ * script, so they need one Redis (or Sentinel), not Redis Cluster.
  */
 import type { Redis } from 'ioredis';
 import type { RoomState } from './room.js';
@@ -44,16 +48,24 @@ export interface IndexChange {
   conn: string;
 }
 
-/** What a commit needs: the version it read, what to write (null: the room is gone), the index changes. */
+/** One entry for the Socket.IO adapter's stream, as its field/value list. */
+export type StreamEntry = string[];
+
+/**
+ * What a commit needs: the version it read, what to write (null: the room is gone; `'unchanged'`: nothing,
+ * only check the version), the index changes, the stream entries to publish with it.
+ */
 export interface Commit {
   room: string;
   version: number;
-  state: StoredRoom | null;
+  state: StoredRoom | null | 'unchanged';
   /** The room holds an unanswered offer after this change. */
   held: boolean;
   index: IndexChange[];
   /** Refuse the write (`'guard'`) unless server GUARD is dead: its alive key is absent (the sweeper's). */
   unlessAlive?: string;
+  /** Messages for clients of other servers, added to the adapter's stream with the change. */
+  publish: StreamEntry[];
 }
 
 /** The outcome of a commit: written, someone else wrote first (reload and retry), or the guard refused. */
@@ -61,10 +73,12 @@ export type CommitOutcome = 'ok' | 'conflict' | 'guard';
 
 /**
  * Compare-and-set of one room: writes only if the room's version is still the one read (and, for a sweep,
- * only if the swept server is still dead), then keeps the indexes in step.
- * KEYS: room, rooms set, held set, guard alive key, then the member-index hashes.
- * ARGV: expected version, new state JSON ('' = delete), room name, held '1'/'0', guard '1'/'0', then
- * (op, key number, conn) per index change.
+ * only if the swept server is still dead), keeps the indexes in step, and adds the change's deliveries to
+ * the adapter's stream. An unchanged room (a message only relayed) is not written, its version only checked.
+ * KEYS: room, rooms set, held set, guard alive key, stream, then the member-index hashes.
+ * ARGV: expected version, new state JSON ('' = delete, '=' = unchanged), room name, held '1'/'0', guard
+ * '1'/'0', stream max length, number of index changes, then (op, key number, conn) per index change, then
+ * per stream entry its field count and its fields and values.
  */
 const COMMIT_SCRIPT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
@@ -73,17 +87,31 @@ if ARGV[5] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], ARGV[3])
-else
+  redis.call('SREM', KEYS[3], ARGV[3])
+elseif ARGV[2] ~= '=' then
   redis.call('HSET', KEYS[1], 'v', current + 1, 's', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
+  if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) else redis.call('SREM', KEYS[3], ARGV[3]) end
 end
-if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) else redis.call('SREM', KEYS[3], ARGV[3]) end
-for i = 6, #ARGV, 3 do
+local i = 8
+for _ = 1, tonumber(ARGV[7]) do
   local key = KEYS[tonumber(ARGV[i + 1])]
   if ARGV[i] == 'a' then redis.call('HSET', key, ARGV[i + 2], ARGV[3]) else redis.call('HDEL', key, ARGV[i + 2]) end
+  i = i + 3
+end
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
 end
 return 1
 `;
+
+/** Length the adapter's stream is trimmed to (about: `MAXLEN ~`), as the adapter's own default. */
+export const STREAM_MAX_LEN = 10_000;
+
+/** The adapter's stream (its `streamName` option). */
+export const STREAM_KEY = `${KEY_PREFIX}socket.io`;
 
 /**
  * A server's heartbeat: registers it and (re)sets its alive key with the TTL. Returns 1 if the key was
@@ -155,24 +183,30 @@ export class RedisStore {
       const key = RedisStore.membersKey(change.node);
       let n = indexKeys.indexOf(key);
       if (n < 0) n = indexKeys.push(key) - 1;
-      ops.push(change.op === 'add' ? 'a' : 'd', String(5 + n), change.conn);
+      ops.push(change.op === 'add' ? 'a' : 'd', String(6 + n), change.conn);
     }
     const keys = [
       RedisStore.roomKey(c.room),
       `${KEY_PREFIX}rooms`,
       `${KEY_PREFIX}held`,
       RedisStore.aliveKey(c.unlessAlive ?? '-'),
+      STREAM_KEY,
       ...indexKeys,
     ];
+    const state = c.state === null ? '' : c.state === 'unchanged' ? '=' : JSON.stringify(c.state);
+    const entries = c.publish.flatMap((fields) => [String(fields.length), ...fields]);
     const result = await this.#redis.rtcPeerCommit(
       keys.length,
       ...keys,
       String(c.version),
-      c.state === null ? '' : JSON.stringify(c.state),
+      state,
       c.room,
       c.held ? '1' : '0',
       c.unlessAlive === undefined ? '0' : '1',
+      String(STREAM_MAX_LEN),
+      String(c.index.length),
       ...ops,
+      ...entries,
     );
     return result === 1 ? 'ok' : result === 0 ? 'conflict' : 'guard';
   }

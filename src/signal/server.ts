@@ -145,13 +145,13 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     serveClient: false,
   });
   const sockets = io.of('/').sockets;
-  // A client of this server gets its message directly; one of another server through the Redis adapter.
+  // A client of this server gets its message directly. One of another server got it through the Redis
+  // adapter's stream, written with the room's change (redis-registry.ts); alone, there is no other server.
   const deliver = (deliveries: Delivery[]): void => {
     for (const { to, message } of deliveries) {
       const local = sockets.get(to);
       if (local !== undefined) local.emit(SIGNAL_EVENT, message);
-      else if (cluster !== undefined) io.to(to).emit(SIGNAL_EVENT, message);
-      else continue;
+      else if (cluster === undefined) continue;
       metrics.delivery(message.type);
     }
   };
