@@ -60,15 +60,27 @@ describe('several signaling servers on one Redis', { timeout: 40_000 }, () => {
       ok: true,
       delivered: false,
     });
-    for (let i = 1; i <= 20; i++)
-      await emitWithAck(caller.socket, { type: 'candidate', candidate: fakeCandidate(i) });
+    // Sent all at once, not each after the other's ack: the server applies them one after the other, in
+    // order (each waits for Redis), and holds them in that order.
+    const acks = await Promise.all(
+      [...Array(20).keys()].map((i) =>
+        emitWithAck(caller.socket, { type: 'candidate', candidate: fakeCandidate(i + 1) }),
+      ),
+    );
+    expect(acks).toEqual(Array(20).fill({ ok: true, delivered: false }));
 
     // The answerer's join ack comes before the held messages it triggers.
     const socket = await kit.socket(b);
     const got: (ServerMessage | 'ack')[] = [];
     socket.on('signal', (m: ServerMessage) => got.push(m));
-    const ack = await emitWithAck(socket, { type: 'join', room: 'lab', role: 'answerer' });
-    got.push('ack');
+    // The ack is recorded by its callback, as it is read (after an await, a message read in the same chunk
+    // would already be recorded before it).
+    const ack = await new Promise<SignalAck>((resolve) =>
+      socket.emit('signal', { type: 'join', room: 'lab', role: 'answerer' }, (a: SignalAck) => {
+        got.push('ack');
+        resolve(a);
+      }),
+    );
     expect(ack).toEqual({ ok: true, room: 'lab', role: 'answerer', peerPresent: true });
     await waitFor('21 held messages', () => (got.length >= 22 ? true : undefined));
     expect(got[0]).toBe('ack');
