@@ -232,7 +232,6 @@ async function runSignal(flags: {
     process.stderr.write(`rtc-peer: signal: ${ready ? 'ready' : 'NOT READY'}: ${reason}\n`);
   };
   server.events.on('readiness', readiness);
-  if (!server.readiness().ready) readiness(false, server.readiness().reason);
   // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
   const urls = listenUrls(server.host, server.port, networkInterfaces());
   process.stdout.write(

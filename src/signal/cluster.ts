@@ -110,6 +110,15 @@ export function joinCluster(io: Server, options: ClusterOptions): Cluster {
   };
   const state = new Redis(options.url, stateOptions);
   const pub = new Redis(options.url, adapterOptions);
+  // The adapter reads its stream on connections it duplicates from `pub` and closes only once a blocked
+  // read returns, which never happens while Redis is away: they are kept here to be closed with the rest.
+  const duplicates: Redis[] = [];
+  const duplicate = pub.duplicate.bind(pub);
+  pub.duplicate = (override?: Partial<RedisOptions>): Redis => {
+    const copy = duplicate(override);
+    duplicates.push(copy);
+    return copy;
+  };
   const registry = new RedisRoomRegistry({
     store: new RedisStore(state),
     nodeId,
@@ -153,6 +162,7 @@ export function joinCluster(io: Server, options: ClusterOptions): Cluster {
             c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect(),
           ),
         );
+        for (const copy of duplicates) copy.disconnect();
       })();
       return closing;
     },

@@ -28,6 +28,9 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 
 const log = logger('signal:redis');
 
+/** Why a registry is not ready before its first connection to Redis (a moment, not a failure). */
+export const CONNECTING = 'connecting to Redis';
+
 /** Compare-and-set attempts on one room before a message is refused as UNAVAILABLE. */
 const MAX_ATTEMPTS = 32;
 
@@ -83,7 +86,7 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
   /** The room of each member connected to this server (the rooms themselves are in Redis only). */
   readonly #roomOf = new Map<string, string>();
   #available = false;
-  #reason = 'connecting to Redis';
+  #reason = CONNECTING;
   #registered = false;
   #beating: Promise<void> | undefined;
   #sweeping = false;

@@ -18,6 +18,7 @@ import { closer, listen } from './lifecycle.js';
 import { isLoopback } from './listen-urls.js';
 import { SignalMetrics } from './metrics.js';
 import type { Delivery } from './room.js';
+import { CONNECTING } from './redis-registry.js';
 import { RoomRegistry, type Registry } from './room-registry.js';
 import type { SerialQueue } from './serial-queue.js';
 import {
@@ -106,7 +107,10 @@ export interface SignalServer {
   readiness(): Readiness;
   /** This server's id: the `node` label of `/metrics`, and its name among the servers of a Redis. */
   nodeId: string;
-  /** `readiness` changes (with `redis`, when Redis goes away or comes back). */
+  /**
+   * `readiness` changes (with `redis`, when Redis goes away or comes back; not the moment of connecting
+   * at the start: then `readiness()` says `starting` until the first answer or failure).
+   */
   events: TypedEmitter<SignalServerEvents>;
 }
 
@@ -226,8 +230,10 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   function readiness(): Readiness {
     if (shuttingDown) return { ready: false, reason: 'shutting down' };
     if (!listening) return { ready: false, reason: 'starting' };
-    if (cluster !== undefined && !cluster.registry.ready)
-      return { ready: false, reason: cluster.registry.reason };
+    if (cluster !== undefined && !cluster.registry.ready) {
+      const { reason } = cluster.registry;
+      return { ready: false, reason: reason === CONNECTING ? 'starting: connecting to Redis' : reason };
+    }
     return { ready: true, reason: '' };
   }
 

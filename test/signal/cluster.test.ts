@@ -14,6 +14,7 @@ import {
   storedRoom,
   waitReady,
   type SignalCluster,
+  type StoredMembers,
 } from '../helpers/signal-cluster.js';
 import {
   SignalTestKit,
@@ -285,7 +286,8 @@ describe('several signaling servers on one Redis', { timeout: 40_000 }, () => {
     // the caller's unanswered offer is held again and reaches the answerer again.
     await caller.rec.wait('rejoined', 1, 10_000);
     await answerer.rec.wait('rejoined', 1, 10_000);
-    const stored = await waitForStored(cluster, 'blip', 2);
+    // (The caller re-sends its unanswered offer right after its rejoin: wait for both.)
+    const stored = await waitForStored(cluster, 'blip', (r) => r.members.length === 2 && r.held.sdp !== null);
     expect(stored.members.map((m) => m.role).sort()).toEqual(['answerer', 'caller']);
     expect(stored.held.sdp).toBe(fakeSdp('before'));
     expect(await emitWithAck(late, { type: 'join', room: 'blip2', role: 'caller' })).toMatchObject({
@@ -297,12 +299,16 @@ describe('several signaling servers on one Redis', { timeout: 40_000 }, () => {
   });
 });
 
-/** Polls Redis until room `name` has `count` members. */
-async function waitForStored(cluster: SignalCluster, name: string, count: number) {
+/** Polls Redis until room `name` exists and passes `done`. */
+async function waitForStored(
+  cluster: SignalCluster,
+  name: string,
+  done: (room: StoredMembers) => boolean,
+): Promise<StoredMembers> {
   const deadline = performance.now() + 10_000;
   for (;;) {
     const stored = await storedRoom(cluster.redis, name);
-    if (stored !== null && stored.members.length === count) return stored;
+    if (stored !== null && done(stored)) return stored;
     if (performance.now() > deadline) throw new Error(`room ${name}: ${JSON.stringify(stored)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
