@@ -73,7 +73,7 @@ describe('plan', () => {
     expect(plan(allMissing, DEBIAN_ROOT)).toEqual({
       kind: 'install',
       aptGet: '/usr/bin/apt-get',
-      packages: ['chromium', 'coturn', 'iproute2', 'nftables'],
+      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'redis-server', 'haproxy'],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
       ['/usr/bin/apt-get', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'update'],
@@ -90,8 +90,9 @@ describe('plan', () => {
       message:
         'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN ' +
         "relay tests), iproute2 (the STUN test's NAT of network namespaces), nftables (the STUN test's NAT, " +
-        'its masquerade); run: sudo apt-get update && sudo apt-get install -y --no-install-recommends ' +
-        'chromium coturn iproute2 nftables',
+        'its masquerade), redis-server (several signaling servers sharing rooms), haproxy (clients failing ' +
+        'over behind a load balancer); run: sudo apt-get update && sudo apt-get install -y ' +
+        '--no-install-recommends chromium coturn iproute2 nftables redis-server haproxy',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -104,9 +105,11 @@ describe('plan', () => {
       message:
         "rtc-peer tests: missing chromium (Debian's chromium: browser interop tests and bench), turnserver " +
         "(Debian's coturn: TURN relay tests), ip (Debian's iproute2: the STUN test's NAT of network " +
-        "namespaces), nft (Debian's nftables: the STUN test's NAT, its masquerade); darwin has no apt-get to " +
-        'install them, so install them yourself and put them on PATH, or set RTC_PEER_CHROMIUM, ' +
-        'RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_NFT to their paths',
+        "namespaces), nft (Debian's nftables: the STUN test's NAT, its masquerade), redis-server (Debian's " +
+        "redis-server: several signaling servers sharing rooms), haproxy (Debian's haproxy: clients failing " +
+        'over behind a load balancer); darwin has no apt-get to install them, so install them yourself and ' +
+        'put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_NFT, ' +
+        'RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY to their paths',
     });
   });
 
@@ -238,7 +241,8 @@ function runWithoutPackages(
 describe('on a machine that lacks the packages, for a user who is not root', () => {
   const expected = readHost().aptGet
     ? 'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN relay ' +
-      'tests); run: (as root) apt-get update && apt-get install -y --no-install-recommends chromium coturn'
+      'tests), redis-server (several signaling servers sharing rooms); run: (as root) apt-get update && ' +
+      'apt-get install -y --no-install-recommends chromium coturn redis-server'
     : undefined;
 
   it('the script prints one line with the command to run and exits 1', { timeout: 30_000 }, async () => {
@@ -250,7 +254,9 @@ describe('on a machine that lacks the packages, for a user who is not root', () 
     expect(lines[1]).toBe('');
     if (expected) expect(lines[0]).toBe(expected);
     else
-      expect(lines[0]).toMatch(/^rtc-peer tests: missing chromium .* RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER/);
+      expect(lines[0]).toMatch(
+        /^rtc-peer tests: missing chromium .* RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_REDIS_SERVER/,
+      );
   });
 
   it('vitest stops before running any test file', { timeout: 60_000 }, async () => {
