@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerMessage, SignalAck } from '../../src/signal/index.js';
-import { killAll } from '../helpers/cli.js';
+import { killAll, startCli } from '../helpers/cli.js';
 import { stopRedisServers } from '../helpers/redis-server.js';
 import {
   metrics,
@@ -52,6 +52,21 @@ const v2 = (session: string): Record<string, unknown> => ({
 });
 
 describe('several signaling servers on one Redis', { timeout: 40_000 }, () => {
+  it('RTC_PEER_REDIS does what --redis does; a URL that is not redis:// is a usage error (exit 2)', async () => {
+    const cluster = await startSignalCluster(1);
+    const other = startCli(['signal', '--host', '127.0.0.1', '--port', '0'], {
+      env: { RTC_PEER_REDIS: cluster.redis.url },
+    });
+    const url = (await other.waitForLine(/listening on (http:\/\/\S+)/))[1] ?? '';
+    await waitReady(url);
+    const caller = await member(cluster.nodes[0]!.url, 'env', 'caller');
+    expect(caller.ack.ok).toBe(true);
+    expect((await member(url, 'env', 'answerer')).ack).toMatchObject({ ok: true, peerPresent: true });
+    const bad = startCli(['signal', '--port', '0', '--redis', 'http://127.0.0.1:6379']);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr()).toMatch(/--redis "http:\/\/127\.0\.0\.1:6379": the URL must start with redis:\/\//);
+  });
+
   it('caller first on one server, answerer on another: the held offer and candidates at once, in order', async () => {
     const cluster = await startSignalCluster(2);
     const [a, b] = cluster.nodes.map((n) => n.url) as [string, string];
