@@ -31,8 +31,11 @@ export interface ClusterOptions extends RoomOptions {
   nodeId?: string;
   /** See {@link RedisRoomRegistry.nodeTtlMs}. Default 4000 ms. */
   nodeTtlMs?: number;
+  /** Sends deliveries to this server's own clients (those of other servers went out with the room change). */
   deliver: (deliveries: Delivery[]) => void;
+  /** True while connection `conn` is connected to this server. */
   isConnected: (conn: string) => boolean;
+  /** Ends connection `conn` of this server, so that its client joins again. */
   dropConnection: (conn: string) => void;
 }
 

@@ -3,9 +3,12 @@
  * spoken to with raw Socket.IO clients and SignalClients. What the clients receive is checked against the
  * rooms as Redis holds them (read with a raw Redis client), and against the servers' own /readyz.
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerMessage, SignalAck } from '../../src/signal/index.js';
 import { killAll, startCli } from '../helpers/cli.js';
+import { compileForChild } from '../helpers/media.js';
+import { freePort } from '../helpers/ports.js';
 import { stopRedisServers } from '../helpers/redis-server.js';
 import {
   metrics,
@@ -65,6 +68,27 @@ describe('several signaling servers on one Redis', { timeout: 40_000 }, () => {
     const bad = startCli(['signal', '--port', '0', '--redis', 'http://127.0.0.1:6379']);
     expect((await bad.exited).code).toBe(2);
     expect(bad.stderr()).toMatch(/--redis "http:\/\/127\.0\.0\.1:6379": the URL must start with redis:\/\//);
+  });
+
+  it('a server closed while Redis is away leaves nothing retrying: its process ends by itself', async () => {
+    // Regression: the adapter's stream readers, blocked on a Redis that is not there, kept the process up.
+    const script = await compileForChild('test/signal/fixtures/close-without-redis.ts');
+    const port = await freePort();
+    const child = spawn(process.execPath, [script, `redis://127.0.0.1:${port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'], // stdout: the fixture's JSON line; stderr: for the failure message
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect({ code, out: out.trim() }, err).toEqual({
+      code: 0,
+      out: JSON.stringify({ closed: true, readiness: { ready: false, reason: 'shutting down' } }),
+    });
   });
 
   it('caller first on one server, answerer on another: the held offer and candidates at once, in order', async () => {
