@@ -22,12 +22,29 @@ const REALTIME = [
   'test/e2e/cluster.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
-  'test/record/**/*.test.ts',
+  'test/record/recorder.test.ts',
+  'test/record/audio.test.ts',
+  'test/record/pipeline.test.ts',
+  'test/record/sigint.test.ts',
+  'test/record/recording-series.test.ts',
   'test/capture/video-capture.test.ts',
   'test/capture/audio-capture.test.ts',
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
+  'test/peer/negotiator.test.ts',
+  'test/peer/data-link.test.ts',
+  // the network lab: calls through namespaces, NATs, loss and rate caps
+  'test/net/*.test.ts',
 ];
+
+/**
+ * Lab tests of product behaviour that has not landed yet; they land with the product change, see issues 12
+ * and 13 and docs/network-lab.md (each file says what it needs). Not in the suite until then: a test that
+ * passes by failing proves nothing.
+ */
+const PENDING = ['test/net/pending/**'];
+// RTC_PEER_PENDING=1 runs them (with the real-time files), to try a product change against them.
+if (process.env.RTC_PEER_PENDING) REALTIME.push(...PENDING.splice(0));
 
 export default defineConfig({
   test: {
@@ -48,7 +65,7 @@ export default defineConfig({
           // Protocol, unit and process-error tests: light on CPU, two at a time on the two cores.
           name: 'parallel',
           include: ['test/**/*.test.ts'],
-          exclude: REALTIME,
+          exclude: [...REALTIME, ...PENDING],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
@@ -58,6 +75,7 @@ export default defineConfig({
         test: {
           name: 'realtime',
           include: REALTIME,
+          exclude: PENDING,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

@@ -6,7 +6,7 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    cluster (two signaling servers on Redis beside one in memory)
+ *                    impaired, cluster (two signaling servers on Redis beside one in memory)
  *
  * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
  * 2-core machine: compare the rows of one run, not runs of different days.
@@ -20,11 +20,21 @@ import { machineFacts } from './lib/machine.js';
 import { round } from './lib/stats.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
+import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
-const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling', 'cluster'] as const;
+const SECTIONS = [
+  'floor',
+  'rtc-peer',
+  'chromium',
+  'first-frame',
+  'stall',
+  'signaling',
+  'impaired',
+  'cluster',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Durations and counts of one mode. */
@@ -36,6 +46,8 @@ interface Plan {
   firstFrameTrials: number;
   stall: { width: number; height: number; beforeSec: number; stopSec: number; afterSec: number };
   signaling: { clients: number[]; rate: number; seconds: number };
+  /** Random loss each way in the network lab (needs root), rtc-peer beside raw wrtc. */
+  impaired: { losses: number[]; rampSec: number; windowSec: number };
   /** Two servers on Redis against one in memory, at one client count (the one-server run is reused). */
   cluster: { clients: number; rate: number; seconds: number };
 }
@@ -51,6 +63,8 @@ const FULL: Plan = {
   firstFrameTrials: 10,
   stall: { width: 1280, height: 720, beforeSec: 4, stopSec: 10, afterSec: 6 },
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
+  // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
+  impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
   cluster: { clients: 10_000, rate: 500, seconds: 10 },
 };
 
@@ -62,6 +76,7 @@ const QUICK: Plan = {
   firstFrameTrials: 2,
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
+  impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
   cluster: { clients: 200, rate: 100, seconds: 2 },
 };
 
@@ -107,6 +122,7 @@ async function main(): Promise<number> {
   const firstFrame: FirstFrameResult[] = [];
   const signaling: SignalingResult[] = [];
   let stall: StallResult | undefined;
+  const impaired: ImpairedResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -170,6 +186,12 @@ async function main(): Promise<number> {
       );
     }
   }
+  if (only.has('impaired')) {
+    const { losses, rampSec, windowSec } = plan.impaired;
+    await step(`impaired: ${losses.join(' and ')} % loss, rtc-peer and raw wrtc, ${windowSec} s each`, () =>
+      runImpaired(losses, { rampSec, windowSec }, (r) => void impaired.push(r)),
+    );
+  }
   if (only.has('cluster')) {
     const c = plan.cluster;
     const same = (s: SignalingResult): boolean =>
@@ -187,9 +209,18 @@ async function main(): Promise<number> {
   }
   rmSync(dir, { recursive: true, force: true });
 
-  const goals = evaluateGoals(media, firstFrame, signaling, stall, plan);
-  print(media, firstFrame, signaling, stall, goals);
+  const goals = [...evaluateGoals(media, firstFrame, signaling, stall, plan), ...impairedGoals(impaired)];
+  print(media, firstFrame, signaling, stall, goals, impaired);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
+  if (quick && only.has('impaired'))
+    for (const loss of plan.impaired.losses)
+      for (const setup of ['rtc-peer', 'raw wrtc'])
+        if (
+          !impaired.some(
+            (r) => r.setup === setup && r.lossPercent === loss && r.fpsReceived > 0 && r.latencyMs,
+          )
+        )
+          missing.push(`impaired ${setup} ${loss} %`);
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -200,6 +231,7 @@ async function main(): Promise<number> {
     firstFrame,
     stall: stall ?? null,
     signaling,
+    impaired,
     goals,
     errors,
     missing,
@@ -220,6 +252,7 @@ function print(
   signaling: SignalingResult[],
   stall: StallResult | undefined,
   goals: Goal[],
+  impaired: ImpairedResult[],
 ): void {
   if (media.length > 0) {
     console.log('\nmedia (latency over the whole call; fps, CPU over the steady window; RSS = sum of peaks)');
@@ -309,8 +342,42 @@ function print(
       ),
     );
   }
+  if (impaired.length > 0) {
+    console.log(
+      "\nimpaired link: random loss each way on the receiver's link, 640x480@30 video only, network lab " +
+        '(fps and freezes over the window: raw wrtc at its sink, rtc-peer in its recording; latency over the call)',
+    );
+    console.log(
+      table(
+        [
+          'setup',
+          'loss',
+          'dropped',
+          'window s',
+          'fps rx',
+          'lowest fps',
+          'freezes>500ms',
+          'longest ms',
+          'lat p50',
+          'p95',
+        ],
+        impaired.map((r) => [
+          r.setup,
+          `${r.lossPercent} %`,
+          `${fmt(r.measuredLossPercent, 1)} %`,
+          String(r.windowSec),
+          fmt(r.fpsReceived, 1),
+          `${fmt(r.lowestFps, 1)} /${r.lowestOverSec}s`,
+          String(r.freezes),
+          String(r.longestFreezeMs),
+          fmt(r.latencyMs?.p50),
+          fmt(r.latencyMs?.p95),
+        ]),
+      ),
+    );
+  }
   if (goals.length > 0) {
-    console.log('\ngoals (issue 7)');
+    console.log('\ngoals (issues 7 and 13)');
     console.log(
       table(
         ['', 'goal', 'measured'],
@@ -429,6 +496,28 @@ function evaluateGoals(
       measured: `+${fmt(stall.growthMb, 1)} MB, ${fmt(stall.fpsReceivedAfter, 1)} fps after, recording resumed: ${stall.recordingResumed}`,
       met: stall.growthMb <= 50 && stall.recordingResumed && stall.fpsReceivedAfter >= 25,
     });
+  }
+  return goals;
+}
+
+/** Issue 13's figures for loss: 5 % -> at least 28 fps; 20 % -> at least 15 fps sustained, no freeze over 1 s. */
+function impairedGoals(impaired: ImpairedResult[]): Goal[] {
+  const goals: Goal[] = [];
+  for (const r of impaired.filter((x) => x.setup === 'rtc-peer')) {
+    const raw = impaired.find((x) => x.setup === 'raw wrtc' && x.lossPercent === r.lossPercent);
+    const vs = raw ? ` (raw wrtc ${fmt(raw.fpsReceived, 1)}, lowest ${fmt(raw.lowestFps, 1)})` : '';
+    if (r.lossPercent === 5)
+      goals.push({
+        goal: '5 % loss: rtc-peer receives >= 28 fps',
+        measured: `${fmt(r.fpsReceived, 1)} fps over ${r.windowSec} s${vs}`,
+        met: r.fpsReceived >= 28,
+      });
+    if (r.lossPercent === 20)
+      goals.push({
+        goal: '20 % loss: rtc-peer >= 15 fps sustained, no freeze over 1 s',
+        measured: `lowest ${fmt(r.lowestFps, 1)} fps per ${r.lowestOverSec} s, longest freeze ${r.longestFreezeMs} ms over ${r.windowSec} s${vs}`,
+        met: r.lowestFps >= 15 && r.longestFreezeMs < 1000,
+      });
   }
   return goals;
 }

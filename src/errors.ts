@@ -1,6 +1,8 @@
 /**
- * Named errors with the fields a caller needs to react (exit code, device, room). Every message says what
- * happened, to what, and what to do next.
+ * Named errors with the fields a caller needs to react: a stable `code`, and what the error is about (the
+ * device, the path, the URL, the address). A message says what happened, to what, and what to do next in
+ * words that hold for any caller; the command line adds its flags as hints (`src/cli/hints.ts`) and picks
+ * its exit code by class (`src/cli/exit-codes.ts`).
  */
 
 /** Base class: every error thrown by rtc-peer on purpose is one of these. */
@@ -15,42 +17,85 @@ export class RtcPeerError extends Error {
   }
 }
 
-/** No usable ffmpeg binary was found. `tried` lists every place looked at, with why it did not work. */
+/**
+ * No usable ffmpeg binary was found (`FFMPEG_NOT_FOUND`). `tried` lists every place looked at, with why it
+ * did not work. Remedy: install ffmpeg, or name a binary (`locateFfmpeg`'s `explicit`, `RTC_PEER_FFMPEG`).
+ */
 export class FfmpegNotFoundError extends RtcPeerError {
-  constructor(readonly tried: string[]) {
+  constructor(readonly tried: readonly string[]) {
     super(
       'FFMPEG_NOT_FOUND',
       `no usable ffmpeg found; tried:\n  ${tried.join('\n  ')}\n` +
-        'Install ffmpeg (e.g. `apt-get install ffmpeg`) or pass --ffmpeg PATH / set RTC_PEER_FFMPEG.',
+        'Install ffmpeg (e.g. `apt-get install ffmpeg`) or point RTC_PEER_FFMPEG at one.',
     );
   }
 }
 
-/** ffmpeg could not start, or exited before producing output. Carries its last stderr lines. */
+/** What ffmpeg left behind when it failed. */
+export interface FfmpegErrorDetails {
+  /** Its exit code, or null when a signal ended it. */
+  exitCode?: number | null;
+  signal?: NodeJS.Signals | null;
+  /** Its last stderr lines. */
+  stderr?: string[];
+  /** The file it was reading or writing, when the error is about that file. */
+  path?: string;
+}
+
+/**
+ * ffmpeg could not start (`FFMPEG_START_FAILED`), died (`FFMPEG_DIED`), or found no sound in a file
+ * (`NO_AUDIO_STREAM`, with `details.path`). Carries its last stderr lines.
+ */
 export class FfmpegError extends RtcPeerError {
   constructor(
     code: string,
     message: string,
-    readonly details: { exitCode?: number | null; signal?: NodeJS.Signals | null; stderr?: string[] },
+    readonly details: FfmpegErrorDetails,
     options?: { cause?: unknown },
   ) {
     super(code, message, options);
   }
 }
 
-/** A capture device is missing, busy or not permitted. */
+/** What a {@link DeviceError} is about. */
+export interface DeviceErrorOptions {
+  /** A camera (the default) or a microphone. */
+  kind?: 'camera' | 'microphone';
+  /**
+   * For a camera that was not found, the cameras that do exist, when they can be listed (V4L2: the
+   * `/dev/video*` of this machine; empty when there are none). Undefined where they cannot be listed.
+   */
+  found?: readonly string[];
+  cause?: unknown;
+}
+
+/**
+ * A capture device is missing (`DEVICE_NOT_FOUND`), busy (`DEVICE_BUSY`), not permitted
+ * (`DEVICE_PERMISSION`) or failed (`DEVICE_FAILED`).
+ */
 export class DeviceError extends RtcPeerError {
+  /** A camera or a microphone. */
+  readonly kind: 'camera' | 'microphone';
+  /** See {@link DeviceErrorOptions.found}. */
+  readonly found?: readonly string[];
+
   constructor(
     code: 'DEVICE_NOT_FOUND' | 'DEVICE_BUSY' | 'DEVICE_PERMISSION' | 'DEVICE_FAILED',
     message: string,
+    /** The device as it was asked for, e.g. `/dev/video0` or `hw:1,0`. */
     readonly device: string,
-    options?: { cause?: unknown },
+    options: DeviceErrorOptions = {},
   ) {
-    super(code, message, options);
+    super(code, message, { cause: options.cause });
+    this.kind = options.kind ?? 'camera';
+    if (options.found !== undefined) this.found = options.found;
   }
 }
 
-/** A recording path that exists (without `force`) or cannot be written. */
+/**
+ * A recording path that exists (`RECORDING_EXISTS`: pass `force` to overwrite it) or cannot be written
+ * (`RECORDING_UNWRITABLE`).
+ */
 export class RecordingPathError extends RtcPeerError {
   constructor(
     code: 'RECORDING_EXISTS' | 'RECORDING_UNWRITABLE',

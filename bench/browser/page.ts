@@ -3,7 +3,8 @@
  * per browser: `?role=send` draws a moving pattern with the barcode into a canvas and sends its
  * `captureStream`; `?role=recv` plays the remote track in a <video> and reads the barcode off every rendered
  * frame (`requestVideoFrameCallback`, `drawImage` of the barcode band, `getImageData`, luma from RGB).
- * The barcode code is src/capture/barcode.ts itself, transpiled and served as /barcode.js (same layout).
+ * The barcode code is src/capture/barcode.ts itself, transpiled and served as /barcode.js (same layout),
+ * with the src/capture/luma.ts it imports as /luma.js.
  * Signaling goes through the bench: `window.benchSignal(json)` out, `window.benchReceive(json)` in.
  */
 

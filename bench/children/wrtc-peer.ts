@@ -4,9 +4,13 @@
  * call, so no ffmpeg runs while anything is measured), stamps the barcode and feeds an `RTCVideoSource`; `recv` reads the barcode off every frame of an `RTCVideoSink`. Signaling is JSON lines:
  * descriptions and candidates go out on stdout and come in on stdin (the bench passes them across).
  *
- * Usage: node wrtc-peer.mjs send|recv WIDTH HEIGHT FPS
- * stdin:  {"event":"sdp","sdp":{...}} {"event":"candidate","candidate":{...}} {"event":"mark"} {"event":"end"}
- * stdout: {"event":"sdp"|"candidate"|"first-frame"|"mark"|"result", ...}
+ * Usage: node wrtc-peer.mjs send|recv WIDTH HEIGHT FPS [CONFIG]
+ * CONFIG (JSON, optional): `{"iceServers":[...],"iceTransportPolicy":"all","tuning":{...}}`: ICE servers
+ * (default none) and the SDP changes of bench/lib/sdp-tuning.ts, applied to the remote description (the
+ * sender's codec settings come from the answer it applies).
+ * stdin:  {"event":"sdp","sdp":{...}} {"event":"candidate","candidate":{...}} {"event":"mark"} {"event":"stats"}
+ *         {"event":"end"}
+ * stdout: {"event":"sdp"|"candidate"|"state"|"first-frame"|"mark"|"stats"|"result", ...}
  */
 import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -14,11 +18,17 @@ import wrtc from '@roamhq/wrtc';
 import { readBarcode, writeBarcode } from '../../src/capture/barcode.js';
 import { buildCaptureArgs } from '../../src/capture/capture-args.js';
 import { locateFfmpeg } from '../../src/capture/ffmpeg-locate.js';
+import { tuneSdp, type SdpTuning } from '../lib/sdp-tuning.js';
 
 /** Frames of the pattern held in memory and replayed in a loop (1 s: 41 MB of RSS at 720p, counted). */
 const LOOP_FRAMES = 30;
 
-const [role, w, h, rate] = process.argv.slice(2);
+const [role, w, h, rate, configJson] = process.argv.slice(2);
+const config = JSON.parse(configJson ?? '{}') as {
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: 'all' | 'relay';
+  tuning?: SdpTuning;
+};
 const width = Number(w);
 const height = Number(h);
 const fps = Number(rate);
@@ -31,16 +41,33 @@ const out = (event: string, fields: Record<string, unknown> = {}): void => {
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
 };
 
-const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+const pc = new wrtc.RTCPeerConnection({
+  iceServers: config.iceServers ?? [],
+  iceTransportPolicy: config.iceTransportPolicy ?? 'all',
+});
 pc.onicecandidate = (e) => {
   if (e.candidate?.candidate) out('candidate', { candidate: e.candidate.toJSON() });
 };
+const t0 = performance.now();
+const report = (): void =>
+  out('state', {
+    ms: Math.round(performance.now() - t0),
+    connection: pc.connectionState,
+    ice: pc.iceConnectionState,
+    gathering: pc.iceGatheringState,
+  });
+pc.onconnectionstatechange = report;
+pc.oniceconnectionstatechange = report;
+pc.onicegatheringstatechange = report;
 
 let timer: NodeJS.Timeout | undefined;
 let framesSent = 0;
 const latencies: number[] = [];
 let framesReceived = 0;
 let resolution = '';
+/** Each received frame: ms since this process started, and the frame id read from its barcode (-1: none). */
+const arrivals: number[] = [];
+const ids: number[] = [];
 let sink: { stop(): void; onframe: unknown } | undefined;
 
 if (role === 'send') {
@@ -60,6 +87,8 @@ if (role === 'send') {
       resolution = `${frame.width}x${frame.height}`;
       const code = readBarcode(frame.data, frame.width, frame.height);
       if (code) latencies.push((now - code.timestampMs) >>> 0);
+      arrivals.push(Math.round(performance.now() - t0));
+      ids.push(code?.frameId ?? -1);
     };
   };
 }
@@ -117,7 +146,9 @@ async function onMessage(m: {
     }
     case 'sdp':
       if (!m.sdp) return;
-      await pc.setRemoteDescription(m.sdp);
+      await pc.setRemoteDescription(
+        config.tuning ? { type: m.sdp.type, sdp: tuneSdp(m.sdp.sdp ?? '', config.tuning) } : m.sdp,
+      );
       if (m.sdp.type === 'offer') {
         await pc.setLocalDescription(await pc.createAnswer());
         out('sdp', { sdp: { type: 'answer', sdp: pc.localDescription?.sdp } });
@@ -129,15 +160,81 @@ async function onMessage(m: {
     case 'mark':
       out('mark', { framesReceived, framesSent, resolution });
       break;
+    case 'stats':
+      out('stats', { ms: Math.round(performance.now() - t0), ...(await statsSummary()) });
+      break;
     case 'end':
       clearTimeout(timer);
       sink?.stop();
       pc.close();
-      out('result', { framesReceived, framesSent, resolution, latencies });
+      out('result', { framesReceived, framesSent, resolution, latencies, arrivals, ids });
       // An explicit exit: wrtc can crash in its native teardown when the event loop drains by itself.
       setTimeout(() => process.exit(0), 50);
       break;
   }
+}
+
+/**
+ * What libwebrtc says of the call: the selected pair's candidate types and bandwidth estimate, the video
+ * sender's and receiver's counters (NACK, PLI, retransmissions, FEC, quality limitation).
+ */
+async function statsSummary(): Promise<Record<string, unknown>> {
+  const entries = [...((await pc.getStats()) as unknown as Map<string, Record<string, unknown>>).values()];
+  const byId = new Map(entries.map((e) => [e.id as string, e]));
+  const pick = (e: Record<string, unknown> | undefined, keys: string[]): Record<string, unknown> =>
+    Object.fromEntries(keys.filter((k) => e?.[k] !== undefined).map((k) => [k, e?.[k]]));
+  const transport = entries.find((e) => e.type === 'transport');
+  const pair =
+    byId.get(transport?.selectedCandidatePairId as string) ??
+    entries.find((e) => e.type === 'candidate-pair' && e.nominated === true && e.state === 'succeeded');
+  return {
+    local: byId.get(pair?.localCandidateId as string)?.candidateType,
+    remote: byId.get(pair?.remoteCandidateId as string)?.candidateType,
+    pair: pick(pair, ['availableOutgoingBitrate', 'currentRoundTripTime', 'packetsSent', 'packetsReceived']),
+    out: pick(
+      entries.find((e) => e.type === 'outbound-rtp' && e.kind === 'video'),
+      [
+        'framesEncoded',
+        'framesSent',
+        'frameWidth',
+        'frameHeight',
+        'framesPerSecond',
+        'targetBitrate',
+        'bytesSent',
+        'packetsSent',
+        'retransmittedPacketsSent',
+        'nackCount',
+        'pliCount',
+        'firCount',
+        'keyFramesEncoded',
+        'qualityLimitationReason',
+        'qualityLimitationResolutionChanges',
+      ],
+    ),
+    in: pick(
+      entries.find((e) => e.type === 'inbound-rtp' && e.kind === 'video'),
+      [
+        'framesReceived',
+        'framesDecoded',
+        'framesDropped',
+        'keyFramesDecoded',
+        'frameWidth',
+        'frameHeight',
+        'packetsReceived',
+        'packetsLost',
+        'nackCount',
+        'pliCount',
+        'firCount',
+        'fecPacketsReceived',
+        'fecPacketsDiscarded',
+        'bytesReceived',
+        'jitterBufferDelay',
+        'jitterBufferEmittedCount',
+        'freezeCount',
+        'totalFreezesDuration',
+      ],
+    ),
+  };
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -25,21 +25,37 @@ export type ChildEvent = { event: string; at: number } & Record<string, unknown>
  * the CLI.
  */
 export function compileChild(name: string): string {
-  const source = readFileSync(path.join(ROOT, 'bench/children', `${name}.ts`), 'utf8');
+  return transpileTo(path.join(ROOT, 'bench/children', `${name}.ts`), path.join(BUILD_DIR, `${name}.mjs`));
+}
+
+/**
+ * Transpiles one file; `../../src/X.js` imports point at dist/, `../lib/X.js` imports (pure bench helpers)
+ * are transpiled beside it.
+ */
+function transpileTo(file: string, out: string): string {
+  const source = readFileSync(file, 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
   const distUrl = pathToFileURL(path.join(ROOT, 'dist')).href;
-  const js = outputText.replace(/(['"])(?:\.\.\/)+src\//g, `$1${distUrl}/`);
-  mkdirSync(BUILD_DIR, { recursive: true });
-  const out = path.join(BUILD_DIR, `${name}.mjs`);
+  const js = outputText
+    .replace(/(['"])(?:\.\.\/)+src\//g, `$1${distUrl}/`)
+    .replace(/(['"])\.\.\/lib\/([\w-]+)\.js\1/g, (_m, q: string, lib: string) => {
+      transpileTo(path.join(ROOT, 'bench/lib', `${lib}.ts`), path.join(BUILD_DIR, 'lib', `${lib}.mjs`));
+      return `${q}${path.dirname(out) === BUILD_DIR ? './lib' : '.'}/${lib}.mjs${q}`;
+    });
+  mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, js);
   return out;
 }
 
-/** Transpiles src/capture/barcode.ts for the browser pages (an ES module with no imports). */
-export function barcodeModuleSource(): string {
-  const source = readFileSync(path.join(ROOT, 'src/capture/barcode.ts'), 'utf8');
+/**
+ * A module of src/capture/ as browser JavaScript (types stripped): the barcode (`barcode`) and the luma helpers
+ * it imports (`luma`, which it finds beside it as `./luma.js`), served to the benchmark's pages so that they
+ * draw and read the very barcode rtc-peer does.
+ */
+export function browserModuleSource(name: 'barcode' | 'luma'): string {
+  const source = readFileSync(path.join(ROOT, `src/capture/${name}.ts`), 'utf8');
   return ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   }).outputText;
@@ -60,24 +76,34 @@ export class Child {
    * up to the hard limit when the process may not go beyond it; the shell then `exec`s node, so the pid is
    * node's).
    */
-  constructor(name: string, script: string, args: string[], options: { nofile?: number } = {}) {
+  constructor(
+    name: string,
+    script: string,
+    args: string[],
+    options: { nofile?: number; netns?: string } = {},
+  ) {
     this.name = name;
     const argv = [script, ...args];
-    this.proc = options.nofile
-      ? spawn(
-          'sh',
-          [
-            '-c',
-            `ulimit -n ${options.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`,
-            process.execPath,
-            ...argv,
-          ],
-          {
-            // stdin: commands for bench children; stdout: JSON lines; stderr: kept for error messages.
-            stdio: ['pipe', 'pipe', 'pipe'],
-          },
-        )
-      : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // In a network namespace of the lab (test/net/lab.ts): `ip netns exec` execs node, so the pid is node's.
+    this.proc = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, ...argv], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+      : options.nofile
+        ? spawn(
+            'sh',
+            [
+              '-c',
+              `ulimit -n ${options.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`,
+              process.execPath,
+              ...argv,
+            ],
+            {
+              // stdin: commands for bench children; stdout: JSON lines; stderr: kept for error messages.
+              stdio: ['pipe', 'pipe', 'pipe'],
+            },
+          )
+        : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     let partial = '';
     this.proc.stdout?.setEncoding('utf8');
     this.proc.stdout?.on('data', (chunk: string) => {
@@ -195,7 +221,11 @@ export class Child {
 }
 
 /** Starts `rtc-peer ARGS` (the built CLI). */
-export function startCli(name: string, args: string[], options: { nofile?: number } = {}): Child {
+export function startCli(
+  name: string,
+  args: string[],
+  options: { nofile?: number; netns?: string } = {},
+): Child {
   return new Child(name, CLI, args, options);
 }
 

@@ -6,16 +6,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PAGE_HTML, PAGE_SCRIPT } from '../browser/page.js';
-import { barcodeModuleSource } from '../lib/child.js';
+import { browserModuleSource } from '../lib/child.js';
 import { CpuWindow, processTree } from '../lib/proc.js';
 import { percentiles, sleep } from '../lib/stats.js';
 import type { MediaResult } from '../lib/types.js';
 import { CHROMIUM_ARGS } from '../../test/helpers/browser.js';
 import { systemCommand } from '../../test/system/find-command.js';
 
-/** Serves the page, its script and the barcode module on a free loopback port. */
+/** Serves the page, its script and the barcode module (with the luma module it imports) on a free loopback port. */
 async function startPageServer(): Promise<{ server: Server; origin: string }> {
-  const barcode = barcodeModuleSource();
+  const barcode = browserModuleSource('barcode');
+  const luma = browserModuleSource('luma');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const body =
@@ -25,7 +26,9 @@ async function startPageServer(): Promise<{ server: Server; origin: string }> {
           ? PAGE_SCRIPT
           : path === '/barcode.js'
             ? barcode
-            : undefined;
+            : path === '/luma.js'
+              ? luma
+              : undefined;
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
       return;

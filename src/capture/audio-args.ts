@@ -2,6 +2,8 @@
  * Pure ffmpeg argument building for audio capture: no I/O, unit-tested. Every source comes out as 16-bit
  * little-endian PCM at 48 kHz on stdout, cut into 10 ms chunks in node (`AudioChunker`).
  */
+import { withDefaults } from '../util/defaults.js';
+import { checkSource, FFMPEG_QUIET, fileInput, type FileSource } from './capture-args.js';
 
 /** Where sound comes from. */
 export type AudioSource =
@@ -13,8 +15,8 @@ export type AudioSource =
   | { kind: 'avfoundation'; device: string }
   /** Windows DirectShow microphone, by name. */
   | { kind: 'dshow'; device: string }
-  /** A media file's own first audio track, paced at real time (`-re`); `loop` defaults to true. */
-  | { kind: 'file'; path: string; loop?: boolean }
+  /** A media file's own first audio track. */
+  | FileSource
   /** A continuous 1 kHz tone (ffmpeg's `sine`), gated into a beep each second in node (see `test-beep.ts`). */
   | { kind: 'test-tone' };
 
@@ -51,14 +53,12 @@ export interface ResolvedAudioCaptureOptions {
 }
 
 /**
- * Applies defaults and validates.
+ * An audio capture's options with {@link AUDIO_DEFAULTS} applied, its channels, buffers and source checked.
  *
  * @throws TypeError on a bad source, channel count or buffer size.
  */
 export function resolveAudioCaptureOptions(o: AudioCaptureOptions): ResolvedAudioCaptureOptions {
-  const channels = o.channels ?? AUDIO_DEFAULTS.channels;
-  const maxQueuedChunks = o.maxQueuedChunks ?? AUDIO_DEFAULTS.maxQueuedChunks;
-  const prebufferChunks = o.prebufferChunks ?? AUDIO_DEFAULTS.prebufferChunks;
+  const { channels, maxQueuedChunks, prebufferChunks } = withDefaults(o, AUDIO_DEFAULTS);
   if (channels !== 1 && channels !== 2)
     throw new TypeError(`audio capture: channels must be 1 or 2, got ${channels}`);
   if (!Number.isInteger(maxQueuedChunks) || maxQueuedChunks < 2)
@@ -67,12 +67,8 @@ export function resolveAudioCaptureOptions(o: AudioCaptureOptions): ResolvedAudi
     throw new TypeError(
       `audio capture: prebufferChunks must be an integer in [1, maxQueuedChunks], got ${prebufferChunks}`,
     );
-  if (!o.ffmpegPath) throw new TypeError('audio capture: ffmpegPath is required (see locateFfmpeg)');
+  checkSource('audio capture', o.ffmpegPath, o.source, ['alsa', 'pulse', 'avfoundation', 'dshow']);
   const s = o.source;
-  if (!s || typeof s !== 'object') throw new TypeError('audio capture: source is required');
-  if (s.kind !== 'file' && s.kind !== 'test-tone' && !s.device)
-    throw new TypeError(`audio capture: a ${s.kind} source needs a device`);
-  if (s.kind === 'file' && !s.path) throw new TypeError('audio capture: a file source needs a path');
   return {
     source: s,
     ffmpegPath: o.ffmpegPath,
@@ -95,7 +91,7 @@ function inputArgs(source: AudioSource, sampleRate: number): string[] {
     case 'dshow':
       return ['-f', 'dshow', '-i', `audio=${source.device}`];
     case 'file':
-      return ['-re', ...(source.loop === false ? [] : ['-stream_loop', '-1']), '-i', source.path];
+      return fileInput(source.path, source.loop);
     case 'test-tone':
       // 10 ms frames: with -re, ffmpeg then writes every 10 ms rather than in 21 ms bursts.
       return [
@@ -121,10 +117,7 @@ function inputArgs(source: AudioSource, sampleRate: number): string[] {
 export function buildAudioCaptureArgs(o: AudioCaptureOptions): string[] {
   const { source, sampleRate, channels } = resolveAudioCaptureOptions(o);
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
+    ...FFMPEG_QUIET,
     ...inputArgs(source, sampleRate),
     // the first audio track (a file may have none: ffmpeg then says "matches no streams")
     '-map',
@@ -156,7 +149,7 @@ export function audioSourceFromDevice(
   device: string,
   platform: NodeJS.Platform = process.platform,
 ): AudioSource {
-  if (!device) throw new TypeError('capture: --audio-device needs a value');
+  if (!device) throw new TypeError('capture: a microphone device is required');
   switch (platform) {
     case 'linux':
       if (device === 'pulse') return { kind: 'pulse', device: 'default' };
@@ -169,7 +162,7 @@ export function audioSourceFromDevice(
       return { kind: 'dshow', device };
     default:
       throw new TypeError(
-        `capture: microphones are not supported on ${platform} (use --input FILE, the test pattern, or --no-audio)`,
+        `capture: microphones are not supported on ${platform}: send a file's sound, the test tone, or none`,
       );
   }
 }

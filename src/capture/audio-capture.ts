@@ -11,7 +11,7 @@ import {
   type ResolvedAudioCaptureOptions,
 } from './audio-args.js';
 import { AudioChunker } from './audio-chunker.js';
-import { FfmpegProcess } from './ffmpeg-process.js';
+import { ffmpegDied, FfmpegProcess, startCapturing } from './ffmpeg-process.js';
 import { applyBeep } from './test-beep.js';
 
 /** One 10 ms chunk of 16-bit PCM, in the shape wrtc's `RTCAudioSource.onData` takes. */
@@ -70,27 +70,27 @@ export function audioDeviceErrorFromStderr(source: AudioSource, stderr: string[]
   if (/Device or resource busy|EBUSY|already in use/i.test(text))
     return new DeviceError(
       'DEVICE_BUSY',
-      `${label} is busy: another program is using it${quote}. Close that program, pick another --audio-device, or pass --no-audio.`,
+      `${label} is busy: another program is using it${quote}. Close that program.`,
       device,
+      { kind: 'microphone' },
     );
   if (/Permission denied|EACCES|not authorized|access denied/i.test(text))
     return new DeviceError(
       'DEVICE_PERMISSION',
       source.kind === 'alsa' || source.kind === 'pulse'
-        ? `no permission to open ${label}${quote}: add your user to the "audio" group (\`sudo usermod -aG audio $USER\`, then log in again), or pass --no-audio.`
-        : `no permission to open ${label}${quote}: allow microphone access for this terminal in the OS privacy settings, or pass --no-audio.`,
+        ? `no permission to open ${label}${quote}: add your user to the "audio" group (\`sudo usermod -aG audio $USER\`, then log in again).`
+        : `no permission to open ${label}${quote}: allow microphone access for this terminal in the OS privacy settings.`,
       device,
+      { kind: 'microphone' },
     );
   if (
     /cannot open audio device|No such file or directory|No such device|not found|Invalid value for card|Connection refused|Could not find audio|Invalid device index|Unknown input format|I\/O error|Input\/output error/i.test(
       text,
     )
   )
-    return new DeviceError(
-      'DEVICE_NOT_FOUND',
-      `${label} not found or cannot be opened${quote}. Run \`rtc-peer devices\` to see the microphones ffmpeg can open, pass another --audio-device, or pass --no-audio to send video only.`,
-      device,
-    );
+    return new DeviceError('DEVICE_NOT_FOUND', `${label} not found or cannot be opened${quote}.`, device, {
+      kind: 'microphone',
+    });
   return undefined;
 }
 
@@ -112,43 +112,49 @@ export function audioDeviceErrorFromStderr(source: AudioSource, stderr: string[]
  * await audio.start();
  */
 export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
-  private readonly options: ResolvedAudioCaptureOptions;
-  private readonly log = logger('audio').extend(String(++instances));
-  private readonly chunker: AudioChunker;
-  private ffmpeg: FfmpegProcess | undefined;
-  private startPromise: Promise<void> | undefined;
-  private stopPromise: Promise<void> | undefined;
-  private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
+  readonly #options: ResolvedAudioCaptureOptions;
+  readonly #log = logger('audio').extend(String(++instances));
+  readonly #chunker: AudioChunker;
+  #ffmpeg: FfmpegProcess | undefined;
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #stopping = false;
+  #timer: NodeJS.Timeout | undefined;
   /** `performance.now()` when the next chunk is due; undefined while (pre)buffering. */
-  private nextDue: number | undefined;
-  private firstData: (() => void) | undefined;
-  private sourceEnded = false;
-  private endedEmitted = false;
-  private readonly counters = { chunksSent: 0, underruns: 0 };
+  #nextDue: number | undefined;
+  #firstData: (() => void) | undefined;
+  #sourceEnded = false;
+  #endedEmitted = false;
+  readonly #counters = { chunksSent: 0, underruns: 0 };
 
   /** @throws TypeError on invalid options. */
   constructor(options: AudioCaptureOptions) {
     super();
-    this.options = resolveAudioCaptureOptions(options);
-    this.chunker = new AudioChunker({
-      sampleRate: this.options.sampleRate,
-      channels: this.options.channels,
-      maxQueued: this.options.maxQueuedChunks,
+    this.#options = resolveAudioCaptureOptions(options);
+    this.#chunker = new AudioChunker({
+      sampleRate: this.#options.sampleRate,
+      channels: this.#options.channels,
+      maxQueued: this.#options.maxQueuedChunks,
     });
   }
 
   /** What is captured, in words (`microphone default (ALSA)`, `test tone`). */
   get label(): string {
-    return audioSourceLabel(this.options.source);
+    return audioSourceLabel(this.#options.source);
+  }
+
+  /** The sound emitted: its rate and channels. */
+  get format(): { sampleRate: number; channels: number } {
+    const { sampleRate, channels } = this.#options;
+    return { sampleRate, channels };
   }
 
   /** Chunks sent, dropped, and buffer underruns. */
   get stats(): AudioCaptureStats {
     return {
-      chunksSent: this.counters.chunksSent,
-      chunksDropped: this.chunker.stats.chunksDropped,
-      underruns: this.counters.underruns,
+      chunksSent: this.#counters.chunksSent,
+      chunksDropped: this.#chunker.stats.chunksDropped,
+      underruns: this.#counters.underruns,
     };
   }
 
@@ -158,159 +164,142 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
    * without sound).
    */
   start(): Promise<void> {
-    this.startPromise ??= this.doStart();
-    return this.startPromise;
+    this.#startPromise ??= this.#doStart();
+    return this.#startPromise;
   }
 
-  private async doStart(): Promise<void> {
-    const { source, ffmpegPath, channels } = this.options;
-    this.log('starting %s, %d channel(s)', audioSourceLabel(source), channels);
+  async #doStart(): Promise<void> {
+    const { source, ffmpegPath, channels } = this.#options;
+    this.#log('starting %s, %d channel(s)', audioSourceLabel(source), channels);
     const ffmpeg = new FfmpegProcess({
       ffmpegPath,
-      args: buildAudioCaptureArgs(this.options),
+      args: buildAudioCaptureArgs(this.#options),
       name: 'audio-capture',
-      readyOn: 'output',
-      stopWith: 'q',
-      onOutput: (bytes) => this.onOutput(bytes),
+      onOutput: (bytes) => this.#onOutput(bytes),
     });
-    this.ffmpeg = ffmpeg;
-    const gotFirstData = new Promise<void>((resolve) => (this.firstData = resolve));
-    try {
-      await ffmpeg.start();
-    } catch (err) {
-      const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw this.startError(tail) ?? err;
-    }
-    ffmpeg.on('exit', (code, signal, tail) => this.onExit(code, signal, tail));
-    this.timer = setInterval(() => this.tick(), TICK_MS);
-    await Promise.race([
-      gotFirstData,
-      ffmpeg.waitForExit().then(async () => {
+    this.#ffmpeg = ffmpeg;
+    await startCapturing(ffmpeg, {
+      what: `audio capture of ${audioSourceLabel(source)}`,
+      unit: 'chunk',
+      delivered: new Promise<void>((resolve) => (this.#firstData = resolve)),
+      explain: (tail) => this.#startError(tail),
+      started: () => {
+        ffmpeg.on('exit', (code, signal, tail) => this.#onExit(code, signal, tail));
+        this.#timer = setInterval(() => this.#tick(), TICK_MS);
+      },
+      stillDelivering: async () => {
         // a short file may end before its first chunk was paced out: let the pacer drain first
         await new Promise((r) => setTimeout(r, TICK_MS * 2));
-        if (this.counters.chunksSent > 0 || this.chunker.queued > 0) return gotFirstData;
-        const tail = ffmpeg.stderrTail;
-        throw (
-          this.startError(tail) ??
-          new FfmpegError(
-            'FFMPEG_START_FAILED',
-            `audio capture of ${audioSourceLabel(source)}: ffmpeg exited before the first chunk; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-            { stderr: tail },
-          )
-        );
-      }),
-    ]);
-    this.log('first chunk sent');
+        return this.#counters.chunksSent > 0 || this.#chunker.queued > 0;
+      },
+    });
+    this.#log('first chunk sent');
   }
 
-  private startError(tail: string[]): Error | undefined {
-    const { source } = this.options;
+  #startError(tail: string[]): Error | undefined {
+    const { source } = this.#options;
     const device = audioDeviceErrorFromStderr(source, tail);
     if (device) return device;
     if (source.kind === 'file' && tail.some((l) => /matches no streams/.test(l)))
-      return new FfmpegError(
-        'NO_AUDIO_STREAM',
-        `file ${source.path} has no audio track: send it without sound (--no-audio) or pick a file with sound.`,
-        { stderr: tail },
-      );
+      return new FfmpegError('NO_AUDIO_STREAM', `file ${source.path} has no audio track.`, {
+        stderr: tail,
+        path: source.path,
+      });
     return undefined;
   }
 
-  private onOutput(bytes: Buffer): void {
-    this.chunker.push(bytes);
+  #onOutput(bytes: Buffer): void {
+    this.#chunker.push(bytes);
   }
 
   /** The real-time pacer: sends every chunk that is due, from the buffer. */
-  private tick(): void {
-    if (this.stopping) return;
+  #tick(): void {
+    if (this.#stopping) return;
     const now = performance.now();
-    if (this.nextDue === undefined) {
+    if (this.#nextDue === undefined) {
       // (Re)buffering: wait for a few chunks (or the last ones of a stream that ended).
       const ready =
-        this.chunker.queued >= this.options.prebufferChunks || (this.sourceEnded && this.chunker.queued > 0);
+        this.#chunker.queued >= this.#options.prebufferChunks ||
+        (this.#sourceEnded && this.#chunker.queued > 0);
       if (!ready) {
-        if (this.sourceEnded) this.finishEnded();
+        if (this.#sourceEnded) this.#finishEnded();
         return;
       }
-      this.nextDue = now;
+      this.#nextDue = now;
     }
-    this.nextDue = Math.max(this.nextDue, now - MAX_CATCH_UP_MS);
-    while (this.nextDue <= now) {
-      const samples = this.chunker.take();
+    this.#nextDue = Math.max(this.#nextDue, now - MAX_CATCH_UP_MS);
+    while (this.#nextDue <= now) {
+      const samples = this.#chunker.take();
       if (!samples) {
-        if (!this.sourceEnded) {
-          this.counters.underruns++;
-          this.log('buffer ran dry (%d so far): waiting for ffmpeg', this.counters.underruns);
+        if (!this.#sourceEnded) {
+          this.#counters.underruns++;
+          this.#log('buffer ran dry (%d so far): waiting for ffmpeg', this.#counters.underruns);
         }
-        this.nextDue = undefined;
+        this.#nextDue = undefined;
         return;
       }
-      const { sampleRate, channels } = this.options;
-      if (this.options.source.kind === 'test-tone') {
+      const { sampleRate, channels } = this.#options;
+      if (this.#options.source.kind === 'test-tone') {
         // The wall-clock time this chunk is due, without the pacer's timer jitter.
-        applyBeep(samples, channels, sampleRate, Date.now() - (now - this.nextDue));
+        applyBeep(samples, channels, sampleRate, Date.now() - (now - this.#nextDue));
       }
-      this.nextDue += 10;
-      this.counters.chunksSent++;
+      this.#nextDue += 10;
+      this.#counters.chunksSent++;
       this.emit('data', {
         samples,
         sampleRate,
         bitsPerSample: 16,
         channelCount: channels,
-        numberOfFrames: this.chunker.frames,
+        numberOfFrames: this.#chunker.frames,
       });
-      if (this.firstData) {
-        this.firstData();
-        this.firstData = undefined;
+      if (this.#firstData) {
+        this.#firstData();
+        this.#firstData = undefined;
       }
     }
   }
 
-  private onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): void {
-    if (this.stopping) return;
-    const { source } = this.options;
+  #onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): void {
+    if (this.#stopping) return;
+    const { source } = this.#options;
     if (code === 0 && source.kind === 'file') {
       // Send what is left, the last partial chunk faded out and padded; then 'ended'.
-      this.log('file ended');
-      this.chunker.end();
-      this.sourceEnded = true;
+      this.#log('file ended');
+      this.#chunker.end();
+      this.#sourceEnded = true;
       return;
     }
-    if (this.counters.chunksSent === 0) return; // start() rejects instead
+    if (this.#counters.chunksSent === 0) return; // start() rejects instead
     const err =
       audioDeviceErrorFromStderr(source, tail) ??
-      new FfmpegError(
-        'FFMPEG_DIED',
-        `audio capture of ${audioSourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-        { exitCode: code, signal, stderr: tail },
-      );
-    this.log('ended: %s', err.message);
-    this.clearTimer();
-    this.endedEmitted = true;
+      ffmpegDied(`audio capture of ${audioSourceLabel(source)}: ffmpeg`, code, signal, tail);
+    this.#log('ended: %s', err.message);
+    this.#clearTimer();
+    this.#endedEmitted = true;
     this.emit('ended', err);
   }
 
-  private finishEnded(): void {
-    if (this.endedEmitted) return;
-    this.endedEmitted = true;
-    this.clearTimer();
+  #finishEnded(): void {
+    if (this.#endedEmitted) return;
+    this.#endedEmitted = true;
+    this.#clearTimer();
     this.emit('ended');
   }
 
-  private clearTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  #clearTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Stops ffmpeg (`q`, then SIGTERM, then SIGKILL) and the pacer. Idempotent; concurrent callers share one promise. */
   stop(): Promise<void> {
-    this.stopPromise ??= (async () => {
-      this.stopping = true;
-      this.clearTimer();
-      await this.ffmpeg?.stop();
-      this.log('stopped: %o', this.stats);
+    this.#stopPromise ??= (async () => {
+      this.#stopping = true;
+      this.#clearTimer();
+      await this.#ffmpeg?.stop();
+      this.#log('stopped: %o', this.stats);
       this.removeAllListeners();
     })();
-    return this.stopPromise;
+    return this.#stopPromise;
   }
 }

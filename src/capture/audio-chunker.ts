@@ -49,11 +49,11 @@ export class AudioChunker {
   readonly channels: number;
   /** Chunks completed, chunks dropped because the consumer fell behind, silence samples padded at the end. */
   readonly stats = { chunksRead: 0, chunksDropped: 0, paddedSamples: 0 };
-  private readonly maxQueued: number;
-  private readonly queue: Int16Array[] = [];
-  private filling: Uint8Array;
-  private filled = 0;
-  private ended = false;
+  readonly #maxQueued: number;
+  readonly #queue: Int16Array[] = [];
+  #filling: Uint8Array;
+  #filled = 0;
+  #ended = false;
 
   /** @throws TypeError on invalid options (a chunk must hold a whole number of samples). */
   constructor(options: AudioChunkerOptions = {}) {
@@ -73,35 +73,35 @@ export class AudioChunker {
     this.channels = channels;
     this.frames = frames;
     this.chunkBytes = frames * channels * 2;
-    this.maxQueued = maxQueued;
-    this.filling = new Uint8Array(this.chunkBytes);
+    this.#maxQueued = maxQueued;
+    this.#filling = new Uint8Array(this.chunkBytes);
   }
 
   /** Complete chunks waiting for the consumer. */
   get queued(): number {
-    return this.queue.length;
+    return this.#queue.length;
   }
 
   /** Bytes of the partial chunk being filled. */
   get pendingBytes(): number {
-    return this.filled;
+    return this.#filled;
   }
 
   /** True once {@link end} was called. */
   get isEnded(): boolean {
-    return this.ended;
+    return this.#ended;
   }
 
   /** Feeds bytes; completed chunks are queued (dropping the oldest beyond `maxQueued`). Ignored after `end()`. */
   push(bytes: Uint8Array): void {
-    if (this.ended) return;
+    if (this.#ended) return;
     let offset = 0;
     while (offset < bytes.length) {
-      const n = Math.min(this.chunkBytes - this.filled, bytes.length - offset);
-      this.filling.set(bytes.subarray(offset, offset + n), this.filled);
-      this.filled += n;
+      const n = Math.min(this.chunkBytes - this.#filled, bytes.length - offset);
+      this.#filling.set(bytes.subarray(offset, offset + n), this.#filled);
+      this.#filled += n;
       offset += n;
-      if (this.filled === this.chunkBytes) this.complete();
+      if (this.#filled === this.chunkBytes) this.#complete();
     }
   }
 
@@ -110,16 +110,16 @@ export class AudioChunker {
    * odd trailing byte, half a sample, is discarded). Whole chunks already queued are kept.
    */
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.#ended) return;
+    this.#ended = true;
     const sampleBytes = 2 * this.channels;
-    const whole = this.filled - (this.filled % sampleBytes);
+    const whole = this.#filled - (this.#filled % sampleBytes);
     if (whole === 0) {
-      this.filled = 0;
+      this.#filled = 0;
       return;
     }
-    this.filling.fill(0, whole);
-    const samples = this.view(this.filling);
+    this.#filling.fill(0, whole);
+    const samples = this.#view(this.#filling);
     const framesHeld = whole / sampleBytes;
     const fade = Math.min(FADE_SAMPLES, framesHeld);
     for (let i = 0; i < fade; i++) {
@@ -131,27 +131,27 @@ export class AudioChunker {
       }
     }
     this.stats.paddedSamples += this.frames - framesHeld;
-    this.filled = this.chunkBytes;
-    this.complete();
+    this.#filled = this.chunkBytes;
+    this.#complete();
   }
 
   /** The oldest queued chunk (`frames * channels` interleaved samples), or undefined. The caller owns it. */
   take(): Int16Array | undefined {
-    return this.queue.shift();
+    return this.#queue.shift();
   }
 
-  private complete(): void {
-    this.queue.push(this.view(this.filling));
+  #complete(): void {
+    this.#queue.push(this.#view(this.#filling));
     this.stats.chunksRead++;
-    this.filling = new Uint8Array(this.chunkBytes);
-    this.filled = 0;
-    if (this.queue.length > this.maxQueued) {
-      this.queue.shift();
+    this.#filling = new Uint8Array(this.chunkBytes);
+    this.#filled = 0;
+    if (this.#queue.length > this.#maxQueued) {
+      this.#queue.shift();
       this.stats.chunksDropped++;
     }
   }
 
-  private view(bytes: Uint8Array): Int16Array {
+  #view(bytes: Uint8Array): Int16Array {
     // s16le read in place: every platform node and wrtc run on (x64, arm64) is little-endian.
     return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
   }

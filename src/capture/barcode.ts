@@ -8,7 +8,11 @@
  * reference cell (the reader thresholds halfway between them, which survives brightness shifts); the 76
  * cells between carry 4 magic bits, 24 bits of frame id, 32 bits of timestamp and a CRC-16 of those 7 bytes.
  * The reader averages the central half of each cell, so blurred edges (VP8 at low bitrate) do not matter.
+ *
+ * The benchmark's browser pages run this very file (bench/scenarios/chromium.ts serves it, with luma.ts beside
+ * it): it imports nothing but `./luma.js`, which imports nothing.
  */
+import { centralMean, fillRect, LUMA_BLACK, LUMA_WHITE, type Rect } from './luma.js';
 
 /** What a barcode carries. */
 export interface BarcodePayload {
@@ -27,8 +31,6 @@ const ROW_DIVISOR = 20;
 const MAGIC = [1, 0, 1, 0];
 const DATA_CELLS = (BARCODE_COLUMNS - 2) * BARCODE_ROWS; // 76
 const PAYLOAD_BITS = MAGIC.length + 24 + 32 + 16; // 76
-const WHITE = 235;
-const BLACK = 16;
 
 /** Height in pixels of the band the barcode covers at the top of a frame `height` pixels high (even). */
 export function barcodeBandHeight(height: number): number {
@@ -78,7 +80,7 @@ function fromBits(bits: number[]): number {
 }
 
 /** Pixel bounds of a cell: [x0, x1) x [y0, y1). */
-function cell(col: number, row: number, width: number, height: number): [number, number, number, number] {
+function cell(col: number, row: number, width: number, height: number): Rect {
   return [
     Math.floor((col * width) / BARCODE_COLUMNS),
     Math.floor(((col + 1) * width) / BARCODE_COLUMNS),
@@ -131,31 +133,9 @@ export function writeBarcode(
       if (col === 0) white = true;
       else if (col === BARCODE_COLUMNS - 1) white = false;
       else white = bits[row * (BARCODE_COLUMNS - 2) + col - 1] === 1;
-      const [x0, x1, y0, y1] = cell(col, row, width, height);
-      const value = white ? WHITE : BLACK;
-      for (let yy = y0; yy < y1; yy++) y.fill(value, yy * width + x0, yy * width + x1);
+      fillRect(y, width, cell(col, row, width, height), white ? LUMA_WHITE : LUMA_BLACK);
     }
   }
-}
-
-/** Average of the central half of a cell. */
-function sample(
-  y: Uint8Array | Uint8ClampedArray,
-  width: number,
-  bounds: [number, number, number, number],
-): number {
-  const [x0, x1, y0, y1] = bounds;
-  const mx = Math.max(0, Math.floor((x1 - x0) / 4));
-  const my = Math.max(0, Math.floor((y1 - y0) / 4));
-  let sum = 0;
-  let n = 0;
-  for (let yy = y0 + my; yy < y1 - my; yy++) {
-    for (let xx = x0 + mx; xx < x1 - mx; xx++) {
-      sum += y[yy * width + xx] ?? 0;
-      n++;
-    }
-  }
-  return n ? sum / n : 0;
 }
 
 /**
@@ -170,13 +150,13 @@ export function readBarcode(
   if (width < BARCODE_MIN_WIDTH || height < BARCODE_MIN_HEIGHT || y.length < width * height) return null;
   const bits: number[] = [];
   for (let row = 0; row < BARCODE_ROWS; row++) {
-    const white = sample(y, width, cell(0, row, width, height));
-    const black = sample(y, width, cell(BARCODE_COLUMNS - 1, row, width, height));
+    const white = centralMean(y, width, cell(0, row, width, height));
+    const black = centralMean(y, width, cell(BARCODE_COLUMNS - 1, row, width, height));
     // No barcode (or a washed-out one) when the references are not clearly apart.
     if (white - black < 64) return null;
     const threshold = (white + black) / 2;
     for (let col = 1; col < BARCODE_COLUMNS - 1; col++) {
-      bits.push(sample(y, width, cell(col, row, width, height)) >= threshold ? 1 : 0);
+      bits.push(centralMean(y, width, cell(col, row, width, height)) >= threshold ? 1 : 0);
     }
   }
   if (MAGIC.some((b, i) => bits[i] !== b)) return null;

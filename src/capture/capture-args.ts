@@ -1,7 +1,16 @@
 /**
  * Pure ffmpeg argument building for every capture source: no I/O, unit-tested.
  */
+import { withDefaults } from '../util/defaults.js';
 import { barcodeBandHeight } from './barcode.js';
+
+/** A media file, paced at real time (`-re`), looping unless `loop` is false: sent as picture, sound or both. */
+export interface FileSource {
+  kind: 'file';
+  path: string;
+  /** Default: true. */
+  loop?: boolean;
+}
 
 /** Where frames come from. */
 export type CaptureSource =
@@ -11,8 +20,8 @@ export type CaptureSource =
   | { kind: 'avfoundation'; device: string }
   /** Windows DirectShow camera, by name. */
   | { kind: 'dshow'; device: string }
-  /** A media file, paced at real time (`-re`); `loop` defaults to true. */
-  | { kind: 'file'; path: string; loop?: boolean }
+  /** A media file's video. */
+  | FileSource
   /**
    * ffmpeg's moving `testsrc2` (colour bars, moving shapes, a running clock and frame counter), paced at real
    * time, below the band where the barcode goes.
@@ -60,14 +69,12 @@ export interface ResolvedCaptureOptions {
 }
 
 /**
- * Applies defaults and validates.
+ * A capture's options with {@link CAPTURE_DEFAULTS} applied, its size, rate and source checked.
  *
  * @throws TypeError on a bad size, rate or source.
  */
 export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions {
-  const width = o.width ?? CAPTURE_DEFAULTS.width;
-  const height = o.height ?? CAPTURE_DEFAULTS.height;
-  const fps = o.fps ?? CAPTURE_DEFAULTS.fps;
+  const { width, height, fps } = withDefaults(o, CAPTURE_DEFAULTS);
   for (const [name, v] of [
     ['width', width],
     ['height', height],
@@ -78,12 +85,8 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
   }
   if (!Number.isFinite(fps) || fps <= 0 || fps > 240)
     throw new TypeError(`capture: fps must be a number in (0, 240], got ${fps}`);
-  if (!o.ffmpegPath) throw new TypeError('capture: ffmpegPath is required (see locateFfmpeg)');
+  checkSource('capture', o.ffmpegPath, o.source, ['v4l2', 'avfoundation', 'dshow']);
   const s = o.source;
-  if (!s || typeof s !== 'object') throw new TypeError('capture: source is required');
-  if ((s.kind === 'v4l2' || s.kind === 'avfoundation' || s.kind === 'dshow') && !s.device)
-    throw new TypeError(`capture: a ${s.kind} source needs a device`);
-  if (s.kind === 'file' && !s.path) throw new TypeError('capture: a file source needs a path');
   return {
     source: s,
     width,
@@ -93,6 +96,52 @@ export function resolveCaptureOptions(o: CaptureOptions): ResolvedCaptureOptions
     stampBarcode: o.stampBarcode ?? s.kind === 'test-pattern',
     stampFlash: o.stampFlash ?? s.kind === 'test-pattern',
   };
+}
+
+/** How a video source is named in messages: `camera /dev/video0`, `file a.mp4`, `test pattern`. */
+export function captureSourceLabel(s: CaptureSource): string {
+  switch (s.kind) {
+    case 'v4l2':
+    case 'avfoundation':
+    case 'dshow':
+      return `camera ${s.device}`;
+    case 'file':
+      return `file ${s.path}`;
+    case 'test-pattern':
+      return 'test pattern';
+  }
+}
+
+/** The first arguments of every ffmpeg rtc-peer runs: no banner, no progress, warnings and errors only. */
+export const FFMPEG_QUIET: readonly string[] = ['-hide_banner', '-nostats', '-loglevel', 'warning'];
+
+/** The format of raw I420 frames of `width`x`height` on a pipe: what a capture writes, what a recorder reads. */
+export function rawI420(width: number, height: number): string[] {
+  return ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`];
+}
+
+/** A media file as an input read at its own pace (`-re`), looping unless `loop` is false. */
+export function fileInput(path: string, loop: boolean | undefined): string[] {
+  return ['-re', ...(loop === false ? [] : ['-stream_loop', '-1']), '-i', path];
+}
+
+/**
+ * Checks what every capture needs: the ffmpeg binary, and a source with its device (for `deviceKinds`) or
+ * its file. `what` names the capture in the message.
+ *
+ * @throws TypeError naming what is missing.
+ */
+export function checkSource(
+  what: string,
+  ffmpegPath: string,
+  source: { kind: string; device?: string; path?: string } | undefined,
+  deviceKinds: readonly string[],
+): void {
+  if (!ffmpegPath) throw new TypeError(`${what}: ffmpegPath is required (see locateFfmpeg)`);
+  if (!source || typeof source !== 'object') throw new TypeError(`${what}: source is required`);
+  if (deviceKinds.includes(source.kind) && !source.device)
+    throw new TypeError(`${what}: a ${source.kind} source needs a device`);
+  if (source.kind === 'file' && !source.path) throw new TypeError(`${what}: a file source needs a path`);
 }
 
 /** The size of one I420 frame in bytes. */
@@ -125,7 +174,7 @@ function inputArgs(source: CaptureSource, width: number, height: number, fps: nu
       // DirectShow drops frames when its real-time buffer is small; 64 MB holds a few seconds of 720p.
       return ['-f', 'dshow', '-rtbufsize', '64M', '-i', `video=${source.device}`];
     case 'file':
-      return ['-re', ...(source.loop === false ? [] : ['-stream_loop', '-1']), '-i', source.path];
+      return fileInput(source.path, source.loop);
     case 'test-pattern': {
       // testsrc2 draws moving shapes and a clock with a frame counter, without fonts, straight in yuv420p
       // (testsrc draws rgb24, and its drawing plus the conversion cost 4x the CPU: 0.09 core at 720p30).
@@ -149,18 +198,10 @@ function inputArgs(source: CaptureSource, width: number, height: number, fps: nu
 export function buildCaptureArgs(o: CaptureOptions): string[] {
   const { source, width, height, fps } = resolveCaptureOptions(o);
   return [
-    '-hide_banner',
-    '-nostats',
-    '-loglevel',
-    'warning',
+    ...FFMPEG_QUIET,
     ...inputArgs(source, width, height, fps),
     '-an',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-    '-s',
-    `${width}x${height}`,
+    ...rawI420(width, height),
     '-r',
     String(fps),
     'pipe:1',
@@ -168,7 +209,7 @@ export function buildCaptureArgs(o: CaptureOptions): string[] {
 }
 
 /**
- * The capture source for a `--device` value on a platform: V4L2 on Linux, AVFoundation on macOS, DirectShow
+ * The capture source for a device name on a platform (the CLI's `--device`): V4L2 on Linux, AVFoundation on macOS, DirectShow
  * on Windows.
  *
  * @throws TypeError on another platform, or an `inputFormat` off Linux.
@@ -178,9 +219,9 @@ export function sourceFromDevice(
   platform: NodeJS.Platform = process.platform,
   inputFormat?: string,
 ): CaptureSource {
-  if (!device) throw new TypeError('capture: --device needs a value');
+  if (!device) throw new TypeError('capture: a camera device is required');
   if (inputFormat !== undefined && platform !== 'linux')
-    throw new TypeError(`capture: --input-format is only supported with V4L2 (Linux), not on ${platform}`);
+    throw new TypeError(`capture: an input format is only supported with V4L2 (Linux), not on ${platform}`);
   switch (platform) {
     case 'linux':
       return inputFormat ? { kind: 'v4l2', device, inputFormat } : { kind: 'v4l2', device };
@@ -190,7 +231,7 @@ export function sourceFromDevice(
       return { kind: 'dshow', device };
     default:
       throw new TypeError(
-        `capture: cameras are not supported on ${platform} (use --input FILE or the test pattern)`,
+        `capture: cameras are not supported on ${platform}: send a file or the test pattern`,
       );
   }
 }

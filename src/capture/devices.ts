@@ -6,7 +6,7 @@ const log = logger('devices');
 
 /** One capture device. */
 export interface DeviceInfo {
-  /** What to pass to `--device`: `/dev/video0`, an AVFoundation index, a DirectShow name. */
+  /** The device to capture from (`sourceFromDevice`): `/dev/video0`, an AVFoundation index, a DirectShow name. */
   id: string;
   /** Human name (sysfs name on Linux, the OS's name elsewhere). */
   name: string;
@@ -54,7 +54,7 @@ async function listAlsa(alsaPcmFile = '/proc/asound/pcm'): Promise<Pick<DeviceLi
     return {
       audio,
       audioNote:
-        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be given as --audio-device pulse:NAME)',
+        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be used, as pulse:NAME)',
     };
   return { audio: [{ id: 'default', name: 'the default ALSA device' }, ...audio] };
 }
@@ -126,6 +126,18 @@ function parseBracketed(stderr: string, header: RegExp, stopAt: RegExp): string[
   return names;
 }
 
+/** The video and audio devices in ffmpeg's `-list_devices` output for `api`, with a note for none. */
+function listedBy(api: string, out: string, toDevice: (listed: string) => DeviceInfo): DeviceList {
+  const video = parseBracketed(out, new RegExp(`${api} video devices`), new RegExp(`${api} audio devices`));
+  const audio = parseBracketed(out, new RegExp(`${api} audio devices`), new RegExp(`${api} video devices`));
+  return {
+    video: video.map(toDevice),
+    audio: audio.map(toDevice),
+    ...(video.length ? {} : { note: `no video capture devices found by ${api}` }),
+    ...(audio.length ? {} : { audioNote: `no audio capture devices found by ${api}` }),
+  };
+}
+
 /**
  * Lists the video capture devices of this OS: V4L2 `/dev/video*` with sysfs names and formats (Linux),
  * ffmpeg's `-list_devices` for AVFoundation (macOS) and DirectShow (Windows). An empty list comes with a
@@ -141,30 +153,16 @@ export async function listDevices(
     return { ...(await listV4l2(ffmpegPath, sources.devDir)), ...(await listAlsa(sources.alsaPcmFile)) };
   if (platform === 'darwin') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'avfoundation', '-list_devices', 'true', '-i', '']);
-    const split = (s: string): DeviceInfo => {
+    // "[0] FaceTime HD Camera": the index names the device
+    return listedBy('AVFoundation', out, (s) => {
       const [id = '', name = ''] = s.split('\t');
       return { id, name };
-    };
-    const video = parseBracketed(out, /AVFoundation video devices/, /AVFoundation audio devices/).map(split);
-    const audio = parseBracketed(out, /AVFoundation audio devices/, /AVFoundation video devices/).map(split);
-    return {
-      video,
-      audio,
-      ...(video.length ? {} : { note: 'no video capture devices found by AVFoundation' }),
-      ...(audio.length ? {} : { audioNote: 'no audio capture devices found by AVFoundation' }),
-    };
+    });
   }
   if (platform === 'win32') {
     const out = await runFfmpeg(ffmpegPath, ['-f', 'dshow', '-list_devices', 'true', '-i', 'dummy']);
-    const named = (name: string): DeviceInfo => ({ id: name, name });
-    const video = parseBracketed(out, /DirectShow video devices/, /DirectShow audio devices/).map(named);
-    const audio = parseBracketed(out, /DirectShow audio devices/, /DirectShow video devices/).map(named);
-    return {
-      video,
-      audio,
-      ...(video.length ? {} : { note: 'no video capture devices found by DirectShow' }),
-      ...(audio.length ? {} : { audioNote: 'no audio capture devices found by DirectShow' }),
-    };
+    // DirectShow devices go by name
+    return listedBy('DirectShow', out, (name) => ({ id: name, name }));
   }
   return { video: [], audio: [], note: `listing capture devices is not supported on ${platform}` };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { FfmpegError } from '../errors.js';
+import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 
@@ -39,6 +40,17 @@ export interface FfmpegProcessOptions {
    */
   inputPipe3?: boolean;
 }
+
+/** Defaults of {@link FfmpegProcessOptions}, in one place. */
+export const FFMPEG_PROCESS_DEFAULTS = {
+  name: 'ffmpeg',
+  readyOn: 'output',
+  graceMs: 300,
+  stopWith: 'q',
+  stopTimeoutMs: 5000,
+  stderrLines: 50,
+  inputPipe3: false,
+} as const;
 
 /** Events of {@link FfmpegProcess}. `exit` fires once, whether ffmpeg was stopped or died on its own. */
 export type FfmpegProcessEvents = {
@@ -80,66 +92,57 @@ function installExitHook(): void {
  * await ff.stop();
  */
 export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
-  private readonly options: Required<Omit<FfmpegProcessOptions, 'onOutput'>> &
+  readonly #options: Required<Omit<FfmpegProcessOptions, 'onOutput'>> &
     Pick<FfmpegProcessOptions, 'onOutput'>;
-  private readonly log;
-  private child: ChildProcess | undefined;
-  private readonly tail: string[] = [];
-  private partialLine = '';
-  private startPromise: Promise<void> | undefined;
-  private stopPromise: Promise<void> | undefined;
-  private exitPromise: Promise<void> | undefined;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  readonly #log;
+  #child: ChildProcess | undefined;
+  readonly #tail: string[] = [];
+  #partialLine = '';
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #exitPromise: Promise<void> | undefined;
+  #exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   constructor(options: FfmpegProcessOptions) {
     super();
     if (!options.ffmpegPath) throw new TypeError('FfmpegProcess: ffmpegPath is required');
     if (!Array.isArray(options.args)) throw new TypeError('FfmpegProcess: args must be an array of strings');
-    this.options = {
-      name: 'ffmpeg',
-      readyOn: 'output',
-      graceMs: 300,
-      stopWith: 'q',
-      inputPipe3: false,
-      stopTimeoutMs: 5000,
-      stderrLines: 50,
-      ...options,
-    };
-    this.log = logger(this.options.name);
+    this.#options = withDefaults(options, FFMPEG_PROCESS_DEFAULTS);
+    this.#log = logger(this.#options.name);
   }
 
   /** The child's pid once spawned. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.#child?.pid;
   }
 
   /** ffmpeg's stdout (the raw frames of a capture). Throws before `start()`. */
   get stdout(): Readable {
-    if (!this.child?.stdout) throw new Error(`${this.options.name}: not started`);
-    return this.child.stdout;
+    if (!this.#child?.stdout) throw new Error(`${this.#options.name}: not started`);
+    return this.#child.stdout;
   }
 
   /** ffmpeg's stdin (the raw frames of a recorder). Throws before `start()`. */
   get stdin(): Writable {
-    if (!this.child?.stdin) throw new Error(`${this.options.name}: not started`);
-    return this.child.stdin;
+    if (!this.#child?.stdin) throw new Error(`${this.#options.name}: not started`);
+    return this.#child.stdin;
   }
 
   /** The pipe ffmpeg reads as `pipe:3` (with `inputPipe3`). Throws before `start()` or without the option. */
   get pipe3(): Writable {
-    const pipe = this.child?.stdio[3];
-    if (!pipe || !('write' in pipe)) throw new Error(`${this.options.name}: no input pipe on fd 3`);
+    const pipe = this.#child?.stdio[3];
+    if (!pipe || !('write' in pipe)) throw new Error(`${this.#options.name}: no input pipe on fd 3`);
     return pipe as Writable;
   }
 
   /** The last stderr lines (at most `stderrLines`). */
   get stderrTail(): string[] {
-    return this.partialLine ? [...this.tail, this.partialLine] : [...this.tail];
+    return this.#partialLine ? [...this.#tail, this.#partialLine] : [...this.#tail];
   }
 
   /** True once the child has exited. */
   get exited(): boolean {
-    return this.exitInfo !== undefined;
+    return this.#exitInfo !== undefined;
   }
 
   /**
@@ -148,43 +151,43 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
    * cannot be spawned first. Calling it again returns the same promise.
    */
   start(): Promise<void> {
-    this.startPromise ??= this.spawnChild();
-    return this.startPromise;
+    this.#startPromise ??= this.#spawnChild();
+    return this.#startPromise;
   }
 
-  private spawnChild(): Promise<void> {
-    const { ffmpegPath, args, name } = this.options;
-    this.log('spawn %s %s', ffmpegPath, args.join(' '));
+  #spawnChild(): Promise<void> {
+    const { ffmpegPath, args, name } = this.#options;
+    this.#log('spawn %s %s', ffmpegPath, args.join(' '));
     const child = spawn(ffmpegPath, args, {
       // stdin: a pipe, for `q` (capture) or the raw frames (recorder); stdout: a pipe, the raw frames
       // (capture) or nothing (recorder); stderr: a pipe, kept as a tail for error messages; fd 3 (with
       // inputPipe3): a pipe ffmpeg reads as `pipe:3`, the recorder's audio.
-      stdio: this.options.inputPipe3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+      stdio: this.#options.inputPipe3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       // Own process group on POSIX: a terminal's Ctrl-C reaches node only, which then stops ffmpeg in order
       // (a recorder first gets its queued frames, then finalizes the file).
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
-    this.child = child;
+    this.#child = child;
     installExitHook();
     liveChildren.add(child);
 
-    if (this.options.onOutput) child.stdout.on('data', this.options.onOutput);
+    if (this.#options.onOutput) child.stdout.on('data', this.#options.onOutput);
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => this.onStderr(text));
+    child.stderr.on('data', (text: string) => this.#onStderr(text));
     // EPIPE on stdin when ffmpeg exits first is expected; the exit event reports the real cause.
-    child.stdin.on('error', (err) => this.log('stdin: %s', err.message));
-    child.stdio[3]?.on('error', (err) => this.log('pipe 3: %s', err.message));
-    child.stdout.on('error', (err) => this.log('stdout: %s', err.message));
+    child.stdin.on('error', (err) => this.#log('stdin: %s', err.message));
+    child.stdio[3]?.on('error', (err) => this.#log('pipe 3: %s', err.message));
+    child.stdout.on('error', (err) => this.#log('stdout: %s', err.message));
 
     let spawnError: Error | undefined;
-    this.exitPromise = new Promise<void>((resolve) => {
+    this.#exitPromise = new Promise<void>((resolve) => {
       child.once('error', (err) => {
         // spawn failed (ENOENT, EACCES): no 'exit' will follow.
         spawnError = err;
-        if (!this.exitInfo) this.onExit(null, null, resolve);
+        if (!this.#exitInfo) this.#onExit(null, null, resolve);
       });
-      child.once('close', (code, signal) => this.onExit(code, signal, resolve));
+      child.once('close', (code, signal) => this.#onExit(code, signal, resolve));
     });
 
     return new Promise<void>((resolve, reject) => {
@@ -199,10 +202,10 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       };
       const onData = (): void => done();
       const timer =
-        this.options.readyOn === 'running' ? setTimeout(() => done(), this.options.graceMs) : undefined;
-      if (this.options.readyOn === 'output') child.stdout.once('data', onData);
-      void this.exitPromise?.then(() => {
-        const { code, signal } = this.exitInfo ?? { code: null, signal: null };
+        this.#options.readyOn === 'running' ? setTimeout(() => done(), this.#options.graceMs) : undefined;
+      if (this.#options.readyOn === 'output') child.stdout.once('data', onData);
+      void this.#exitPromise?.then(() => {
+        const { code, signal } = this.#exitInfo ?? { code: null, signal: null };
         const tail = this.stderrTail;
         const why = spawnError
           ? `could not be started (${spawnError.message})`
@@ -210,7 +213,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
         done(
           new FfmpegError(
             'FFMPEG_START_FAILED',
-            `${name}: ffmpeg ${why}${tail.length ? `; its last output:\n  ${tail.slice(-10).join('\n  ')}` : ''}`,
+            `${name}: ffmpeg ${why}${tail.length ? lastOutput(tail) : ''}`,
             { exitCode: code, signal, stderr: tail },
             { cause: spawnError },
           ),
@@ -219,34 +222,34 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     });
   }
 
-  private onStderr(text: string): void {
-    const lines = (this.partialLine + text).split(/\r\n|\r|\n/);
-    this.partialLine = lines.pop() ?? '';
+  #onStderr(text: string): void {
+    const lines = (this.#partialLine + text).split(/\r\n|\r|\n/);
+    this.#partialLine = lines.pop() ?? '';
     for (const line of lines) {
       if (!line.trim()) continue;
-      this.log('stderr: %s', line);
-      this.tail.push(line);
-      if (this.tail.length > this.options.stderrLines) this.tail.shift();
+      this.#log('stderr: %s', line);
+      this.#tail.push(line);
+      if (this.#tail.length > this.#options.stderrLines) this.#tail.shift();
     }
   }
 
-  private onExit(code: number | null, signal: NodeJS.Signals | null, resolve: () => void): void {
-    if (this.exitInfo) return;
-    this.exitInfo = { code, signal };
-    if (this.child) liveChildren.delete(this.child);
-    if (this.partialLine.trim()) {
-      this.tail.push(this.partialLine);
-      this.partialLine = '';
-      if (this.tail.length > this.options.stderrLines) this.tail.shift();
+  #onExit(code: number | null, signal: NodeJS.Signals | null, resolve: () => void): void {
+    if (this.#exitInfo) return;
+    this.#exitInfo = { code, signal };
+    if (this.#child) liveChildren.delete(this.#child);
+    if (this.#partialLine.trim()) {
+      this.#tail.push(this.#partialLine);
+      this.#partialLine = '';
+      if (this.#tail.length > this.#options.stderrLines) this.#tail.shift();
     }
-    this.log('exited: code %s signal %s', code, signal);
+    this.#log('exited: code %s signal %s', code, signal);
     resolve();
     this.emit('exit', code, signal, this.stderrTail);
   }
 
   /** Resolves when the child has exited (immediately if it never started). */
   waitForExit(): Promise<void> {
-    return this.exitPromise ?? Promise.resolve();
+    return this.#exitPromise ?? Promise.resolve();
   }
 
   /**
@@ -255,17 +258,17 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
    * the child has exited.
    */
   stop(): Promise<void> {
-    this.stopPromise ??= this.escalate();
-    return this.stopPromise;
+    this.#stopPromise ??= this.#escalate();
+    return this.#stopPromise;
   }
 
-  private async escalate(): Promise<void> {
-    const child = this.child;
-    if (!child || this.exitInfo) return;
+  async #escalate(): Promise<void> {
+    const child = this.#child;
+    if (!child || this.#exitInfo) return;
     const exited = this.waitForExit();
     const stdin = child.stdin;
     if (stdin && !stdin.destroyed) {
-      if (this.options.stopWith === 'q') stdin.end('q');
+      if (this.#options.stopWith === 'q') stdin.end('q');
       else stdin.end();
     }
     const pipe3 = child.stdio[3];
@@ -274,15 +277,87 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         exited.then(() => false),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.options.stopTimeoutMs))),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.#options.stopTimeoutMs))),
       ]);
       clearTimeout(timer);
       if (!timedOut) return;
-      this.log('no exit after %d ms, sending %s', this.options.stopTimeoutMs, signal);
+      this.#log('no exit after %d ms, sending %s', this.#options.stopTimeoutMs, signal);
       child.kill(signal);
     }
     await exited;
   }
+}
+
+/** `; its last output:` and ffmpeg's last stderr lines (at most 10), one per indented line, for a message. */
+export function lastOutput(stderr: readonly string[]): string {
+  return `; its last output:\n  ${stderr.slice(-10).join('\n  ')}`;
+}
+
+/**
+ * The error of an ffmpeg that exited on its own, named by `who` (e.g. `capture of test pattern: ffmpeg`,
+ * `recorder: ffmpeg writing out.webm`): `FFMPEG_DIED`, with its exit and its last output.
+ */
+export function ffmpegDied(
+  who: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string[],
+  path?: string,
+): FfmpegError {
+  return new FfmpegError(
+    'FFMPEG_DIED',
+    `${who} exited (code ${code}, signal ${signal})${lastOutput(stderr)}`,
+    { exitCode: code, signal, stderr, ...(path === undefined ? {} : { path }) },
+  );
+}
+
+/** How {@link startCapturing} tells a capture's start. */
+export interface CaptureStart {
+  /** Names the capture in messages, e.g. `capture of test pattern`. */
+  what: string;
+  /** What it delivers, for the message of an early exit: `frame`, `chunk`. */
+  unit: string;
+  /** Settles when the first frame or chunk is delivered. */
+  delivered: Promise<void>;
+  /** The cause in ffmpeg's stderr (a device missing, busy, not permitted), if it says one. */
+  explain: (stderr: string[]) => Error | undefined | Promise<Error | undefined>;
+  /** Runs once ffmpeg is running, before the wait for `delivered` (to attach listeners, start pacing). */
+  started?: () => void;
+  /**
+   * Once ffmpeg exited during the wait: whether what it wrote before it exited still delivers (then the
+   * start waits for `delivered`); otherwise the start fails.
+   */
+  stillDelivering: () => Promise<boolean>;
+}
+
+/**
+ * Starts a capture's ffmpeg and resolves once it delivered its first frame or chunk. A failure to start, or
+ * an exit before the first delivery, rejects with the cause `explain` finds in ffmpeg's stderr, or else with
+ * an {@link FfmpegError} (`FFMPEG_START_FAILED`, with ffmpeg's last output).
+ */
+export async function startCapturing(ffmpeg: FfmpegProcess, o: CaptureStart): Promise<void> {
+  try {
+    await ffmpeg.start();
+  } catch (err) {
+    const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
+    throw (await o.explain(tail)) ?? err;
+  }
+  o.started?.();
+  await Promise.race([
+    o.delivered,
+    ffmpeg.waitForExit().then(async () => {
+      if (await o.stillDelivering()) return o.delivered;
+      const tail = ffmpeg.stderrTail;
+      throw (
+        (await o.explain(tail)) ??
+        new FfmpegError(
+          'FFMPEG_START_FAILED',
+          `${o.what}: ffmpeg exited before the first ${o.unit}${lastOutput(tail)}`,
+          { stderr: tail },
+        )
+      );
+    }),
+  ]);
 }
 
 /** The pids of live ffmpeg children (for tests and diagnostics). */

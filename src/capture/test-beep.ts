@@ -7,14 +7,13 @@
  * The flash is a block in the bottom-right corner (a sixth of the height square), white during a beep and
  * black otherwise, so a reader can tell "no flash" from "no block".
  */
+import { centralMean, fillRect, LUMA_BLACK, LUMA_WHITE, type Rect } from './luma.js';
 
 /** Beep timing and pitch. A beep starts on every whole second of `Date.now()`. */
 export const TEST_BEEP = { periodMs: 1000, durationMs: 100, frequencyHz: 1000 } as const;
 
 /** Fade in/out at the beep's edges, ms: long enough to avoid clicks, short enough to keep a sharp onset. */
 const RAMP_MS = 2;
-const WHITE = 235;
-const BLACK = 16;
 
 /** Gain of the beep at wall-clock time `timeMs` (0 outside a beep, 1 inside, ramps at the edges). */
 export function beepGain(timeMs: number): number {
@@ -44,7 +43,7 @@ export function applyBeep(samples: Int16Array, channels: number, sampleRate: num
   }
 }
 
-function block(width: number, height: number): [number, number, number, number] {
+function block(width: number, height: number): Rect {
   const side = Math.max(8, Math.floor(height / 6) & ~1);
   return [width - side, width, height - side, height];
 }
@@ -56,23 +55,10 @@ export function writeFlash(
   height: number,
   on: boolean,
 ): void {
-  const [x0, x1, y0, y1] = block(width, height);
-  const value = on ? WHITE : BLACK;
-  for (let row = y0; row < y1; row++) y.fill(value, row * width + x0, row * width + x1);
+  fillRect(y, width, block(width, height), on ? LUMA_WHITE : LUMA_BLACK);
 }
 
 /** Reads the flash block of a luma plane of any size (the central half of the block, averaged). */
 export function readFlash(y: Uint8Array | Uint8ClampedArray, width: number, height: number): boolean {
-  const [x0, x1, y0, y1] = block(width, height);
-  const mx = Math.floor((x1 - x0) / 4);
-  const my = Math.floor((y1 - y0) / 4);
-  let sum = 0;
-  let n = 0;
-  for (let row = y0 + my; row < y1 - my; row++) {
-    for (let x = x0 + mx; x < x1 - mx; x++) {
-      sum += y[row * width + x] ?? 0;
-      n++;
-    }
-  }
-  return n > 0 && sum / n >= (WHITE + BLACK) / 2;
+  return centralMean(y, width, block(width, height)) >= (LUMA_WHITE + LUMA_BLACK) / 2;
 }

@@ -1,11 +1,12 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { DeviceError, FfmpegError } from '../errors.js';
+import { DeviceError } from '../errors.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { writeBarcode } from './barcode.js';
 import {
   buildCaptureArgs,
+  captureSourceLabel,
   i420Size,
   resolveCaptureOptions,
   type CaptureOptions,
@@ -13,7 +14,7 @@ import {
   type ResolvedCaptureOptions,
 } from './capture-args.js';
 import { listV4l2Paths } from './devices.js';
-import { FfmpegProcess } from './ffmpeg-process.js';
+import { ffmpegDied, FfmpegProcess, startCapturing } from './ffmpeg-process.js';
 import { FrameReader } from './frame-reader.js';
 import { flashAt, writeFlash } from './test-beep.js';
 
@@ -37,19 +38,6 @@ export type VideoCaptureEvents = {
 };
 
 let instances = 0;
-
-function sourceLabel(s: CaptureSource): string {
-  switch (s.kind) {
-    case 'v4l2':
-    case 'avfoundation':
-    case 'dshow':
-      return `camera ${s.device}`;
-    case 'file':
-      return `file ${s.path}`;
-    case 'test-pattern':
-      return 'test pattern';
-  }
-}
 
 /**
  * Recognizes a missing, busy or forbidden device in ffmpeg's stderr, with a message in plain words.
@@ -91,19 +79,17 @@ async function notFound(
   listDevicePaths: () => Promise<string[]>,
 ): Promise<DeviceError> {
   const device = source.device;
+  // Only V4L2 cameras can be listed here (files in /dev); the others are ffmpeg's to list.
   if (source.kind !== 'v4l2')
-    return new DeviceError(
-      'DEVICE_NOT_FOUND',
-      `camera ${device} not found. Run \`rtc-peer devices\` to see the cameras ffmpeg can open.`,
-      device,
-    );
-  const existing = await listDevicePaths();
+    return new DeviceError('DEVICE_NOT_FOUND', `camera ${device} not found.`, device);
+  const found = await listDevicePaths();
   return new DeviceError(
     'DEVICE_NOT_FOUND',
-    existing.length
-      ? `camera ${device} not found (found: ${existing.join(', ')}). Pass one of those to --device.`
-      : `camera ${device} not found: there are no /dev/video* devices on this machine. Connect a camera, or use --input FILE or the test pattern.`,
+    found.length
+      ? `camera ${device} not found (found: ${found.join(', ')}).`
+      : `camera ${device} not found: there are no /dev/video* devices on this machine. Connect a camera.`,
     device,
+    { found },
   );
 }
 
@@ -120,30 +106,36 @@ async function notFound(
  * await capture.start();
  */
 export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
-  private readonly options: ResolvedCaptureOptions;
-  private readonly listV4l2Devices: () => Promise<string[]>;
-  private readonly log = logger('capture').extend(String(++instances));
-  private readonly reader: FrameReader;
-  private ffmpeg: FfmpegProcess | undefined;
-  private startPromise: Promise<void> | undefined;
-  private stopPromise: Promise<void> | undefined;
-  private stopping = false;
-  private deliverScheduled = false;
-  private nextFrameId = 0;
-  private firstFrame: (() => void) | undefined;
-  private readonly counters = { framesCaptured: 0 };
+  readonly #options: ResolvedCaptureOptions;
+  readonly #listV4l2Devices: () => Promise<string[]>;
+  readonly #log = logger('capture').extend(String(++instances));
+  readonly #reader: FrameReader;
+  #ffmpeg: FfmpegProcess | undefined;
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #stopping = false;
+  #deliverScheduled = false;
+  #nextFrameId = 0;
+  #firstFrame: (() => void) | undefined;
+  readonly #counters = { framesCaptured: 0 };
 
   /** @throws TypeError on invalid options. */
   constructor(options: CaptureOptions) {
     super();
-    this.options = resolveCaptureOptions(options);
-    this.listV4l2Devices = options.listV4l2Devices ?? listV4l2Paths;
-    this.reader = new FrameReader({ frameSize: i420Size(this.options.width, this.options.height) });
+    this.#options = resolveCaptureOptions(options);
+    this.#listV4l2Devices = options.listV4l2Devices ?? listV4l2Paths;
+    this.#reader = new FrameReader({ frameSize: i420Size(this.#options.width, this.#options.height) });
+  }
+
+  /** The size and rate of the frames emitted. */
+  get format(): { width: number; height: number; fps: number } {
+    const { width, height, fps } = this.#options;
+    return { width, height, fps };
   }
 
   /** Frames emitted, and frames dropped because a listener fell behind. */
   get stats(): { framesCaptured: number; framesDropped: number } {
-    return { framesCaptured: this.counters.framesCaptured, framesDropped: this.reader.stats.framesDropped };
+    return { framesCaptured: this.#counters.framesCaptured, framesDropped: this.#reader.stats.framesDropped };
   }
 
   /**
@@ -151,68 +143,53 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
    * the devices that exist —, busy, no permission) or an {@link FfmpegError}.
    */
   start(): Promise<void> {
-    this.startPromise ??= this.doStart();
-    return this.startPromise;
+    this.#startPromise ??= this.#doStart();
+    return this.#startPromise;
   }
 
-  private async doStart(): Promise<void> {
-    const { source, ffmpegPath, width, height, fps } = this.options;
-    if (source.kind === 'v4l2') await this.checkV4l2(source.device);
-    const args = buildCaptureArgs(this.options);
-    this.log('starting %s at %dx%d@%d', sourceLabel(source), width, height, fps);
+  async #doStart(): Promise<void> {
+    const { source, ffmpegPath, width, height, fps } = this.#options;
+    if (source.kind === 'v4l2') await this.#checkV4l2(source.device);
+    const args = buildCaptureArgs(this.#options);
+    this.#log('starting %s at %dx%d@%d', captureSourceLabel(source), width, height, fps);
     const ffmpeg = new FfmpegProcess({
       ffmpegPath,
       args,
       name: 'capture',
-      readyOn: 'output',
-      stopWith: 'q',
-      onOutput: (chunk) => this.onOutput(chunk),
+      onOutput: (chunk) => this.#onOutput(chunk),
     });
-    this.ffmpeg = ffmpeg;
-    const gotFirstFrame = new Promise<void>((resolve) => (this.firstFrame = resolve));
-    try {
-      await ffmpeg.start();
-    } catch (err) {
-      const tail = err instanceof FfmpegError ? (err.details.stderr ?? []) : [];
-      throw (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ?? err;
-    }
-    ffmpeg.on('exit', (code, signal, tail) => void this.onExit(code, signal, tail));
+    this.#ffmpeg = ffmpeg;
     // ffmpeg may die between its first byte and a full frame.
-    await Promise.race([
-      gotFirstFrame,
-      ffmpeg.waitForExit().then(async () => {
+    await startCapturing(ffmpeg, {
+      what: `capture of ${captureSourceLabel(source)}`,
+      unit: 'frame',
+      delivered: new Promise<void>((resolve) => (this.#firstFrame = resolve)),
+      explain: (tail) => deviceErrorFromStderr(source, tail, this.#listV4l2Devices),
+      started: () => ffmpeg.on('exit', (code, signal, tail) => void this.#onExit(code, signal, tail)),
+      stillDelivering: async () => {
         // let a frame that completed with the exit be delivered first
         await new Promise((r) => setImmediate(r));
-        if (this.counters.framesCaptured > 0) return;
-        const tail = ffmpeg.stderrTail;
-        throw (
-          (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
-          new FfmpegError(
-            'FFMPEG_START_FAILED',
-            `capture of ${sourceLabel(source)}: ffmpeg exited before the first frame; its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-            { stderr: tail },
-          )
-        );
-      }),
-    ]);
-    this.log('first frame');
+        return this.#counters.framesCaptured > 0;
+      },
+    });
+    this.#log('first frame');
   }
 
-  private onOutput(chunk: Buffer): void {
-    this.reader.push(chunk);
+  #onOutput(chunk: Buffer): void {
+    this.#reader.push(chunk);
     // Deliver after the pending 'data' events of this turn: a burst then yields only the latest frames.
-    if (!this.deliverScheduled && this.reader.queued > 0) {
-      this.deliverScheduled = true;
-      setImmediate(() => this.deliver());
+    if (!this.#deliverScheduled && this.#reader.queued > 0) {
+      this.#deliverScheduled = true;
+      setImmediate(() => this.#deliver());
     }
   }
 
-  private async checkV4l2(device: string): Promise<void> {
+  async #checkV4l2(device: string): Promise<void> {
     // Checked before spawning: the message can then list the devices that do exist.
     try {
       await stat(device);
     } catch {
-      throw await notFound({ kind: 'v4l2', device }, this.listV4l2Devices);
+      throw await notFound({ kind: 'v4l2', device }, this.#listV4l2Devices);
     }
     try {
       await access(device, fsConstants.R_OK | fsConstants.W_OK);
@@ -221,57 +198,53 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     }
   }
 
-  private deliver(): void {
-    this.deliverScheduled = false;
-    const { width, height, stampBarcode, stampFlash } = this.options;
-    for (let data = this.reader.take(); data; data = this.reader.take()) {
-      const frameId = this.nextFrameId++;
+  #deliver(): void {
+    this.#deliverScheduled = false;
+    const { width, height, stampBarcode, stampFlash } = this.#options;
+    for (let data = this.#reader.take(); data; data = this.#reader.take()) {
+      const frameId = this.#nextFrameId++;
       const now = Date.now();
       if (stampBarcode) writeBarcode(data, width, height, { frameId, timestampMs: now % 2 ** 32 });
       // The same clock as the test beep's, at the moment the frame is handed on (see test-beep.ts).
       if (stampFlash) writeFlash(data, width, height, flashAt(now));
-      this.counters.framesCaptured++;
+      this.#counters.framesCaptured++;
       try {
-        if (!this.stopping) this.emit('frame', { width, height, data }, frameId);
+        if (!this.#stopping) this.emit('frame', { width, height, data }, frameId);
       } finally {
-        this.reader.release(data);
+        this.#reader.release(data);
       }
-      if (this.firstFrame) {
-        this.firstFrame();
-        this.firstFrame = undefined;
+      if (this.#firstFrame) {
+        this.#firstFrame();
+        this.#firstFrame = undefined;
       }
     }
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): Promise<void> {
+  async #onExit(code: number | null, signal: NodeJS.Signals | null, tail: string[]): Promise<void> {
     // Before the first frame, start() rejects instead.
-    if (this.stopping || this.counters.framesCaptured === 0) return;
-    const { source } = this.options;
+    if (this.#stopping || this.#counters.framesCaptured === 0) return;
+    const { source } = this.#options;
     if (code === 0 && source.kind === 'file') {
-      this.log('file ended');
+      this.#log('file ended');
       this.emit('ended');
       return;
     }
     const err =
-      (await deviceErrorFromStderr(source, tail, this.listV4l2Devices)) ??
-      new FfmpegError(
-        'FFMPEG_DIED',
-        `capture of ${sourceLabel(source)}: ffmpeg exited (code ${code}, signal ${signal}); its last output:\n  ${tail.slice(-10).join('\n  ')}`,
-        { exitCode: code, signal, stderr: tail },
-      );
-    this.log('ended: %s', err.message);
+      (await deviceErrorFromStderr(source, tail, this.#listV4l2Devices)) ??
+      ffmpegDied(`capture of ${captureSourceLabel(source)}: ffmpeg`, code, signal, tail);
+    this.#log('ended: %s', err.message);
     this.emit('ended', err);
   }
 
   /** Stops ffmpeg (`q`, then SIGTERM, then SIGKILL). Idempotent; concurrent callers share one promise. */
   stop(): Promise<void> {
-    this.stopPromise ??= (async () => {
-      this.stopping = true;
+    this.#stopPromise ??= (async () => {
+      this.#stopping = true;
       // A start still in progress settles on its own once ffmpeg exits.
-      await this.ffmpeg?.stop();
-      this.log('stopped: %o', this.stats);
+      await this.#ffmpeg?.stop();
+      this.#log('stopped: %o', this.stats);
       this.removeAllListeners();
     })();
-    return this.stopPromise;
+    return this.#stopPromise;
   }
 }

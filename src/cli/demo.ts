@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { Peer } from '../peer/peer.js';
-import type { IceConfig } from '../peer/ice.js';
-import type { PeerSummary } from '../peer/types.js';
+import { Peer, type PeerSummary } from '../peer/index.js';
 import { startSignalServer } from '../signal/index.js';
+import { withDefaults } from '../util/defaults.js';
+
+/** Defaults of {@link DemoOptions}, in one place. */
+export const DEMO_DEFAULTS = { output: 'demo.webm', durationSec: 5 } as const;
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -30,9 +32,11 @@ export interface DemoSummary {
  * recording to `output`, a caller sending the test pattern for `durationSec`. No camera, no network (no STUN).
  */
 export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): Promise<DemoSummary> {
-  const output = path.resolve(options.output ?? 'demo.webm');
-  const durationSec = options.durationSec ?? 5;
-  const ice: IceConfig = { iceServers: [], iceTransportPolicy: 'all' };
+  const o = withDefaults(options, DEMO_DEFAULTS);
+  const output = path.resolve(o.output);
+  const durationSec = o.durationSec;
+  // No STUN: everything is on loopback.
+  const rtcConfiguration: RTCConfiguration = { iceServers: [] };
   const server = await startSignalServer({ host: '127.0.0.1', port: 0 });
   try {
     options.onServer?.(server.url);
@@ -41,9 +45,8 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       role: 'answerer',
       signalUrl: server.url,
       room,
-      ice,
-      recordPath: output,
-      force: true,
+      rtcConfiguration,
+      record: { path: output, force: true },
       once: true,
       ffmpegPath: options.ffmpegPath,
     });
@@ -51,7 +54,7 @@ export async function runDemo(options: DemoOptions = {}, abort?: AbortSignal): P
       role: 'caller',
       signalUrl: server.url,
       room,
-      ice,
+      rtcConfiguration,
       source: { kind: 'test-pattern' },
       audioSource: { kind: 'test-tone' },
       durationSec,

@@ -1,4 +1,11 @@
-import { RtcPeerError } from '../errors.js';
+import {
+  DeviceError,
+  FfmpegError,
+  FfmpegNotFoundError,
+  ListenError,
+  RecordingPathError,
+  SignalError,
+} from '../errors.js';
 
 /**
  * Process exit codes of `rtc-peer`, documented in README.md. A normal end (duration reached, hang-up,
@@ -18,21 +25,20 @@ export const ExitCode = {
   RECORDING: 5,
 } as const;
 
-/** Maps an error to the exit code that tells its category. */
+/** Error classes and the exit code each stands for; the first match wins. */
+const CODES: ReadonlyArray<[new (...args: never[]) => Error, number]> = [
+  // Invalid options throw TypeError at construction: a bad command line.
+  [TypeError, ExitCode.USAGE],
+  [SignalError, ExitCode.SIGNALING],
+  [ListenError, ExitCode.SIGNALING],
+  [FfmpegNotFoundError, ExitCode.MEDIA],
+  [FfmpegError, ExitCode.MEDIA],
+  [DeviceError, ExitCode.MEDIA],
+  [RecordingPathError, ExitCode.RECORDING],
+];
+
+/** Maps an error to the exit code that tells its category, by its class. */
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof TypeError) return ExitCode.USAGE;
-  if (!(error instanceof RtcPeerError)) return ExitCode.FAILURE;
-  switch (error.name) {
-    case 'SignalError':
-    case 'ListenError':
-      return ExitCode.SIGNALING;
-    case 'FfmpegNotFoundError':
-    case 'FfmpegError':
-    case 'DeviceError':
-      return ExitCode.MEDIA;
-    case 'RecordingPathError':
-      return ExitCode.RECORDING;
-    default:
-      return ExitCode.FAILURE;
-  }
+  for (const [type, code] of CODES) if (error instanceof type) return code;
+  return ExitCode.FAILURE;
 }

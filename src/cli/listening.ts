@@ -3,10 +3,10 @@
  * from this machine and from others (Local / Network, as Vite prints them); or, with `--json`, one
  * `listening` event with the same URLs.
  */
-import type { ListenUrls } from '../signal/index.js';
+import { DEFAULT_ROOM, type ListenUrls } from '../signal/index.js';
 
 /** The page's path with its room parameter, shown after each URL (the page's default room). */
-const PAGE = '/?room=default';
+const PAGE = `/?room=${DEFAULT_ROOM}`;
 
 /**
  * The text lines, e.g.

@@ -26,6 +26,26 @@ export function parsePositive(option: string, value: string): number {
   return n;
 }
 
+/** A whole number >= 1 for `--max-viewers`; TypeError naming the option otherwise. */
+export function parsePositiveInteger(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new TypeError(`${option} ${JSON.stringify(value)} is not a positive whole number (1, 2, ...)`);
+  }
+  return n;
+}
+
+/** A TCP port for `--port`: 0-65535, 0 picking a free one; TypeError naming the option otherwise. */
+export function parsePort(option: string, value: string): number {
+  const port = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || port > 65535) {
+    throw new TypeError(
+      `${option} ${JSON.stringify(value)} is not a port number (0-65535; 0 picks a free port)`,
+    );
+  }
+  return port;
+}
+
 /** Source-related flags, as given. */
 export interface SourceFlags {
   device?: string;
@@ -53,7 +73,11 @@ export function sourceFromFlags(
   if (flags.inputFormat !== undefined && flags.device === undefined) {
     throw new TypeError('--input-format applies to --device only');
   }
-  if (flags.device !== undefined) return sourceFromDevice(flags.device, platform, flags.inputFormat);
+  if (flags.device !== undefined) {
+    const { device, inputFormat } = flags;
+    const given = `--device ${JSON.stringify(device)}${inputFormat === undefined ? '' : ` --input-format ${JSON.stringify(inputFormat)}`}`;
+    return naming(given, () => sourceFromDevice(device, platform, inputFormat));
+  }
   if (flags.input !== undefined) return { kind: 'file', path: flags.input, loop: flags.loop ?? true };
   if (flags.testPattern || fallback === 'test-pattern') return { kind: 'test-pattern' };
   return undefined;
@@ -86,9 +110,21 @@ export function mediaFromFlags(
   const source = sourceFromFlags(flags, fallback, platform);
   let audio: AudioSource | undefined;
   if (flags.audio === false) audio = undefined;
-  else if (flags.audioDevice !== undefined) audio = audioSourceFromDevice(flags.audioDevice, platform);
-  else if (source?.kind === 'test-pattern') audio = { kind: 'test-tone' };
+  else if (flags.audioDevice !== undefined) {
+    const device = flags.audioDevice;
+    audio = naming(`--audio-device ${JSON.stringify(device)}`, () => audioSourceFromDevice(device, platform));
+  } else if (source?.kind === 'test-pattern') audio = { kind: 'test-tone' };
   else if (source?.kind === 'file') audio = { kind: 'file', path: source.path, loop: source.loop ?? true };
   const video = flags.video === false ? undefined : source;
   return { ...(video ? { video } : {}), ...(audio ? { audio } : {}) };
+}
+
+/** Runs `parse`; a TypeError it throws (the capture's words) is thrown again naming the flags it came from. */
+function naming<T>(flags: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new TypeError(`${flags}: ${error.message.replace(/^capture: /, '')}`, { cause: error });
+  }
 }

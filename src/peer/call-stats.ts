@@ -35,8 +35,34 @@ export interface CallStats {
   jitterBufferMs?: number;
   /** Sound, when the call carries an audio track either way. */
   audio?: AudioStats;
+  /** Each kind and direction on its own (what the web page's table shows); absent when not carried. */
+  streams: {
+    videoIn?: StreamFigures;
+    videoOut?: StreamFigures;
+    audioIn?: StreamFigures;
+    audioOut?: StreamFigures;
+  };
   /** Totals since the start of the call. */
   totals: StatsTotals;
+}
+
+/** One RTP stream's figures (see {@link CallStats.streams}). Rates over the time since the previous sample. */
+export interface StreamFigures {
+  /** Media bitrate, kbit/s; null on the first sample (no interval yet). */
+  kbps: number | null;
+  /** Bytes sent or received since the start of the call. */
+  bytes: number;
+  /** Packets sent or received since the start of the call. */
+  packets: number;
+  /** Packets lost: for what we receive, counted here; for what we send, as the other side reports (null until it does). */
+  packetsLost: number | null;
+  /** Video: frames decoded (in) or sent (out) since the start, their rate, and the frame size (0 until known). */
+  frames?: number;
+  fps?: number;
+  width?: number;
+  height?: number;
+  /** Audio in: the sum of squared levels times duration; rises only while there is sound. */
+  totalAudioEnergy?: number;
 }
 
 /** The audio part of {@link CallStats}. */
@@ -101,7 +127,17 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   const candidateTypes = new Map<string, string>();
   let sendResolution: string | undefined;
   let receiveResolution: string | undefined;
+  const streams: CallStats['streams'] = {};
+  const byKind: Partial<Record<keyof CallStats['streams'], StatsEntry>> = {};
+  const remoteLost = new Map<string, number>();
   for (const s of entries) {
+    if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') {
+      const key =
+        `${s.kind === 'audio' ? 'audio' : 'video'}${s.type === 'inbound-rtp' ? 'In' : 'Out'}` as const;
+      byKind[key] = s;
+    } else if (s.type === 'remote-inbound-rtp' && typeof s.kind === 'string') {
+      remoteLost.set(s.kind, num(s.packetsLost));
+    }
     if (s.type === 'outbound-rtp' && s.kind === 'video') {
       totals.framesSent += num(s.framesSent);
       totals.bytesSent += num(s.bytesSent);
@@ -141,6 +177,28 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   const dt = previous ? (atMs - previous.atMs) / 1000 : 0;
   const rate = (now: number, before: number | undefined): number =>
     dt > 0 && before !== undefined ? Math.max(0, now - before) / dt : 0;
+  for (const key of ['videoIn', 'videoOut', 'audioIn', 'audioOut'] as const) {
+    const s = byKind[key];
+    if (s === undefined) continue;
+    const incoming = key.endsWith('In');
+    const bytes = num(incoming ? s.bytesReceived : s.bytesSent);
+    const before = previous?.streams[key];
+    const figures: StreamFigures = {
+      kbps: before === undefined || dt <= 0 ? null : (rate(bytes, before.bytes) * 8) / 1000,
+      bytes,
+      packets: num(incoming ? s.packetsReceived : s.packetsSent),
+      packetsLost: incoming
+        ? num(s.packetsLost)
+        : (remoteLost.get(key.startsWith('video') ? 'video' : 'audio') ?? null),
+    };
+    if (key.startsWith('video')) {
+      figures.frames = num(incoming ? s.framesDecoded : s.framesSent);
+      figures.fps = before?.frames === undefined ? 0 : rate(figures.frames, before.frames);
+      figures.width = num(s.frameWidth);
+      figures.height = num(s.frameHeight);
+    } else if (incoming) figures.totalAudioEnergy = num(s.totalAudioEnergy);
+    streams[key] = figures;
+  }
   const p = previous?.totals;
   const received = totals.packetsReceived - (p?.packetsReceived ?? 0);
   const lost = totals.packetsLost - (p?.packetsLost ?? 0);
@@ -175,6 +233,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     receiveResolution,
     jitterBufferMs,
     audio,
+    streams,
     totals,
   };
 }

@@ -1,18 +1,21 @@
 import wrtc from '@roamhq/wrtc';
-import type { Recorder, RecordingSummary } from '../record/index.js';
+import type { ReceivedTrack } from '../record/index.js';
 import type { IceCandidateMessage, SignalClient } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
-import { PeakMeter } from './audio-level.js';
-import { isStartupSilence } from './first-sound.js';
-import type { IceConfig } from './ice.js';
-import { LatencyMeter, type LatencyPercentiles } from './latency.js';
+import type { LatencyMeter } from './latency.js';
+import { ReceiveBridge } from './receive-bridge.js';
+import type { CallSummary, EndReason } from './types.js';
 
 const log = logger('peer');
 
 /** Remote candidates kept while the remote description is not set yet; beyond this they are dropped and counted. */
 const MAX_PENDING_CANDIDATES = 200;
+
+/** What {@link Call.close} reports: a {@link CallSummary} without the recording, which is not the call's. */
+export type CallReport = Omit<CallSummary, 'recording'>;
 
 /** Options of one {@link Call}: one RTCPeerConnection, from offer to hang-up. */
 export interface CallOptions {
@@ -20,31 +23,19 @@ export interface CallOptions {
   role: 'caller' | 'answerer';
   /** The joined signaling client used to send our description and candidates. */
   signal: SignalClient;
-  /** STUN/TURN configuration. */
-  ice: IceConfig;
+  /** The peer connection's configuration: ICE servers (STUN, TURN) and policy. */
+  rtcConfiguration: RTCConfiguration;
   /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
   videoTrack?: MediaStreamTrack;
   /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
   audioTrack?: MediaStreamTrack;
   /** Fed with the samples we send, for the live level. */
   sentLevel?: PeakMeter;
-  /** Where received video goes, if we record. Stopped (finalized) when the call closes. */
-  recorder?: Recorder;
   /** Call number within this process (1, 2, ...), for logs and events. */
   index: number;
   /** Read the sender's clock from the test pattern's barcode in each received frame. Default false. */
   measureLatency?: boolean;
 }
-
-/** Why a call ended. */
-export type EndReason =
-  | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
-  | 'peer-hangup' // the other side said bye
-  | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
-  | 'ice-failed' // no network path, or it broke and did not come back
-  | 'replaced' // a new offer arrived: a fresh call starts
-  | 'media-ended' // our source ended (ffmpeg died, file ended)
-  | 'error';
 
 /** Events of a {@link Call}. */
 export type CallEvents = {
@@ -59,45 +50,22 @@ export type CallEvents = {
    * channel count as received.
    */
   'first-audio': [sampleRate: number, channels: number];
+  /**
+   * A remote track, with its sink, as the remote description is applied (before any media): subscribe to
+   * record it (`Recorder.addTrack`). At most one per kind, however often the call is renegotiated.
+   */
+  track: [track: ReceivedTrack];
 };
 
-/** What a finished call reports. */
-export interface CallSummary {
-  index: number;
-  reason: EndReason;
-  /** Seconds from the start of the call to its end. */
-  durationSec: number;
-  /** Milliseconds from the start of the call to the first received frame. */
-  firstFrameMs?: number;
-  framesSent: number;
-  framesReceived: number;
-  recording?: RecordingSummary;
-  /** Remote candidates dropped because too many arrived before the remote description. */
-  droppedCandidates: number;
-  /** Frame-in to frame-out latency, with `measureLatency`. */
-  latency?: LatencyPercentiles;
-  /** Sound, when the call carried an audio track either way. */
-  audio?: CallAudioSummary;
-}
-
-/** The audio part of a {@link CallSummary}. */
-export interface CallAudioSummary {
-  /** RTP packets of sound sent. */
-  packetsSent: number;
-  /** RTP packets of sound received, and lost on the way. */
-  packetsReceived: number;
-  packetsLost: number;
-  /** 10 ms chunks of decoded sound received (`RTCAudioSink`). */
-  chunksReceived: number;
-}
-
 /**
- * One WebRTC call: an RTCPeerConnection with our tracks, trickle ICE through the signaling server,
- * and the remote video into an optional recorder. The role scripts (`caller.ts`, `answerer.ts`) drive it
- * through the walk-through's steps.
+ * One WebRTC call: an RTCPeerConnection with our tracks, trickle ICE through the signaling server, and the
+ * remote tracks through the receive bridge (`receive-bridge.ts`), announced as `track` events for whoever
+ * records them. `Peer` drives it through the walk-through's steps.
  *
  * Every operation on the connection runs in arrival order on one promise chain, so a candidate that arrives
- * while the remote description is being applied waits for it instead of failing.
+ * while the remote description is being applied waits for it instead of failing. Nothing assumes a single
+ * exchange: a later offer or answer on the same connection (a renegotiation, an ICE restart) is applied in
+ * place, and brings no second sink.
  */
 export class Call extends TypedEmitter<CallEvents> {
   /** The peer connection; exposed for stats and tests. */
@@ -105,35 +73,24 @@ export class Call extends TypedEmitter<CallEvents> {
   readonly index: number;
   /** `performance.now()` when the call was created. */
   readonly startedAt = performance.now();
-  /** `performance.now()` of the last received frame (0: none yet). */
-  lastFrameAt = 0;
-  framesReceived = 0;
-  /** 10 ms chunks of remote sound received. */
-  audioChunksReceived = 0;
-  readonly #receivedLevel = new PeakMeter();
-  firstFrameMs?: number;
+  /** The last `getStats()` sample. */
   latestStats?: CallStats;
-  /** Latency of received frames, with `measureLatency`. */
-  readonly latency?: LatencyMeter;
 
   readonly #options: CallOptions;
+  /** The remote tracks, each into one sink. */
+  readonly #received: ReceiveBridge;
   #ops: Promise<unknown> = Promise.resolve();
   #pendingCandidates: IceCandidateMessage[] = [];
   #droppedCandidates = 0;
-  #sinks: { stop(): void }[] = [];
-  #closing?: Promise<CallSummary>;
+  #closing?: Promise<CallReport>;
   #connected = false;
 
   constructor(options: CallOptions) {
     super();
     this.#options = options;
     this.index = options.index;
-    if (options.measureLatency) this.latency = new LatencyMeter();
     // Steps 1 and 3: a peer connection with the STUN (and TURN) servers.
-    this.pc = new wrtc.RTCPeerConnection({
-      iceServers: options.ice.iceServers,
-      iceTransportPolicy: options.ice.iceTransportPolicy,
-    });
+    this.pc = new wrtc.RTCPeerConnection(options.rtcConfiguration);
     // ...to which we add our tracks, both in one stream: the receiver then keeps them in sync (one
     // sync group). Without a track of our own, the caller still asks for the other side's video and sound
     // so that an answerer with a camera or a microphone can send them back.
@@ -168,13 +125,63 @@ export class Call extends TypedEmitter<CallEvents> {
         this.emit('connected');
       }
     };
-    this.pc.ontrack = (event) => this.#onTrack(event.track);
+    // Step 4's "tracks flow": the receive bridge owns pc.ontrack.
+    this.#received = new ReceiveBridge(this.pc, {
+      measureLatency: options.measureLatency,
+      name: `call ${options.index}`,
+    });
+    this.#received.on('track', (track) => {
+      if (!this.#closing) this.emit('track', track);
+    });
+    this.#received.on('first-frame', (width, height) => this.emit('first-frame', width, height));
+    this.#received.on('first-audio', (rate, channels) => this.emit('first-audio', rate, channels));
   }
 
-  /** The caller's steps 1-2: create the offer, set it as local description, send it to the server to hold. */
-  offer(): Promise<void> {
+  /** Decoded remote video frames received. */
+  get framesReceived(): number {
+    return this.#received.framesReceived;
+  }
+
+  /** `performance.now()` of the last received frame (0: none yet). */
+  get lastFrameAt(): number {
+    return this.#received.lastFrameAt;
+  }
+
+  /** Milliseconds from the start of the call to the first received frame, once there is one. */
+  get firstFrameMs(): number | undefined {
+    const at = this.#received.firstFrameAt;
+    return at === undefined ? undefined : at - this.startedAt;
+  }
+
+  /** 10 ms chunks of remote sound received. */
+  get audioChunksReceived(): number {
+    return this.#received.audioChunksReceived;
+  }
+
+  /** Latency of received frames, with `measureLatency`. */
+  get latency(): LatencyMeter | undefined {
+    return this.#received.latency;
+  }
+
+  /**
+   * Where what we received ends (a `performance.now()` time), for a recording of it: when the other side
+   * ended the call, the arrival of its last frame (the time it took to notice is not part of the call); when
+   * we end it, undefined (now: the call was live until then). Sound alone gives no such mark: the audio sink
+   * goes on delivering (concealment, then silence) after the packets stop.
+   */
+  receivedUntil(reason: EndReason): number | undefined {
+    if (reason !== 'peer-hangup' && reason !== 'peer-vanished' && reason !== 'ice-failed') return undefined;
+    return this.lastFrameAt > 0 ? this.lastFrameAt : undefined;
+  }
+
+  /**
+   * The caller's steps 1-2: create the offer, set it as local description, send it to the server to hold.
+   * Again on the same connection, a renegotiation (`{ iceRestart: true }`: new ICE credentials, the media
+   * goes on).
+   */
+  offer(options?: RTCOfferOptions): Promise<void> {
     return this.#enqueue(async () => {
-      const offer = await this.pc.createOffer();
+      const offer = await this.pc.createOffer(options);
       await this.pc.setLocalDescription(offer);
       await this.#options.signal.sendOffer(requireSdp(this.pc.localDescription));
       log('call %d: offer sent', this.index);
@@ -233,11 +240,11 @@ export class Call extends TypedEmitter<CallEvents> {
   }
 
   /**
-   * Ends the call: stops receiving, finalizes the recording, closes the peer connection, in that order
-   * (sinks before the connection: closing a connection under a live sink is what crashes wrtc).
-   * Idempotent; concurrent callers get the same summary.
+   * Ends the call: stops receiving (the sinks), then closes the peer connection, in that order (closing a
+   * connection under a live sink is what crashes wrtc). A recording of its tracks is the recorder's to
+   * finalize. Idempotent; concurrent callers get the same summary.
    */
-  close(reason: EndReason): Promise<CallSummary> {
+  close(reason: EndReason): Promise<CallReport> {
     this.#closing ??= this.#close(reason);
     return this.#closing;
   }
@@ -246,25 +253,16 @@ export class Call extends TypedEmitter<CallEvents> {
     return this.#closing !== undefined;
   }
 
-  async #close(reason: EndReason): Promise<CallSummary> {
+  async #close(reason: EndReason): Promise<CallReport> {
     log('call %d: closing (%s)', this.index, reason);
     // A last sample, so the summary counts every frame sent up to the end, not up to the last tick.
     await this.#sample().catch((error: unknown) =>
       log('call %d: last stats sample failed: %s', this.index, String(error)),
     );
-    for (const sink of this.#sinks) sink.stop();
-    this.#sinks = [];
-    let recording: RecordingSummary | undefined;
-    if (this.#options.recorder) {
-      try {
-        recording = await this.#options.recorder.stop({ endAtMs: this.#recordingEnd(reason) });
-      } catch (error) {
-        log('call %d: recording could not be finalized: %s', this.index, String(error));
-      }
-    }
+    const received = this.#received;
+    received.stop();
     const framesSent = this.latestStats?.totals.framesSent ?? 0;
     this.pc.onicecandidate = null;
-    this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
     this.pc.close();
     this.removeAllListeners();
@@ -274,87 +272,38 @@ export class Call extends TypedEmitter<CallEvents> {
       durationSec: (performance.now() - this.startedAt) / 1000,
       firstFrameMs: this.firstFrameMs,
       framesSent,
-      framesReceived: this.framesReceived,
-      recording,
+      framesReceived: received.framesReceived,
       droppedCandidates: this.#droppedCandidates,
-      latency: this.latency?.percentiles(),
-      ...(this.latestStats?.audio || this.audioChunksReceived > 0
+      latency: received.latency?.percentiles(),
+      ...(this.latestStats?.audio || received.audioChunksReceived > 0
         ? {
             audio: {
               packetsSent: this.latestStats?.audio?.packetsSent ?? 0,
               packetsReceived: this.latestStats?.audio?.packetsReceived ?? 0,
               packetsLost: this.latestStats?.audio?.packetsLost ?? 0,
-              chunksReceived: this.audioChunksReceived,
+              chunksReceived: received.audioChunksReceived,
             },
           }
         : {}),
     };
   }
 
-  /**
-   * Where the recording ends: when the other side ended the call, at the arrival of its last frame (the
-   * recorder gives that frame its own slot); when we end it, now (the call was live until then). Sound alone
-   * gives no such mark: the audio sink goes on delivering (concealment, then silence) after the packets stop.
-   */
-  #recordingEnd(reason: EndReason): number | undefined {
-    if (reason !== 'peer-hangup' && reason !== 'peer-vanished' && reason !== 'ice-failed') return undefined;
-    return this.lastFrameAt > 0 ? this.lastFrameAt : undefined;
-  }
-
   async #sample(): Promise<CallStats> {
+    // The peaks since the last reading are read now, before getStats: its latency varies (tens to hundreds of
+    // ms on a busy machine), and read after it, one reading's span could shrink below the 900 ms between two
+    // test beeps and show silence (issue 10).
+    const levelSent = this.#options.sentLevel?.take();
+    const levelReceived = this.#received.takeLevel();
     const report = await this.pc.getStats();
     // wrtc's report is a Map-like of plain stats objects.
     const entries = [...(report as unknown as Map<string, { type: string }>).values()];
     const stats = summarizeStats(entries as never, performance.now(), this.latestStats);
     if (stats.audio) {
-      stats.audio.levelSent = this.#options.sentLevel?.take();
-      stats.audio.levelReceived = this.#receivedLevel.take();
+      stats.audio.levelSent = levelSent;
+      stats.audio.levelReceived = levelReceived;
     }
     this.latestStats = stats;
     return stats;
-  }
-
-  #onTrack(track: MediaStreamTrack): void {
-    if (this.#closing) return;
-    if (track.kind === 'audio') {
-      this.#onAudioTrack(track);
-      return;
-    }
-    if (track.kind !== 'video') return;
-    // ontrack fires while the remote description is applied, before any media: the recorder learns which
-    // tracks to wait for.
-    this.#options.recorder?.expectTrack('video');
-    const sink = new wrtc.nonstandard.RTCVideoSink(track);
-    this.#sinks.push(sink);
-    sink.onframe = ({ frame }: { frame: { width: number; height: number; data: Uint8Array } }) => {
-      this.framesReceived++;
-      this.lastFrameAt = performance.now();
-      if (this.firstFrameMs === undefined) {
-        this.firstFrameMs = this.lastFrameAt - this.startedAt;
-        this.emit('first-frame', frame.width, frame.height);
-      }
-      this.latency?.addFrame(frame);
-      this.#options.recorder?.writeFrame(frame, this.lastFrameAt);
-    };
-  }
-
-  #onAudioTrack(track: MediaStreamTrack): void {
-    this.#options.recorder?.expectTrack('audio');
-    const sink = new wrtc.nonstandard.RTCAudioSink(track);
-    this.#sinks.push(sink);
-    let startupRate: number | undefined;
-    let heard = false;
-    sink.ondata = (data: { samples: Int16Array; sampleRate: number; channelCount?: number }) => {
-      this.audioChunksReceived++;
-      // The sink starts with muted silence before anything is decoded: the first sound is what comes after.
-      startupRate ??= data.sampleRate;
-      if (!heard && !isStartupSilence(data, startupRate)) {
-        heard = true;
-        this.emit('first-audio', data.sampleRate, data.channelCount ?? 1);
-      }
-      this.#receivedLevel.add(data.samples);
-      this.#options.recorder?.writeAudio(data, performance.now());
-    };
   }
 
   async #flushCandidates(): Promise<void> {

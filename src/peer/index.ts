@@ -1,7 +1,29 @@
-export * from './call.js';
-export * from './call-stats.js';
-export * from './ice.js';
-export * from './latency.js';
-export * from './peer.js';
-export * from './recording-path.js';
-export * from './types.js';
+/**
+ * The peer: one process's side of WebRTC calls (a `Peer`), each call one RTCPeerConnection (a `Call`), our
+ * media into it (the send bridge) and its remote tracks out of it (the receive bridge).
+ */
+export { Peer } from './peer.js';
+export { Call, type CallEvents, type CallOptions, type CallReport } from './call.js';
+export {
+  SendBridge,
+  type SendBridgeEvents,
+  type SendBridgeOptions,
+  type SendBridgeStats,
+} from './send-bridge.js';
+export { ReceiveBridge, type ReceiveBridgeEvents, type ReceiveBridgeOptions } from './receive-bridge.js';
+export { summarizeStats, type AudioStats, type CallStats, type StatsTotals } from './call-stats.js';
+export { PeakMeter, toDbfs } from './audio-level.js';
+export { LatencyMeter, type LatencyPercentiles } from './latency.js';
+export {
+  DEFAULT_STUN_URLS,
+  PEER_DEFAULTS,
+  type CallAudioSummary,
+  type CallSummary,
+  type EndReason,
+  type MediaDescription,
+  type MediaFailure,
+  type PeerEvents,
+  type PeerOptions,
+  type PeerSummary,
+  type PeerWarning,
+} from './types.js';

@@ -1,38 +1,25 @@
-import wrtc from '@roamhq/wrtc';
-import {
-  AUDIO_DEFAULTS,
-  AudioCapture,
-  locateFfmpeg,
-  VideoCapture,
-  type AudioSource,
-  type CaptureSource,
-} from '../capture/index.js';
-import { FfmpegError } from '../errors.js';
-import { Recorder, type RecordingSummary } from '../record/index.js';
+import { locateFfmpeg } from '../capture/index.js';
+import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
 import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
+import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { PeakMeter } from './audio-level.js';
-import { Call, type CallSummary, type EndReason } from './call.js';
-import { recordingPathFor } from './recording-path.js';
-import type { PeerEvents, PeerOptions, PeerSummary } from './types.js';
+import { Call } from './call.js';
+import { SendBridge } from './send-bridge.js';
+import {
+  PEER_DEFAULTS,
+  type CallSummary,
+  type EndReason,
+  type MediaFailure,
+  type PeerEvents,
+  type PeerOptions,
+  type PeerSummary,
+} from './types.js';
 
 const log = logger('peer');
 
-/** Defaults of {@link PeerOptions}, in one place. */
-export const PEER_DEFAULTS = {
-  signalUrl: 'http://localhost:8080',
-  room: 'default',
-  width: 640,
-  height: 480,
-  fps: 30,
-  statsIntervalMs: 1000,
-  vanishTimeoutMs: 2000,
-  connectTimeoutMs: 10_000,
-} as const;
-
-/** How long to wait for the other capture's failure before reporting one, ms (see `#mediaFailed`). */
-const MEDIA_FAILURE_GRACE_MS = 300;
+/** {@link PeerOptions} checked, with the peer's own defaults ({@link PEER_DEFAULTS}) applied. */
+type ResolvedPeerOptions = PeerOptions & Required<Pick<PeerOptions, keyof typeof PEER_DEFAULTS>>;
 
 /** How long ICE may stay `disconnected` (with the signaling server unable to tell us more) before we give up. */
 const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
@@ -51,22 +38,21 @@ const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
  * fires; it always cleans up in reverse order (calls, signaling, capture).
  *
  * @example
- * const peer = new Peer({ role: 'answerer', ice: buildIceConfig(), recordPath: 'out.webm', once: true });
+ * const peer = new Peer({ role: 'answerer', record: { path: 'out.webm' }, once: true });
  * peer.on('call-ended', (s) => console.log(s.reason));
  * const summary = await peer.run(abortController.signal);
  */
 export class Peer extends TypedEmitter<PeerEvents> {
-  readonly #o: PeerOptions & typeof PEER_DEFAULTS;
+  readonly #o: ResolvedPeerOptions;
   #signal?: SignalClient;
-  #capture?: VideoCapture;
-  #videoTrack?: MediaStreamTrack;
-  #audioCapture?: AudioCapture;
-  /** Peak level of the sound we send, read by each call's stats. */
-  readonly #sentLevel = new PeakMeter();
-  #audioTrack?: MediaStreamTrack;
-  #mediaFailures: { kind: 'video' | 'audio'; message: string }[] = [];
+  /** Our media, from the captures to the tracks each call adds. */
+  #media?: SendBridge;
   #ffmpegPath?: string;
   #call?: Call;
+  /** Where each call is recorded, when recording. */
+  #recordings?: RecordingSeries;
+  /** The recorder of the current call, when recording. */
+  #recorder?: Recorder;
   #endCall?: (reason: EndReason) => void;
   #peerGone?: () => void;
   #nextOffer?: (sdp: string | undefined) => void;
@@ -77,16 +63,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly #calls: CallSummary[] = [];
   #timers: NodeJS.Timeout[] = [];
 
+  /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
   constructor(options: PeerOptions) {
     super();
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.#o = { ...PEER_DEFAULTS, ...defined } as PeerOptions & typeof PEER_DEFAULTS;
-    if (this.#o.role !== 'caller' && this.#o.role !== 'answerer') {
-      throw new TypeError(`role must be "caller" or "answerer", not ${JSON.stringify(this.#o.role)}`);
-    }
-    if (this.#o.durationSec !== undefined && !(this.#o.durationSec > 0)) {
-      throw new TypeError(`duration must be a positive number of seconds, not ${this.#o.durationSec}`);
-    }
+    this.#o = resolvePeerOptions(options);
   }
 
   /** Runs until done (`once`, `durationSec`, media ended) or until `abort` fires. */
@@ -111,98 +91,47 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
   async #prepare(): Promise<void> {
-    const { recordPath, force, source, audioSource } = this.#o;
-    if (recordPath !== undefined) await Recorder.checkPath(recordPath, force ?? false);
-    if (source !== undefined || audioSource !== undefined || recordPath !== undefined) {
-      this.#ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
+    const { record, source, audioSource } = this.#o;
+    if (record !== undefined) {
+      // Before anything starts: a recording that cannot be made stops the peer at once.
+      const recordings = new RecordingSeries(record);
+      await recordings.check();
+      this.#recordings = recordings;
     }
-    const ffmpegPath = this.#ffmpegPath;
-    if (ffmpegPath === undefined) return;
-    // Both at once, so they start sending about together; the cleanup stops whichever started if one fails.
-    const started = await Promise.allSettled([
-      source !== undefined ? this.#startMedia(source, ffmpegPath) : undefined,
-      audioSource !== undefined ? this.#startAudio(audioSource, ffmpegPath) : undefined,
-    ]);
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
-  }
-
-  async #startAudio(source: AudioSource, ffmpegPath: string): Promise<void> {
-    const channels = this.#o.audioChannels ?? AUDIO_DEFAULTS.channels;
-    const capture = new AudioCapture({ source, ffmpegPath, channels });
-    const audioSource = new wrtc.nonstandard.RTCAudioSource();
-    // wrtc copies the samples; onData throws on anything but exactly 10 ms, which the capture guarantees.
-    capture.on('data', (chunk) => {
-      audioSource.onData(chunk);
-      this.#sentLevel.add(chunk.samples);
+    if (source === undefined && audioSource === undefined && record === undefined) return;
+    const ffmpegPath = (await locateFfmpeg({ explicit: this.#o.ffmpegPath })).path;
+    this.#ffmpegPath = ffmpegPath;
+    if (source === undefined && audioSource === undefined) return;
+    const { width, height, fps, audioChannels } = this.#o;
+    const media = new SendBridge({
+      video: source,
+      audio: audioSource,
+      width,
+      height,
+      fps,
+      audioChannels,
+      ffmpegPath,
     });
-    capture.on('ended', (error) => {
-      if (this.#stopped) return;
-      if (error) {
-        this.#mediaFailed('audio', error);
-      } else if (this.#o.source === undefined) {
-        // A sound-only file played with --no-loop reached its end; with video, the video's end decides.
-        this.#stop('hangup');
-      }
-    });
-    this.#audioCapture = capture;
-    try {
-      await capture.start();
-    } catch (error) {
-      if (source.kind === 'file' && error instanceof FfmpegError && error.code === 'NO_AUDIO_STREAM') {
-        // --input FILE without sound: send its video alone.
-        this.emit('warning', `file ${source.path} has no audio track: sending its video only`);
-        await capture.stop();
-        this.#audioCapture = undefined;
-        return;
-      }
-      throw error;
-    }
-    this.#audioTrack = audioSource.createTrack();
-    this.emit('media-started', `${capture.label} 48 kHz ${channels === 2 ? 'stereo' : 'mono'}`);
-  }
-
-  async #startMedia(source: CaptureSource, ffmpegPath: string): Promise<void> {
-    const { width, height, fps } = this.#o;
-    const capture = new VideoCapture({ source, width, height, fps, ffmpegPath });
-    const videoSource = new wrtc.nonstandard.RTCVideoSource();
-    // wrtc's typings say Uint8Array; its native onFrame takes the Uint8ClampedArray the capture hands out, and
-    // copies it, so the capture may reuse the buffer as soon as this returns.
-    capture.on('frame', (frame) =>
-      videoSource.onFrame(frame as unknown as Parameters<typeof videoSource.onFrame>[0]),
-    );
-    capture.on('ended', (error) => {
-      if (this.#stopped) return;
-      if (error) {
-        // ffmpeg died mid-call: end the session cleanly (recording finalized, bye sent); exit code 1.
-        this.#mediaFailed('video', error);
-      } else {
-        // A file played with --no-loop reached its end: a normal hang-up.
-        this.#stop('hangup');
-      }
-    });
-    this.#capture = capture;
-    await capture.start();
-    this.#videoTrack = videoSource.createTrack();
-    this.emit('media-started', `${describeSource(source)} ${width}x${height}@${fps}`);
+    this.#media = media;
+    media.on('media-started', (description) => this.emit('media-started', description));
+    media.on('warning', (warning) => this.emit('warning', warning));
+    media.on('ended', (failures) => this.#mediaEnded(failures));
+    // The cleanup stops whichever capture started if the other one fails.
+    await media.start();
   }
 
   /**
-   * A capture died mid-call. Sound and picture often fail together (a device unplugged, ffmpegs killed):
-   * failures within a moment are reported as one warning, the picture's first, then the session ends.
+   * Our media ended: a file played without loop reached its end (a normal hang-up), or captures died
+   * mid-call (the session ends cleanly, recording finalized and bye sent; exit code 1).
    */
-  #mediaFailed(kind: 'video' | 'audio', error: Error): void {
-    this.#mediaFailures.push({ kind, message: `${kind} source failed: ${error.message}` });
-    if (this.#mediaFailures.length > 1) return;
-    this.#timers.push(
-      setTimeout(() => {
-        if (this.#stopped) return;
-        const failures = [...this.#mediaFailures].sort((a, b) =>
-          a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1,
-        );
-        this.emit('warning', failures.map((f) => f.message).join('; '));
-        this.#stop('media-ended');
-      }, MEDIA_FAILURE_GRACE_MS),
-    );
+  #mediaEnded(failures: MediaFailure[]): void {
+    if (this.#stopped) return;
+    if (failures.length === 0) {
+      this.#stop('hangup');
+      return;
+    }
+    this.emit('warning', { kind: 'media-failed', failures });
+    this.#stop('media-ended');
   }
 
   async #joinRoom(): Promise<void> {
@@ -222,7 +151,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     signal.on('disconnected', (reason) => this.emit('signal-lost', reason));
     signal.on('rejoined', () => this.emit('signal-rejoined'));
     signal.on('server-error', (code, message) =>
-      this.emit('warning', `signaling server: ${code}: ${message}`),
+      this.emit('warning', { kind: 'signal-error', code, message }),
     );
     try {
       const { peerPresent } = await signal.connect();
@@ -237,20 +166,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
   async #callerLoop(): Promise<void> {
     while (!this.#stopped) {
       const call = this.#newCall();
-      this.emit('waiting', 'an answerer');
+      this.emit('waiting', 'answerer');
       const ended = this.#callEnded(call);
       // Steps 1-2. Not awaited: a server that stops answering must not hold a hang-up back for the ack's
       // timeout; the call ends on its own terms (see #callEnded).
-      call.offer().then(
-        () => {
-          if (!call.closed) this.emit('offer-sent', call.index);
-        },
-        (error: unknown) => {
-          if (call.closed) return;
-          this.#endIfCurrent(call, 'error');
-          this.emit('warning', `offer failed: ${errorMessage(error)}`);
-        },
-      );
+      this.#negotiate(call, 'offer', call.offer());
       const reason = await ended;
       await this.#finishCall(call, reason);
       if (this.#done(reason)) break;
@@ -260,54 +180,58 @@ export class Peer extends TypedEmitter<PeerEvents> {
   /** Answerer: wait for an offer, answer it, wait for the call to end; again unless done. */
   async #answererLoop(): Promise<void> {
     while (!this.#stopped) {
-      this.emit('waiting', 'a call');
+      this.emit('waiting', 'call');
       const offer = await this.#takeOffer();
       if (offer === undefined) break;
       const call = this.#newCall();
       this.emit('offer-received', call.index);
       const ended = this.#callEnded(call);
       // Step 3, not awaited for the same reason as the offer.
-      call.answer(offer).then(
-        () => {
-          if (!call.closed) this.emit('answer-sent', call.index);
-        },
-        (error: unknown) => {
-          if (call.closed) return;
-          this.#endIfCurrent(call, 'error');
-          this.emit('warning', `answer failed: ${errorMessage(error)}`);
-        },
-      );
+      this.#negotiate(call, 'answer', call.answer(offer));
       const reason = await ended;
       await this.#finishCall(call, reason);
       if (this.#done(reason)) break;
     }
   }
 
+  /** Reports a step of the exchange when it is done; a failed one ends the call (`error`). */
+  #negotiate(call: Call, step: 'offer' | 'answer', done: Promise<void>): void {
+    done.then(
+      () => {
+        if (!call.closed) this.emit(step === 'offer' ? 'offer-sent' : 'answer-sent', call.index);
+      },
+      (error: unknown) => {
+        if (call.closed) return;
+        this.#endIfCurrent(call, 'error');
+        this.emit('warning', { kind: 'negotiation-failed', call: call.index, step, error: asError(error) });
+      },
+    );
+  }
+
   #newCall(): Call {
     const index = ++this.#callCount;
-    let recorder: Recorder | undefined;
-    if (this.#o.recordPath !== undefined && this.#ffmpegPath !== undefined) {
-      const path = recordingPathFor(this.#o.recordPath, index, this.#o.force ?? false);
-      recorder = new Recorder({
-        path,
-        ffmpegPath: this.#ffmpegPath,
-        force: index === 1 ? this.#o.force : false,
-      });
-      recorder.on('error', (error) => this.emit('warning', `recording ${path}: ${error.message}`));
-      this.emit('recording', index, path);
+    // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
+    const recorder =
+      this.#ffmpegPath === undefined ? undefined : this.#recordings?.recorderFor(index, this.#ffmpegPath);
+    if (recorder) {
+      recorder.on('error', (error) =>
+        this.emit('warning', { kind: 'recording-failed', call: index, path: recorder.path, error }),
+      );
+      this.emit('recording', index, recorder.path);
     }
     const call = new Call({
       role: this.#o.role,
       signal: this.#requireSignal(),
-      ice: this.#o.ice,
-      videoTrack: this.#videoTrack,
-      audioTrack: this.#audioTrack,
-      sentLevel: this.#sentLevel,
-      recorder,
+      rtcConfiguration: this.#o.rtcConfiguration,
+      videoTrack: this.#media?.videoTrack,
+      audioTrack: this.#media?.audioTrack,
+      sentLevel: this.#media?.sentLevel,
       index,
       measureLatency: this.#o.measureLatency,
     });
     this.#call = call;
+    this.#recorder = recorder;
+    if (recorder) call.on('track', (track) => recorder.addTrack(track));
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
       if (this.#o.durationSec !== undefined) {
@@ -350,7 +274,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
               lastBytes = stats.totals.transportBytesReceived;
               lastPacketAt = performance.now();
             }
-            this.emit('stats', call.index, stats, call.framesReceived, call.latency?.percentiles());
+            const recorded = this.#call === call ? this.#recorder?.stats.framesInFile : undefined;
+            this.emit('stats', call.index, stats, recorded, call.latency?.percentiles());
           })
           .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
       }, this.#o.statsIntervalMs);
@@ -380,10 +305,27 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   async #finishCall(call: Call, reason: EndReason): Promise<void> {
-    const summary = await call.close(reason);
-    if (this.#call === call) this.#call = undefined;
+    const report = await call.close(reason);
+    const recording = await this.#finishRecording(call, reason);
+    if (this.#call === call) {
+      this.#call = undefined;
+      this.#recorder = undefined;
+    }
+    const summary: CallSummary = recording ? { ...report, recording } : report;
     this.#calls.push(summary);
     this.emit('call-ended', summary);
+  }
+
+  /** Finalizes the recording of `call` (its sinks are stopped): up to its last frame if the other side ended it. */
+  async #finishRecording(call: Call, reason: EndReason): Promise<RecordingSummary | undefined> {
+    const recorder = this.#call === call ? this.#recorder : undefined;
+    if (!recorder) return undefined;
+    try {
+      return await recorder.stop({ endAtMs: call.receivedUntil(reason) });
+    } catch (error) {
+      log('call %d: recording could not be finalized: %s', call.index, errorMessage(error));
+      return undefined;
+    }
   }
 
   /** Whether the loop ends after a call that ended for `reason`. */
@@ -422,7 +364,12 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (this.#o.role !== 'caller' || !call) return;
     this.emit('answer-received', call.index);
     call.acceptAnswer(sdp).catch((error: unknown) => {
-      this.emit('warning', `the answer could not be applied: ${errorMessage(error)}`);
+      this.emit('warning', {
+        kind: 'negotiation-failed',
+        call: call.index,
+        step: 'apply-answer',
+        error: asError(error),
+      });
       this.#endIfCurrent(call, 'error');
     });
   }
@@ -455,16 +402,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#nextOffer?.(undefined);
   }
 
-  /** Reverse order of start: calls (sinks, recorder, peer connection), signaling, tracks, capture. */
+  /** Reverse order of start: calls (sinks, peer connection, recording), signaling, tracks, capture. */
   async #cleanup(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
     if (this.#call) await this.#finishCall(this.#call, this.#stopReason);
     await this.#signal?.close().catch((error: unknown) => log('signal close: %s', errorMessage(error)));
-    this.#videoTrack?.stop();
-    this.#audioTrack?.stop();
-    await Promise.all([this.#capture?.stop(), this.#audioCapture?.stop()]);
+    await this.#media?.stop();
   }
 
   #requireSignal(): SignalClient {
@@ -473,28 +418,43 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   #summary(): PeerSummary {
+    const media = this.#media?.stats;
     return {
       role: this.#o.role,
       calls: [...this.#calls],
-      framesCaptured: this.#capture?.stats.framesCaptured ?? 0,
-      framesDroppedAtCapture: this.#capture?.stats.framesDropped ?? 0,
-      ...(this.#audioCapture ? { audioCaptured: this.#audioCapture.stats } : {}),
+      framesCaptured: media?.framesCaptured ?? 0,
+      framesDroppedAtCapture: media?.framesDropped ?? 0,
+      ...(media?.audio ? { audioCaptured: media.audio } : {}),
       recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
     };
   }
 }
 
-function describeSource(source: CaptureSource): string {
-  switch (source.kind) {
-    case 'test-pattern':
-      return 'test pattern';
-    case 'file':
-      return `file ${source.path}`;
-    default:
-      return `camera ${source.device}`;
-  }
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Checks the options and applies the peer's own defaults. Those of the parts it hands options to (signaling
+ * client, captures, recorder) are theirs, and so are the checks of those options.
+ *
+ * @throws TypeError naming the bad option.
+ */
+function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('Peer options are required');
+  const { role, durationSec } = options;
+  if (role !== 'caller' && role !== 'answerer')
+    throw new TypeError(`role must be "caller" or "answerer", not ${JSON.stringify(role)}`);
+  if (durationSec !== undefined && !(durationSec > 0))
+    throw new TypeError(`duration must be a positive number of seconds, not ${durationSec}`);
+  for (const name of ['statsIntervalMs', 'vanishTimeoutMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+      throw new TypeError(`${name} must be a positive number of ms, not ${value}`);
+  }
+  return withDefaults(options, PEER_DEFAULTS);
 }

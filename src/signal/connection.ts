@@ -5,7 +5,7 @@
  * through one queue: with rooms in Redis each waits for the one before it, so they apply in the order sent.
  */
 import type { Socket } from 'socket.io';
-import type { ZodError } from 'zod';
+import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
 import type { SignalMetrics } from './metrics.js';
 import type { Delivery } from './room.js';

@@ -1,17 +1,15 @@
 /**
  * The HTTP side of the web page: a request handler for the signaling server's `httpHandler` option that
- * serves the page at `/` and its three assets, and declines everything else.
+ * serves the page at `/` and its assets, and declines everything else.
  *
- * The page is embedded as string constants (page-html.ts, page-script.ts, page-style.ts) rather than a
- * static folder: the build (tsc) only emits .ts, and package.json ships `dist/` alone, so strings are the
- * one form that reaches an installed package with nothing to copy or locate at runtime.
+ * The HTML and the style are string constants (page-html.ts, page-style.ts); the script is the page's
+ * TypeScript (src/web/page/) bundled by the build into dist/web/page.js, next to this file once built.
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logger } from '../util/log.js';
 import { PAGE_HTML } from './page-html.js';
-import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
-import { readSocketIoClientBundle } from './socket-io-bundle.js';
 
 const log = logger('web');
 
@@ -21,7 +19,7 @@ export const WEB_PAGE_PATHS = {
   pageAlias: '/index.html',
   script: '/rtc-peer.js',
   style: '/rtc-peer.css',
-  socketIoClient: '/vendor/socket.io.min.js',
+  scriptMap: '/page.js.map',
   favicon: '/favicon.ico',
 } as const;
 
@@ -48,11 +46,11 @@ const CSP = [
 /**
  * Returns the request handler that serves the browser page: pass it as `httpHandler` to
  * `startSignalServer` (the CLI's `rtc-peer signal` does). It answers `GET`/`HEAD` on `/` (and `/index.html`),
- * `/rtc-peer.js`, `/rtc-peer.css`, `/vendor/socket.io.min.js` and `/favicon.ico` (204), other methods on
+ * `/rtc-peer.js` (and its source map), `/rtc-peer.css` and `/favicon.ico` (204), other methods on
  * those paths with 405, and returns false for every other path so the server can answer 404.
  *
  * The page: `http://HOST:PORT/?room=NAME` joins NAME as answerer and shows the caller's video and audio;
- * `&role=call` makes the browser the caller with its camera and microphone; `&token=SECRET` passes the
+ * `&role=call` makes the browser the caller with its camera and microphone; `#token=SECRET` passes the
  * server's token. It shows the connection state, the remote video and live stats.
  *
  * @example
@@ -64,18 +62,18 @@ export function webPageHandler(): (req: IncomingMessage, res: ServerResponse) =>
     const body = Buffer.from(s, 'utf8');
     return () => body;
   };
-  let bundle: Buffer | undefined;
   const html: Asset = { type: 'text/html; charset=utf-8', body: text(PAGE_HTML) };
+  // Read on first use: a server that never serves the page never touches the files.
+  const built = (name: string): (() => Buffer) => {
+    let body: Buffer | undefined;
+    return () => (body ??= readBuilt(name));
+  };
   const assets = new Map<string, Asset>([
     [WEB_PAGE_PATHS.page, html],
     [WEB_PAGE_PATHS.pageAlias, html],
-    [WEB_PAGE_PATHS.script, { type: 'text/javascript; charset=utf-8', body: text(PAGE_SCRIPT) }],
+    [WEB_PAGE_PATHS.script, { type: 'text/javascript; charset=utf-8', body: built('page.js') }],
+    [WEB_PAGE_PATHS.scriptMap, { type: 'application/json', body: built('page.js.map') }],
     [WEB_PAGE_PATHS.style, { type: 'text/css; charset=utf-8', body: text(PAGE_STYLE) }],
-    // Read on first use: a server that never serves the page never touches the file.
-    [
-      WEB_PAGE_PATHS.socketIoClient,
-      { type: 'text/javascript; charset=utf-8', body: () => (bundle ??= readSocketIoClientBundle()) },
-    ],
     [WEB_PAGE_PATHS.favicon, { type: 'image/x-icon', body: () => Buffer.alloc(0) }],
   ]);
 
@@ -102,4 +100,23 @@ export function webPageHandler(): (req: IncomingMessage, res: ServerResponse) =>
     log('%s %s -> %d bytes', req.method, pathname, body.length);
     return true;
   };
+}
+
+/**
+ * A file the build made for the page: next to this module in dist/web/, or, when this module runs from src/
+ * (the tests), in the build's dist/web/.
+ */
+function readBuilt(name: string): Buffer {
+  const places = [new URL(name, import.meta.url), new URL(`../../dist/web/${name}`, import.meta.url)];
+  for (const place of places) {
+    try {
+      return readFileSync(place);
+    } catch {
+      // the next place
+    }
+  }
+  throw new Error(
+    `the web page's script ${name} is not built (looked in ${places.map((p) => p.pathname).join(', ')}); ` +
+      'run npm run build',
+  );
 }

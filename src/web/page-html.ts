@@ -1,6 +1,6 @@
 /**
- * The page's HTML, served at `/`. The script and the style are separate files (page-script.ts,
- * page-style.ts) so the Content-Security-Policy can forbid inline code.
+ * The page's HTML, served at `/`. The script (src/web/page/, bundled into dist/web/page.js by the build) and
+ * the style (page-style.ts) are separate files so the Content-Security-Policy can forbid inline code.
  */
 
 /** The HTML document served at `/` and `/index.html`. Assets are relative, so a path prefix keeps working. */
@@ -11,7 +11,6 @@ export const PAGE_HTML = `<!doctype html>
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>rtc-peer</title>
     <link rel="stylesheet" href="rtc-peer.css" />
-    <script src="vendor/socket.io.min.js" defer></script>
     <script src="rtc-peer.js" defer></script>
   </head>
   <body data-state="starting">
@@ -22,7 +21,7 @@ export const PAGE_HTML = `<!doctype html>
     </header>
     <main>
       <section id="videos" class="videos">
-        <video id="remote" autoplay playsinline></video>
+        <video id="remote" autoplay playsinline tabindex="0" title="arrow keys send commands"></video>
         <video id="local" autoplay playsinline muted hidden></video>
         <button id="unmute" type="button" hidden>Unmute</button>
       </section>
@@ -43,12 +42,19 @@ export const PAGE_HTML = `<!doctype html>
           </tbody>
         </table>
         <button id="hangup" type="button" disabled>Hang up</button>
+        <ul id="viewers" hidden></ul>
+        <form id="data-form" autocomplete="off">
+          <input id="data-input" placeholder="message to the other side" disabled />
+          <button id="data-send" type="submit" disabled>Send</button>
+        </form>
+        <ul id="data-log"></ul>
         <ul id="log"></ul>
       </section>
     </main>
     <footer>
-      <code>?room=NAME</code> watches the caller in room NAME; add <code>&amp;role=call</code> to call with this
-      browser's camera and microphone, <code>&amp;token=SECRET</code> when the server wants a token.
+      <code>?room=NAME</code> watches the caller in room NAME (several tabs can watch at once); add
+      <code>&amp;role=call</code> to call with this browser's camera and microphone (it serves several
+      viewers), and <code>#token=SECRET</code> when the server wants a token.
     </footer>
   </body>
 </html>

@@ -27,6 +27,11 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #2a2a2a; }
 thead th { color: #aaa; font-weight: normal; }
 button { margin: 10px 0; padding: 4px 14px; }
+#data-form { display: flex; gap: 6px; }
+#data-input { flex: 1; }
+#data-log { font-family: ui-monospace, monospace; font-size: 12px; list-style: none; padding: 0; max-height: 160px; overflow: auto; }
+#remote:focus { outline: 2px solid #3a7; }
+#viewers { list-style: none; padding: 0; margin: 0 0 8px; color: #aaa; }
 #log { font-family: ui-monospace, monospace; font-size: 12px; color: #aaa; list-style: none; padding: 0; max-height: 240px; overflow: auto; }
 footer { margin-top: 16px; color: #888; font-size: 0.85rem; }
 `;

@@ -153,5 +153,6 @@ describe('AudioCapture', () => {
     expect(err).toBeInstanceOf(FfmpegError);
     expect((err as FfmpegError).code).toBe('NO_AUDIO_STREAM');
     expect((err as FfmpegError).message).toContain(file);
+    expect((err as FfmpegError).details.path).toBe(file);
   });
 });

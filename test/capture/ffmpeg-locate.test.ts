@@ -56,7 +56,7 @@ describe('locateFfmpeg', () => {
     expect((explicit as FfmpegNotFoundError).tried).toEqual([
       `option (${path.join(dir, 'nope')}): does not exist`,
     ]);
-    expect((explicit as Error).message).toMatch(/--ffmpeg PATH/);
+    expect((explicit as Error).message).toMatch(/Install ffmpeg .* or point RTC_PEER_FFMPEG at one\.$/);
 
     const env = await locateFfmpeg({ env: { RTC_PEER_FFMPEG: fake } }).catch((e: unknown) => e);
     expect((env as FfmpegNotFoundError).tried[0]).toMatch(

@@ -108,14 +108,14 @@ describe('VideoCapture', () => {
     expect((err as DeviceError).code).toBe('DEVICE_NOT_FOUND');
     expect((err as DeviceError).device).toBe(NO_SUCH_CAMERA);
     expect((err as Error).message).toBe(
-      `camera ${NO_SUCH_CAMERA} not found: there are no /dev/video* devices on this machine. Connect a camera, or use --input FILE or the test pattern.`,
+      `camera ${NO_SUCH_CAMERA} not found: there are no /dev/video* devices on this machine. Connect a camera.`,
     );
     const some = await capture({
       source: { kind: 'v4l2', device: NO_SUCH_CAMERA },
       listV4l2Devices: async () => ['/dev/video0', '/dev/video2'],
     });
     expect(((await some.start().catch((e: unknown) => e)) as Error).message).toBe(
-      `camera ${NO_SUCH_CAMERA} not found (found: /dev/video0, /dev/video2). Pass one of those to --device.`,
+      `camera ${NO_SUCH_CAMERA} not found (found: /dev/video0, /dev/video2).`,
     );
     expect(ffmpegDescendants()).toEqual([]);
   });
@@ -126,9 +126,8 @@ describe('VideoCapture', () => {
       ['[video4linux2,v4l2 @ 0x1] Cannot open video device /dev/video3: No such file or directory'],
       async () => ['/dev/video0', '/dev/video1'],
     );
-    expect(err?.message).toBe(
-      'camera /dev/video3 not found (found: /dev/video0, /dev/video1). Pass one of those to --device.',
-    );
+    expect(err?.message).toBe('camera /dev/video3 not found (found: /dev/video0, /dev/video1).');
+    expect(err?.found).toEqual(['/dev/video0', '/dev/video1']);
   });
 
   it('recognizes busy and permission errors in ffmpeg output', async () => {
@@ -146,7 +145,8 @@ describe('VideoCapture', () => {
       '[dshow @ 0x1] Could not find video device with name [Cam] among source devices of type video.',
     ]);
     expect(dshow?.code).toBe('DEVICE_NOT_FOUND');
-    expect(dshow?.message).toMatch(/rtc-peer devices/);
+    expect(dshow?.message).toBe('camera Cam not found.');
+    expect(dshow?.found).toBeUndefined();
     expect(await deviceErrorFromStderr({ kind: 'test-pattern' }, ['anything'])).toBeUndefined();
   });
 
@@ -308,7 +308,7 @@ describe('listDevices', () => {
       note: 'no video capture devices: there is no /dev/video* on this machine',
       audio: [],
       audioNote:
-        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be given as --audio-device pulse:NAME)',
+        'no ALSA capture devices: this machine has no sound card with a microphone input (PulseAudio sources can still be used, as pulse:NAME)',
     });
   });
 

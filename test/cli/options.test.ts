@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { mediaFromFlags, parsePositive, parseSize, sourceFromFlags } from '../../src/cli/options.js';
-import { exitCodeFor, ExitCode } from '../../src/cli/exit-codes.js';
-import { DeviceError, RecordingPathError, SignalError } from '../../src/errors.js';
+import {
+  mediaFromFlags,
+  parsePort,
+  parsePositive,
+  parsePositiveInteger,
+  parseSize,
+  sourceFromFlags,
+} from '../../src/cli/options.js';
 
 describe('command-line values', () => {
   test('parseSize', () => {
@@ -14,6 +19,18 @@ describe('command-line values', () => {
     expect(parsePositive('--fps', '15')).toBe(15);
     expect(() => parsePositive('--duration', '-1')).toThrow('--duration "-1" is not a positive number');
     expect(() => parsePositive('--fps', 'abc')).toThrow(TypeError);
+  });
+
+  test('parsePositiveInteger, parsePort', () => {
+    expect(parsePositiveInteger('--max-viewers', '8')).toBe(8);
+    for (const bad of ['0', '-1', '2.5', '1e3', 'x', ''])
+      expect(() => parsePositiveInteger('--max-viewers', bad)).toThrow(
+        `--max-viewers ${JSON.stringify(bad)} is not a positive whole number`,
+      );
+    expect(parsePort('--port', '0')).toBe(0);
+    expect(parsePort('--port', '8443')).toBe(8443);
+    for (const bad of ['65536', '-1', '80.5', 'http', ''])
+      expect(() => parsePort('--port', bad)).toThrow(/is not a port number \(0-65535; 0 picks a free port\)/);
   });
 
   test('the caller falls back to the test pattern, the answerer to receiving only', () => {
@@ -47,12 +64,13 @@ describe('command-line values', () => {
     );
   });
 
-  test('exit codes by error category', () => {
-    expect(exitCodeFor(new TypeError('x'))).toBe(ExitCode.USAGE);
-    expect(exitCodeFor(new SignalError('UNREACHABLE', 'x'))).toBe(ExitCode.SIGNALING);
-    expect(exitCodeFor(new DeviceError('DEVICE_NOT_FOUND', 'x', '/dev/video0'))).toBe(ExitCode.MEDIA);
-    expect(exitCodeFor(new RecordingPathError('RECORDING_EXISTS', 'x', 'a.webm'))).toBe(ExitCode.RECORDING);
-    expect(exitCodeFor(new Error('x'))).toBe(ExitCode.FAILURE);
+  test("the capture's refusals come back naming the flags", () => {
+    expect(() => sourceFromFlags({ device: '0', inputFormat: 'mjpeg' }, 'none', 'darwin')).toThrow(
+      '--device "0" --input-format "mjpeg": an input format is only supported with V4L2 (Linux), not on darwin',
+    );
+    expect(() => mediaFromFlags({ audioDevice: 'mic' }, 'none', 'aix')).toThrow(
+      /^--audio-device "mic": microphones are not supported on aix/,
+    );
   });
 });
 

@@ -2,11 +2,12 @@
  * The three commands as users run them: `rtc-peer signal`, `rtc-peer answer --record`, `rtc-peer call`, each a
  * separate process on loopback, and the recording decoded and checked.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
+import { inspectRecording } from '../helpers/media.js';
 import { expectPatternRecording } from '../helpers/pattern-recording.js';
 
 /** No STUN: loopback only, and nothing waits on an unreachable server. */
@@ -120,38 +121,22 @@ describe('rtc-peer signal + answer --record + call', () => {
   test('two calls in a row to one answerer give two valid files', async () => {
     const { url } = await startSignalCli();
     const file = path.join(dir, 'calls.webm');
-    const answerer = startCli(['answer', '--signal', url, '--room', 'c', '--record', file, ...NO_STUN]);
-    await answerer.waitFor('joined');
-    const ends: Array<{ sentBetween: { from: number; to: number }; receiver: CliEvent }> = [];
-    for (let i = 1; i <= 2; i++) {
-      const from = Date.now();
-      const caller = startCli([
-        'call',
-        '--signal',
-        url,
-        '--room',
-        'c',
-        '--duration',
-        '2',
-        '--once',
-        ...NO_STUN,
-      ]);
-      await caller.waitFor('call-ended', 15_000);
-      expect((await caller.exited).code).toBe(0);
-      const receiver = await answerer.waitFor('call-ended', 10_000, (e) => e.call === i);
-      expect(receiver.reason).toBe('peer-hangup');
-      ends.push({ sentBetween: { from, to: Date.now() }, receiver });
-    }
-    // Still waiting for a third call: SIGINT ends it cleanly.
-    await answerer.waitFor(
-      'waiting',
-      5_000,
-      (e) => e.t > 0 && answerer.events.filter((x) => x.event === 'waiting').length >= 3,
-    );
-    answerer.child.kill('SIGINT');
-    expect((await answerer.exited).code).toBe(0);
+    const ends = await twoCalls(url, 'c', ['--record', file]);
     await expectPatternRecording(file, { durationSec: 2, ...ends[0]! });
     await expectPatternRecording(path.join(dir, 'calls-2.webm'), { durationSec: 2, ...ends[1]! });
+  }, 50_000);
+
+  test('answer --record FILE --force with FILE-2 already there: call 2 is recorded over it (regression: call 2 was lost)', async () => {
+    const { url } = await startSignalCli();
+    const file = path.join(dir, 'forced.webm');
+    const second = path.join(dir, 'forced-2.webm');
+    // Left by an earlier run: --force says both may be overwritten.
+    writeFileSync(file, 'old call 1');
+    writeFileSync(second, 'old call 2');
+    const ends = await twoCalls(url, 'f', ['--record', file, '--force']);
+    expect(ends[1]!.receiver.recording, JSON.stringify(ends[1]!.receiver)).toMatchObject({ path: second });
+    await expectPatternRecording(file, { durationSec: 2, ...ends[0]! });
+    await expectPatternRecording(second, { durationSec: 2, ...ends[1]! });
   }, 50_000);
 
   test('two-way: both peers send and both record', async () => {
@@ -183,6 +168,37 @@ describe('rtc-peer signal + answer --record + call', () => {
     });
   }, 40_000);
 
+  test('stats: framesRecorded is what the recorder wrote, and null without --record (regression: it was the frames received)', async () => {
+    const { url } = await startSignalCli();
+    const atCaller = path.join(dir, 'counted.webm');
+    // Both send; only the caller records.
+    const answerer = startCli([
+      ...['answer', '--signal', url, '--room', 'count', '--once', '--test-pattern', '--size', '320x240'],
+      ...NO_STUN,
+    ]);
+    await answerer.waitFor('joined');
+    const caller = startCli([
+      ...['call', '--signal', url, '--room', 'count', '--duration', '3', '--once', '--record', atCaller],
+      ...NO_STUN,
+    ]);
+    const callerEnd = await caller.waitFor('call-ended', 15_000);
+    await answerer.waitFor('call-ended', 15_000);
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    const statsOf = (p: typeof caller) => p.events.filter((e) => e.event === 'stats');
+    // The answerer received the picture for seconds, and recorded nothing: it says so.
+    const receiving = statsOf(answerer).filter((e) => Number(e.fpsReceived) > 20);
+    expect(receiving.length).toBeGreaterThan(1);
+    expect(statsOf(answerer).map((e) => e.framesRecorded)).toEqual(statsOf(answerer).map(() => null));
+    // The caller's figure is its recorder's: it grows, and never passes what the finished file holds.
+    const recorded = statsOf(caller).map((e) => Number(e.framesRecorded));
+    expect(recorded.at(-1)).toBeGreaterThan(30);
+    for (let i = 1; i < recorded.length; i++) expect(recorded[i]).toBeGreaterThanOrEqual(recorded[i - 1]!);
+    const frames = (callerEnd.recording as { frames: number }).frames;
+    expect(recorded.at(-1)).toBeLessThanOrEqual(frames);
+    expect((await inspectRecording(atCaller)).frames).toBe(frames);
+  }, 40_000);
+
   test('rtc-peer demo exits 0 and its recording decodes', async () => {
     const from = Date.now();
     const demo = startCli(['demo', '--duration', '3', '--json'], { cwd: dir });
@@ -197,3 +213,39 @@ describe('rtc-peer signal + answer --record + call', () => {
     await expectPatternRecording(path.join(dir, 'demo.webm'), { durationSec: 3, sentBetween });
   }, 40_000);
 });
+
+/**
+ * Two test-pattern calls of 2 s in a row to one answerer started with `answererArgs` in `room`; returns, per
+ * call, when its frames were sent and the answerer's call-ended event. The answerer, still waiting for a
+ * third call, is then ended with SIGINT (exit 0).
+ */
+async function twoCalls(
+  url: string,
+  room: string,
+  answererArgs: string[],
+): Promise<Array<{ sentBetween: { from: number; to: number }; receiver: CliEvent }>> {
+  const answerer = startCli(['answer', '--signal', url, '--room', room, ...answererArgs, ...NO_STUN]);
+  await answerer.waitFor('joined');
+  const ends: Array<{ sentBetween: { from: number; to: number }; receiver: CliEvent }> = [];
+  for (let i = 1; i <= 2; i++) {
+    const from = Date.now();
+    const caller = startCli([
+      ...['call', '--signal', url, '--room', room, '--duration', '2', '--once'],
+      ...NO_STUN,
+    ]);
+    await caller.waitFor('call-ended', 15_000);
+    expect((await caller.exited).code).toBe(0);
+    const receiver = await answerer.waitFor('call-ended', 10_000, (e) => e.call === i);
+    expect(receiver.reason).toBe('peer-hangup');
+    ends.push({ sentBetween: { from, to: Date.now() }, receiver });
+  }
+  // Still waiting for a third call: SIGINT ends it cleanly.
+  await answerer.waitFor(
+    'waiting',
+    5_000,
+    (e) => e.t > 0 && answerer.events.filter((x) => x.event === 'waiting').length >= 3,
+  );
+  answerer.child.kill('SIGINT');
+  expect((await answerer.exited).code).toBe(0);
+  return ends;
+}

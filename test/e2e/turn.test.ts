@@ -7,22 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliEvent } from '../helpers/cli.js';
 import { expectPatternRecording } from '../helpers/pattern-recording.js';
-import { startTurnServer, type TurnLog, type TurnServer } from '../helpers/turn-server.js';
-
-/** Waits until coturn's log satisfies `check` (it logs a session's bytes when the session ends). */
-async function waitForTurn(
-  server: TurnServer,
-  what: string,
-  check: (log: TurnLog) => boolean,
-): Promise<TurnLog> {
-  const deadline = performance.now() + 15_000;
-  for (;;) {
-    const log = server.read();
-    if (check(log)) return log;
-    if (performance.now() > deadline) throw new Error(`coturn never logged ${what}:\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { startTurnServer, waitForTurnLog as waitForTurn, type TurnServer } from '../helpers/turn-server.js';
 
 /** Bytes the answerer says it received (its per-second kbit/s figures, summed over their intervals). */
 function reportedBytes(stats: CliEvent[]): number {

@@ -18,15 +18,27 @@ let checked = false;
 export function assertDistFresh(): void {
   if (checked) return;
   const stale: string[] = [];
+  // npm run build's last step stamps dist/: a source older than the stamp is built, even where tsc -b left an
+  // unchanged output's old mtime alone (a checkout or merge touches sources without changing them).
+  let stampedAt = 0;
+  try {
+    stampedAt = statSync(path.join(DIST, '.built')).mtimeMs;
+  } catch {
+    // never built by npm run build
+  }
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
       else if (entry.name.endsWith('.ts')) {
-        const built = path.join(DIST, path.relative(path.join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
+        const relative = path.relative(path.join(ROOT, 'src'), file);
+        // The browser page's modules are bundled into one file.
+        const built = relative.startsWith(`web${path.sep}page${path.sep}`)
+          ? path.join(DIST, 'web', 'page.js')
+          : path.join(DIST, relative).replace(/\.ts$/, '.js');
         let builtAt = 0;
         try {
-          builtAt = statSync(built).mtimeMs;
+          builtAt = Math.max(statSync(built).mtimeMs, stampedAt);
         } catch {
           // not built
         }

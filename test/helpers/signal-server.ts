@@ -98,14 +98,14 @@ export class SocketRecorder {
  * afterEach), clients before servers.
  */
 export class SignalTestKit {
-  private readonly servers: SignalServer[] = [];
-  private readonly clients: SignalClient[] = [];
-  private readonly sockets: RawSocket[] = [];
+  readonly #servers: SignalServer[] = [];
+  readonly #clients: SignalClient[] = [];
+  readonly #sockets: RawSocket[] = [];
 
   /** A real signaling server on 127.0.0.1 and a free port (unless `port` is given). */
   async server(options: SignalServerOptions = {}): Promise<SignalServer> {
     const server = await startSignalServer({ host: '127.0.0.1', port: 0, ...options });
-    this.servers.push(server);
+    this.#servers.push(server);
     return server;
   }
 
@@ -116,7 +116,7 @@ export class SignalTestKit {
     options: Partial<SignalClientOptions> = {},
   ): { client: SignalClient; rec: ClientRecorder } {
     const client = new SignalClient({ url, role, connectTimeoutMs: 3000, ...options });
-    this.clients.push(client);
+    this.#clients.push(client);
     return { client, rec: new ClientRecorder(client) };
   }
 
@@ -147,15 +147,15 @@ export class SignalTestKit {
       transports: ['websocket'],
       auth,
     });
-    this.sockets.push(socket);
+    this.#sockets.push(socket);
     return socket;
   }
 
   /** Closes everything this kit opened, clients first. */
   async closeAll(): Promise<void> {
-    await Promise.all(this.clients.splice(0).map((c) => c.close()));
-    for (const socket of this.sockets.splice(0)) socket.disconnect();
-    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+    await Promise.all(this.#clients.splice(0).map((c) => c.close()));
+    for (const socket of this.#sockets.splice(0)) socket.disconnect();
+    await Promise.all(this.#servers.splice(0).map((s) => s.close()));
   }
 }
 

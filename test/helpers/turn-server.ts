@@ -118,3 +118,19 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     },
   };
 }
+
+/** Waits until coturn's log satisfies `check` (it logs a session's bytes when the session ends). */
+export async function waitForTurnLog(
+  server: TurnServer,
+  what: string,
+  check: (log: TurnLog) => boolean,
+  timeoutMs = 15_000,
+): Promise<TurnLog> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const log = server.read();
+    if (check(log)) return log;
+    if (performance.now() > deadline) throw new Error(`coturn never logged ${what}:\n${server.log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -14,7 +14,7 @@ afterEach(async () => {
   await kit.closeAll();
 });
 
-const NO_ICE = { iceServers: [], iceTransportPolicy: 'all' as const };
+const NO_ICE: RTCConfiguration = { iceServers: [] };
 
 describe('Call', () => {
   test('remote candidates that arrive before the remote description are kept and applied after it', async () => {
@@ -30,8 +30,14 @@ describe('Call', () => {
     const pump = setInterval(() => source.onFrame(frame), 33);
     open.push({ close: () => (clearInterval(pump), track.stop()) });
 
-    const callerCall = new Call({ role: 'caller', signal: caller, ice: NO_ICE, videoTrack: track, index: 1 });
-    const answererCall = new Call({ role: 'answerer', signal: answerer, ice: NO_ICE, index: 1 });
+    const callerCall = new Call({
+      role: 'caller',
+      signal: caller,
+      rtcConfiguration: NO_ICE,
+      videoTrack: track,
+      index: 1,
+    });
+    const answererCall = new Call({ role: 'answerer', signal: answerer, rtcConfiguration: NO_ICE, index: 1 });
     open.push({ close: () => callerCall.close('hangup') }, { close: () => answererCall.close('hangup') });
 
     // Caller -> answerer candidates are applied as they come, before the answerer has the offer applied.
@@ -68,4 +74,57 @@ describe('Call', () => {
     // close() is idempotent: the same summary again.
     expect(await answererCall.close('error')).toBe(summary);
   }, 20_000);
+
+  test('a second offer/answer on the same peer connection: media goes on, no second sink or track', async () => {
+    const server = await kit.server();
+    const caller = kit.client(server.url, 'caller', { room: 'again' }).client;
+    const answerer = kit.client(server.url, 'answerer', { room: 'again' }).client;
+    await answerer.connect();
+    await caller.connect();
+
+    const source = new wrtc.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    const frame = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 1.5).fill(90) };
+    let sent = 0;
+    const pump = setInterval(() => (source.onFrame(frame), sent++), 33);
+    open.push({ close: () => (clearInterval(pump), track.stop()) });
+
+    const callerCall = new Call({
+      role: 'caller',
+      signal: caller,
+      rtcConfiguration: NO_ICE,
+      videoTrack: track,
+      index: 1,
+    });
+    const answererCall = new Call({ role: 'answerer', signal: answerer, rtcConfiguration: NO_ICE, index: 1 });
+    open.push({ close: () => callerCall.close('hangup') }, { close: () => answererCall.close('hangup') });
+    const tracks: string[] = [];
+    answererCall.on('track', (t) => tracks.push(t.kind));
+    const offers: string[] = [];
+    answerer.on('offer', (sdp) => offers.push(sdp));
+    answerer.on('candidate', (c) => void answererCall.addRemoteCandidate(c));
+    caller.on('candidate', (c) => void callerCall.addRemoteCandidate(c));
+    const answers: string[] = [];
+    caller.on('answer', (sdp) => {
+      answers.push(sdp);
+      void callerCall.acceptAnswer(sdp);
+    });
+
+    await callerCall.offer();
+    await answererCall.answer(await waitFor('the offer', () => offers[0]));
+    await waitFor('frames', () => (answererCall.framesReceived > 10 ? true : undefined), 10_000);
+    // The exchange again, in place (as an ICE restart does it).
+    await callerCall.offer({ iceRestart: true });
+    await answererCall.answer(await waitFor('the second offer', () => offers[1]));
+    await waitFor('the second answer applied', () =>
+      answers.length === 2 && callerCall.pc.signalingState === 'stable' ? true : undefined,
+    );
+    const [before, sentBefore] = [answererCall.framesReceived, sent];
+    await sleep(1000);
+    const received = answererCall.framesReceived - before;
+    // Frames keep coming, each counted once (a second sink would count them twice).
+    expect(received).toBeGreaterThan(5);
+    expect(received).toBeLessThanOrEqual(sent - sentBefore + 2);
+    expect(tracks).toEqual(['video']);
+  }, 30_000);
 });

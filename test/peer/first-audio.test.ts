@@ -49,8 +49,14 @@ describe('first-audio', () => {
     }, 10);
     open.push({ close: () => (clearInterval(pump), track.stop()) });
 
-    const callerCall = new Call({ role: 'caller', signal: caller, ice: NO_ICE, audioTrack: track, index: 1 });
-    const answererCall = new Call({ role: 'answerer', signal: answerer, ice: NO_ICE, index: 1 });
+    const callerCall = new Call({
+      role: 'caller',
+      signal: caller,
+      rtcConfiguration: NO_ICE,
+      audioTrack: track,
+      index: 1,
+    });
+    const answererCall = new Call({ role: 'answerer', signal: answerer, rtcConfiguration: NO_ICE, index: 1 });
     open.push({ close: () => callerCall.close('hangup') }, { close: () => answererCall.close('hangup') });
     const firstAudio: Array<[number, number]> = [];
     answererCall.on('first-audio', (rate, channels) => firstAudio.push([rate, channels]));
@@ -74,4 +80,4 @@ describe('first-audio', () => {
   }, 30_000);
 });
 
-const NO_ICE = { iceServers: [], iceTransportPolicy: 'all' as const };
+const NO_ICE: RTCConfiguration = { iceServers: [] };

@@ -6,6 +6,7 @@ import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VideoCapture } from '../../src/capture/video-capture.js';
 import { Recorder } from '../../src/record/recorder.js';
+import { checkRecordingPath } from '../../src/record/recording-path.js';
 import { inspectRecording, testFfmpeg } from '../helpers/media.js';
 import { connectLoopbackPair, type LoopbackPair } from '../helpers/wrtc-pair.js';
 
@@ -24,7 +25,7 @@ describe('test pattern -> VideoCapture -> RTCVideoSource -> wrtc pair -> RTCVide
       const dir = await mkdtemp(path.join(tmpdir(), 'rtc-peer-pipeline-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       const file = path.join(dir, 'call.webm');
-      await Recorder.checkPath(file, false);
+      await checkRecordingPath(file, false);
 
       const recorder = new Recorder({ path: file, ffmpegPath });
       cleanups.push(() => recorder.stop().catch(() => undefined));

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FfmpegError, RecordingPathError } from '../../src/errors.js';
+import { FfmpegError } from '../../src/errors.js';
 import { writeBarcode } from '../../src/capture/barcode.js';
 import { Recorder } from '../../src/record/recorder.js';
 import { inspectRecording, syntheticFrame, testFfmpeg } from '../helpers/media.js';
@@ -39,40 +39,7 @@ function increasing(ids: number[]): boolean {
   return ids.every((v, i) => i === 0 || v >= (ids[i - 1] ?? 0));
 }
 
-describe('Recorder.checkPath', () => {
-  it('refuses an existing file without force, accepts it with force', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'call.webm');
-    await writeFile(file, 'old');
-    const err = await Recorder.checkPath(file, false).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RecordingPathError);
-    expect((err as RecordingPathError).code).toBe('RECORDING_EXISTS');
-    expect((err as Error).message).toBe(
-      `recording file ${file} already exists: pass --force to overwrite it, or choose another path.`,
-    );
-    await expect(Recorder.checkPath(file, true)).resolves.toBeUndefined();
-    // the probe does not touch an existing file
-    expect((await stat(file)).size).toBe(3);
-  });
-
-  it('refuses paths that cannot be written, and leaves nothing behind on success', async () => {
-    const dir = await tempDir();
-    await expect(Recorder.checkPath(path.join(dir, 'missing', 'x.webm'), false)).rejects.toThrow(
-      /^cannot record to .*x\.webm: directory .*missing does not exist\. Create it first\.$/,
-    );
-    await mkdir(path.join(dir, 'sub'));
-    await expect(Recorder.checkPath(path.join(dir, 'sub'), true)).rejects.toThrow(/it is a directory/);
-    // /proc refuses new files even for root
-    const err = await Recorder.checkPath('/proc/rtc-peer-test.webm', false).catch((e: unknown) => e);
-    expect((err as RecordingPathError).code).toBe('RECORDING_UNWRITABLE');
-    expect((err as Error).message).toMatch(
-      /^cannot record to \/proc\/rtc-peer-test\.webm: directory \/proc is not writable \(\w+\)/,
-    );
-    const ok = path.join(dir, 'new.webm');
-    await Recorder.checkPath(ok, false);
-    await expect(stat(ok)).rejects.toThrow(/ENOENT/);
-  });
-
+describe('Recorder options', () => {
   it('rejects bad options with TypeError', async () => {
     const ffmpegPath = await testFfmpeg();
     expect(() => new Recorder({ path: 'out.mp4', ffmpegPath })).toThrow(/use a .webm or .mkv name/);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RecordingSummary } from '../../src/record/recorder.js';
+import type { RecordingSummary } from '../../src/record/types.js';
 import { compileForChild, inspectRecording, pidAlive, testFfmpeg, waitUntil } from '../helpers/media.js';
 import { ffmpegDescendants } from '../helpers/procs.js';
 

@@ -73,7 +73,7 @@ describe('plan', () => {
     expect(plan(allMissing, DEBIAN_ROOT)).toEqual({
       kind: 'install',
       aptGet: '/usr/bin/apt-get',
-      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'redis-server', 'haproxy'],
+      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'conntrack', 'redis-server', 'haproxy'],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
       ['/usr/bin/apt-get', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'update'],
@@ -89,10 +89,11 @@ describe('plan', () => {
       kind: 'stop',
       message:
         'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN ' +
-        "relay tests), iproute2 (the STUN test's NAT of network namespaces), nftables (the STUN test's NAT, " +
-        'its masquerade), redis-server (several signaling servers sharing rooms), haproxy (clients failing ' +
-        'over behind a load balancer); run: sudo apt-get update && sudo apt-get install -y ' +
-        '--no-install-recommends chromium coturn iproute2 nftables redis-server haproxy',
+        "relay tests), iproute2 (the network lab and the STUN test's NAT), nftables (the network lab's NATs " +
+        "and loss, the STUN test's NAT), conntrack (the network lab's NAT mappings), redis-server (several " +
+        'signaling servers sharing rooms), haproxy (clients failing over behind a load balancer); run: sudo ' +
+        'apt-get update && sudo apt-get install -y --no-install-recommends chromium coturn iproute2 nftables ' +
+        'conntrack redis-server haproxy',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -104,12 +105,13 @@ describe('plan', () => {
       kind: 'stop',
       message:
         "rtc-peer tests: missing chromium (Debian's chromium: browser interop tests and bench), turnserver " +
-        "(Debian's coturn: TURN relay tests), ip (Debian's iproute2: the STUN test's NAT of network " +
-        "namespaces), nft (Debian's nftables: the STUN test's NAT, its masquerade), redis-server (Debian's " +
-        "redis-server: several signaling servers sharing rooms), haproxy (Debian's haproxy: clients failing " +
-        'over behind a load balancer); darwin has no apt-get to install them, so install them yourself and ' +
-        'put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_NFT, ' +
-        'RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY to their paths',
+        "(Debian's coturn: TURN relay tests), ip, tc (Debian's iproute2: the network lab and the STUN test's " +
+        "NAT), nft (Debian's nftables: the network lab's NATs and loss, the STUN test's NAT), conntrack " +
+        "(Debian's conntrack: the network lab's NAT mappings), redis-server (Debian's redis-server: several " +
+        "signaling servers sharing rooms), haproxy (Debian's haproxy: clients failing over behind a load " +
+        'balancer); darwin has no apt-get to install them, so install them yourself and put them on PATH, or ' +
+        'set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, ' +
+        'RTC_PEER_CONNTRACK, RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY to their paths',
     });
   });
 

@@ -27,8 +27,9 @@ export interface SystemPackage {
 export const SYSTEM_PACKAGES = [
   { name: 'chromium', provides: ['chromium'], usedBy: 'browser interop tests and bench' },
   { name: 'coturn', provides: ['turnserver'], usedBy: 'TURN relay tests' },
-  { name: 'iproute2', provides: ['ip'], usedBy: "the STUN test's NAT of network namespaces" },
-  { name: 'nftables', provides: ['nft'], usedBy: "the STUN test's NAT, its masquerade" },
+  { name: 'iproute2', provides: ['ip', 'tc'], usedBy: "the network lab and the STUN test's NAT" },
+  { name: 'nftables', provides: ['nft'], usedBy: "the network lab's NATs and loss, the STUN test's NAT" },
+  { name: 'conntrack', provides: ['conntrack'], usedBy: "the network lab's NAT mappings" },
   { name: 'redis-server', provides: ['redis-server'], usedBy: 'several signaling servers sharing rooms' },
   { name: 'haproxy', provides: ['haproxy'], usedBy: 'clients failing over behind a load balancer' },
 ] as const satisfies readonly SystemPackage[];

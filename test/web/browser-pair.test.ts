@@ -102,6 +102,45 @@ describe('page <-> page in Chromium', () => {
     expect(watcher.errors).toEqual([]);
   }, 40_000);
 
+  it('the data channel both ways: typed text and arrow keys on the video reach the other page', async () => {
+    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    const caller = await open(`${server.url}/?room=data&role=call&size=320x240&fps=15`);
+    const watcher = await open(`${server.url}/?room=data`);
+    await waitForPage(watcher.page, 'connect', (s) => s.state === 'connected');
+    await watcher.page.waitForSelector('#data-input:not([disabled])');
+    await caller.page.waitForSelector('#data-input:not([disabled])');
+    await watcher.page.fill('#data-input', 'hello camera');
+    await watcher.page.press('#data-input', 'Enter');
+    await watcher.page.focus('#remote');
+    await watcher.page.keyboard.press('ArrowUp');
+    await watcher.page.keyboard.press('ArrowLeft');
+    await caller.page.fill('#data-input', 'hello viewer');
+    await caller.page.click('#data-send');
+    /** The messages a page received, once there are `n` (or after 10 s, for the assertion to say what came). */
+    const received = async (
+      page: typeof caller.page,
+      n: number,
+    ): Promise<{ text: string; from?: string }[]> => {
+      const deadline = performance.now() + 10_000;
+      for (;;) {
+        const all = await page.evaluate(
+          () =>
+            (window as unknown as { rtcPeer: { data: { direction: string; text: string }[] } }).rtcPeer.data,
+        );
+        const got = all.filter((m) => m.direction === '<');
+        if (got.length >= n || performance.now() > deadline) return got;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const atCaller = await received(caller.page, 3);
+    expect(atCaller.map((m) => m.text)).toEqual(['hello camera', '{"key":"ArrowUp"}', '{"key":"ArrowLeft"}']);
+    // The camera knows whose messages they are.
+    expect(atCaller[0]?.from).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await received(watcher.page, 1)).map((m) => m.text)).toEqual(['hello viewer']);
+    expect(caller.errors).toEqual([]);
+    expect(watcher.errors).toEqual([]);
+  }, 40_000);
+
   it('a call survives a signaling server restart: both pages rejoin, the media never stops, bye still arrives', async () => {
     const first = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
     server = first;
@@ -150,7 +189,7 @@ describe('page <-> page in Chromium', () => {
     await first.close();
     server = await startSignalServer({ host: '127.0.0.1', port: first.port, httpHandler: webPageHandler() });
     await waitForPage(caller.page, 're-send its offer', (s) =>
-      s.log.some((l) => l.includes('re-sending the unanswered offer')),
+      s.log.some((l) => l.includes('re-sent the held offer')),
     );
 
     const watcher = await open(`${server.url}/?room=held`);
@@ -160,21 +199,34 @@ describe('page <-> page in Chromium', () => {
     expect((await pageState(caller.page)).state).toBe('connected');
   }, 30_000);
 
-  it('shows a refused join instead of hanging (wrong token, role taken)', async () => {
+  it('shows a refused join instead of hanging (wrong token, room full, role taken)', async () => {
     server = await startSignalServer({
       host: '127.0.0.1',
       port: 0,
       token: 'right',
+      maxViewers: 1,
       httpHandler: webPageHandler(),
     });
     const wrong = await open(`${server.url}/?room=r&token=wrong`);
     await waitForPage(wrong.page, 'show the refusal', (s) => s.state === 'error');
     expect(await wrong.page.textContent('#status')).toContain('UNAUTHORIZED');
 
-    const first = await open(`${server.url}/?room=r&token=right`);
+    // The token in the fragment works too, and leaves the address bar.
+    const first = await open(`${server.url}/?room=r#token=right`);
     await waitForPage(first.page, 'wait for a caller', (s) => s.state === 'waiting');
+    expect(first.page.url()).not.toContain('token');
+    // Several viewers may watch one camera, up to the server's --max-viewers (1 here).
     const second = await open(`${server.url}/?room=r&token=right`);
     await waitForPage(second.page, 'show the refusal', (s) => s.state === 'error');
-    expect(await second.page.textContent('#status')).toContain('ROLE_TAKEN');
+    expect(await second.page.textContent('#status')).toContain('ROOM_FULL');
+    const camera = await open(`${server.url}/?room=r&role=call&token=right&size=320x240`);
+    await waitForPage(
+      camera.page,
+      'wait for a viewer',
+      (s) => s.state === 'waiting' || s.state === 'connected',
+    );
+    const another = await open(`${server.url}/?room=r&role=call&token=right&size=320x240`);
+    await waitForPage(another.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await another.page.textContent('#status')).toContain('ROLE_TAKEN');
   }, 30_000);
 });

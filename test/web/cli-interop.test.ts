@@ -164,8 +164,15 @@ describe('browser page <-> rtc-peer CLI', () => {
       recording: { path: string; frames: number; dropped: number };
     };
     expect(ended.recording.path).toBe(file);
-    // The answerer's bye ends the page's call; as caller it offers again for the next answerer.
-    await waitForPage(caller.page, 'offer a new call', (s) => s.state === 'waiting' && s.calls === 2);
+    // The answerer's bye ends the page's call; the page, a camera serving viewers, already holds the next
+    // offer (made when this viewer took the first): it waits for the next viewer.
+    const waiting = await waitForPage(caller.page, 'wait for the next viewer', (s) => s.state === 'waiting');
+    expect(waiting.calls).toBe(1);
+    expect(
+      await caller.page.evaluate(
+        () => (window as unknown as { rtcPeer: { pc: RTCPeerConnection } }).rtcPeer.pc.signalingState,
+      ),
+    ).toBe('have-local-offer');
 
     const info = await inspectRecording(file);
     expect(info.exitCode).toBe(0);

@@ -2,7 +2,10 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSignalServer, type SignalServer } from '../../src/signal/index.js';
 import { webPageHandler } from '../../src/web/index.js';
-import { PAGE_SCRIPT } from '../../src/web/page-script.js';
+import { readFileSync } from 'node:fs';
+
+/** The page's script as the build bundled it (the tests run after npm test's build). */
+const BUILT_SCRIPT = readFileSync(new URL('../../dist/web/page.js', import.meta.url), 'utf8');
 
 interface Reply {
   status: number;
@@ -45,24 +48,26 @@ describe('webPageHandler', () => {
       expect(reply.headers['content-security-policy']).toContain("script-src 'self'");
       expect(reply.body).toContain('<video id="remote"');
       expect(reply.body).toContain('src="rtc-peer.js"');
-      expect(reply.body).toContain('src="vendor/socket.io.min.js"');
       expect(reply.body).not.toMatch(/<script>|\son[a-z]+=/); // no inline code: the CSP would block it
     }
   });
 
-  it('serves the script, the style and the Socket.IO client bundle with their types', async () => {
+  it('serves the bundled script with its source map, and the style, with their types', async () => {
     const url = await serve();
     const script = await fetchRaw(`${url}/rtc-peer.js`);
     expect(script.status).toBe(200);
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect(script.body).toBe(PAGE_SCRIPT);
+    expect(script.body).toBe(BUILT_SCRIPT);
+    // One bundle: the signaling client, the negotiation rules and Socket.IO's client are in it.
+    expect(script.body).toMatch(/renegotiate/);
+    expect(script.body).toContain('//# sourceMappingURL=page.js.map');
+    const map = await fetchRaw(`${url}/page.js.map`);
+    expect(map.status).toBe(200);
+    expect(JSON.parse(map.body).sources).toContain('../../src/web/page/main.ts');
     const style = await fetchRaw(`${url}/rtc-peer.css`);
     expect(style.headers['content-type']).toBe('text/css; charset=utf-8');
     expect(style.body).toContain('#remote');
-    const bundle = await fetchRaw(`${url}/vendor/socket.io.min.js`);
-    expect(bundle.status).toBe(200);
-    expect(bundle.body.length).toBeGreaterThan(10_000);
-    expect(bundle.body).toMatch(/Socket\.IO v4\./);
+    expect((await fetchRaw(`${url}/vendor/socket.io.min.js`)).status).toBe(404);
     expect((await fetchRaw(`${url}/favicon.ico`)).status).toBe(204);
   });
 
@@ -98,6 +103,6 @@ describe('webPageHandler', () => {
 
   it('ships a page script that parses as a classic script', () => {
     // A syntax error would only show in a browser; compile it here (not run: it needs a DOM).
-    expect(() => new Function(PAGE_SCRIPT)).not.toThrow();
+    expect(() => new Function(BUILT_SCRIPT)).not.toThrow();
   });
 });

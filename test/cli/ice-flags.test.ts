@@ -1,20 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { buildIceConfig, DEFAULT_STUN_URLS } from '../../src/peer/ice.js';
+import { rtcConfigurationFromFlags } from '../../src/cli/ice-flags.js';
+import { DEFAULT_STUN_URLS } from '../../src/peer/index.js';
 
-describe('buildIceConfig', () => {
+describe('rtcConfigurationFromFlags', () => {
   test('defaults to the walk-through STUN server and policy all', () => {
-    expect(buildIceConfig()).toEqual({
-      iceServers: [{ urls: DEFAULT_STUN_URLS }],
+    expect(rtcConfigurationFromFlags()).toEqual({
+      iceServers: [{ urls: [...DEFAULT_STUN_URLS] }],
       iceTransportPolicy: 'all',
     });
   });
 
-  test('no STUN at all when given an empty list', () => {
-    expect(buildIceConfig({ stun: [] }).iceServers).toEqual([]);
+  test('no STUN at all with --stun none, or an empty list', () => {
+    expect(rtcConfigurationFromFlags({ stun: ['none'] }).iceServers).toEqual([]);
+    expect(rtcConfigurationFromFlags({ stun: [] }).iceServers).toEqual([]);
   });
 
   test('STUN and TURN with credentials, relay only', () => {
-    const config = buildIceConfig({
+    const config = rtcConfigurationFromFlags({
       stun: ['stun:a.example:3478', 'stun:b.example:3478'],
       turn: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349'],
       turnUser: 'u',
@@ -40,8 +42,8 @@ describe('buildIceConfig', () => {
     [{ turn: ['turn:x:1'] }, /--turn needs --turn-user and --turn-pass/],
     [{ iceTransportPolicy: 'relay' as const }, /relay needs a TURN server/],
     [{ iceTransportPolicy: 'none' as 'all' }, /must be "all" or "relay"/],
-  ])('rejects %j', (options, message) => {
-    expect(() => buildIceConfig(options)).toThrow(TypeError);
-    expect(() => buildIceConfig(options)).toThrow(message);
+  ])('rejects %j', (flags, message) => {
+    expect(() => rtcConfigurationFromFlags(flags)).toThrow(TypeError);
+    expect(() => rtcConfigurationFromFlags(flags)).toThrow(message);
   });
 });

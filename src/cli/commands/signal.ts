@@ -1,0 +1,84 @@
+/** `rtc-peer signal`: the signaling server with the browser page, until SIGINT/SIGTERM. */
+import { networkInterfaces } from 'node:os';
+import { Command, Option } from 'commander';
+import { listenUrls, startSignalServer } from '../../signal/index.js';
+import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
+import { webPageHandler } from '../../web/index.js';
+import { ExitCode } from '../exit-codes.js';
+import { listeningEvent, listeningText } from '../listening.js';
+import { parsePort, parsePositiveInteger } from '../options.js';
+import { onTermination } from '../termination.js';
+
+/** The flags of `signal`, as commander gives them. */
+export interface SignalFlags {
+  host: string;
+  port: string;
+  token?: string;
+  maxViewers: string;
+  redis?: string;
+  json?: boolean;
+}
+
+/** `rtc-peer signal`; `done` gets its exit code. */
+export function signalCommand(done: (code: Promise<number>) => void): Command {
+  return new Command('signal')
+    .description('run the signaling server (holds the offer and candidates until the other side joins)')
+    .option('--host <address>', 'address to listen on', SIGNAL_SERVER_DEFAULTS.host)
+    .option('--port <port>', 'port (0 picks a free one)', String(SIGNAL_SERVER_DEFAULTS.port))
+    .addOption(new Option('--token <secret>', 'require this token from every client').env('RTC_PEER_TOKEN'))
+    .option(
+      '--max-viewers <n>',
+      'answerers (viewers) one caller serves at once in a room, with protocol 2; one more is refused',
+      String(SIGNAL_SERVER_DEFAULTS.maxViewers),
+    )
+    .addOption(
+      new Option('--redis <url>', 'share rooms with the servers of this Redis (redis://HOST:PORT)').env(
+        'RTC_PEER_REDIS',
+      ),
+    )
+    .option('--json', 'print the listening line as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtc-peer signal
+  rtc-peer signal --host 127.0.0.1 --port 0
+  rtc-peer signal --max-viewers 8
+  RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
+  rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)`,
+    )
+    .action((flags: SignalFlags) => done(runSignal(flags)));
+}
+
+async function runSignal(flags: SignalFlags): Promise<number> {
+  const port = parsePort('--port', flags.port);
+  const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
+  // The browser page at / speaks the same protocol (watch: /?room=NAME, call: &role=call).
+  const server = await startSignalServer({
+    host: flags.host,
+    port,
+    token: flags.token,
+    maxViewers,
+    redis: flags.redis,
+    httpHandler: webPageHandler(),
+  });
+  for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
+  // With --redis: say when this server stops being able to serve (Redis away) and when it can again.
+  server.events.on('readiness', (ready: boolean, reason: string) => {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'readiness', ready, reason })}\n`);
+    process.stderr.write(`rtc-peer: signal: ${ready ? 'ready' : 'NOT READY'}: ${reason}\n`);
+  });
+  // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
+  const urls = listenUrls(server.host, server.port, networkInterfaces());
+  process.stdout.write(
+    flags.json ? `${JSON.stringify(listeningEvent(server.url, urls))}\n` : listeningText(server.url, urls),
+  );
+  const stop = onTermination();
+  await new Promise<void>((resolve) =>
+    stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  stop.dispose();
+  await server.close();
+  if (!flags.json) process.stdout.write('signaling server stopped\n');
+  return ExitCode.OK;
+}

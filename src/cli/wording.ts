@@ -1,0 +1,239 @@
+/**
+ * How `rtc-peer` words what the library reports as data: what is sent, warnings, the live status line, the
+ * end of a call, the summaries — and the fields of the same things as JSON events. Pure: unit-tested.
+ */
+import { audioSourceLabel, captureSourceLabel } from '../capture/index.js';
+import type { DemoSummary } from './demo.js';
+import { toDbfs, type CallStats, type CallSummary, type LatencyPercentiles } from '../peer/index.js';
+import type { MediaDescription, PeerSummary, PeerWarning } from '../peer/index.js';
+
+/** Rounds to two decimals, as every figure in an event line. */
+export function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/** `m:ss`. */
+export function formatElapsed(sec: number): string {
+  const m = Math.floor(sec / 60);
+  const s = Math.floor(sec % 60);
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+/** What is sent: `test pattern 640x480@30`, `camera /dev/video0 1280x720@30`, `test tone 48 kHz mono`. */
+export function mediaText(media: MediaDescription): string {
+  if (media.kind === 'video')
+    return `${captureSourceLabel(media.source)} ${media.width}x${media.height}@${media.fps}`;
+  const channels = media.channels === 2 ? 'stereo' : media.channels === 1 ? 'mono' : `${media.channels} ch`;
+  return `${audioSourceLabel(media.source)} ${media.sampleRate / 1000} kHz ${channels}`;
+}
+
+/** The `media-started` event's fields: the description as data, and in words. */
+export function mediaFields(media: MediaDescription): Record<string, unknown> {
+  return { ...media, description: mediaText(media) };
+}
+
+/** A warning in words. */
+export function warningText(warning: PeerWarning): string {
+  switch (warning.kind) {
+    case 'no-audio-track':
+      return `file ${warning.path} has no audio track: sending its video only`;
+    case 'media-failed':
+      return warning.failures.map((f) => `${f.media} source failed: ${f.error.message}`).join('; ');
+    case 'recording-failed':
+      return `recording ${warning.path}: ${warning.error.message}`;
+    case 'negotiation-failed':
+      return warning.step === 'apply-answer'
+        ? `the answer could not be applied: ${warning.error.message}`
+        : `${warning.step} failed: ${warning.error.message}`;
+    case 'signal-error':
+      return `signaling server: ${warning.code}: ${warning.message}`;
+  }
+}
+
+/** The `warning` event's fields: its kind, its words, and what it is about (errors as their messages). */
+export function warningFields(warning: PeerWarning): Record<string, unknown> {
+  const message = warningText(warning);
+  switch (warning.kind) {
+    case 'no-audio-track':
+      return { kind: warning.kind, message, path: warning.path };
+    case 'media-failed':
+      return {
+        kind: warning.kind,
+        message,
+        failures: warning.failures.map((f) => ({ media: f.media, error: f.error.message })),
+      };
+    case 'recording-failed':
+      return { kind: warning.kind, message, call: warning.call, path: warning.path };
+    case 'negotiation-failed':
+      return { kind: warning.kind, message, call: warning.call, step: warning.step };
+    case 'signal-error':
+      return { kind: warning.kind, message, code: warning.code };
+  }
+}
+
+/** The `stats` event's fields. */
+export function statsFields(
+  call: number,
+  s: CallStats,
+  recorded: number | undefined,
+  latency?: LatencyPercentiles,
+): Record<string, unknown> {
+  return {
+    call,
+    fpsSent: round(s.fpsSent),
+    fpsReceived: round(s.fpsReceived),
+    kbpsSent: round(s.kbpsSent),
+    kbpsReceived: round(s.kbpsReceived),
+    rttMs: s.rttMs === undefined ? null : round(s.rttMs),
+    route: s.route ?? null,
+    lossPercent: round(s.lossPercent),
+    sendResolution: s.sendResolution ?? null,
+    receiveResolution: s.receiveResolution ?? null,
+    jitterBufferMs: s.jitterBufferMs === undefined ? null : round(s.jitterBufferMs),
+    framesRecorded: recorded ?? null,
+    ...(latency ? { latencyMs: latency } : {}),
+    ...(s.audio
+      ? {
+          audio: {
+            packetsSent: s.audio.packetsSent,
+            packetsReceived: s.audio.packetsReceived,
+            packetsLost: s.audio.packetsLost,
+            lossPercent: round(s.audio.lossPercent),
+            levelSent: s.audio.levelSent === undefined ? null : round(s.audio.levelSent),
+            levelReceived: s.audio.levelReceived === undefined ? null : round(s.audio.levelReceived),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The live status line, e.g.
+ * `connected 0:03 | recv 640x480 30 fps 1565 kb/s | rtt 1 ms via host | loss 0.0% | sound in 197 pk peak -18 dBFS loss 0.0% | recorded 111`.
+ */
+export function statusLine(
+  state: string,
+  elapsedSec: number,
+  s: CallStats,
+  recorded: number | undefined,
+  latency?: LatencyPercentiles,
+): string {
+  const parts = [`${state} ${formatElapsed(elapsedSec)}`];
+  if (s.sendResolution)
+    parts.push(`send ${s.sendResolution} ${s.fpsSent.toFixed(0)} fps ${s.kbpsSent.toFixed(0)} kb/s`);
+  if (s.receiveResolution)
+    parts.push(
+      `recv ${s.receiveResolution} ${s.fpsReceived.toFixed(0)} fps ${s.kbpsReceived.toFixed(0)} kb/s`,
+    );
+  parts.push(
+    `rtt ${s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`}${s.route ? ` via ${s.route}` : ''}`,
+    `loss ${s.lossPercent.toFixed(1)}%`,
+  );
+  if (s.audio) {
+    const a = s.audio;
+    // Only the directions in use: a receive-only peer shows what it hears, a sender what it sends.
+    const sound: string[] = [];
+    if (a.levelSent !== undefined) sound.push(`sound out ${a.packetsSent} pk peak ${toDbfs(a.levelSent)}`);
+    if (a.levelReceived !== undefined || a.packetsReceived > 0) {
+      const peak = a.levelReceived === undefined ? '' : ` peak ${toDbfs(a.levelReceived)}`;
+      sound.push(`sound in ${a.packetsReceived} pk${peak} loss ${a.lossPercent.toFixed(1)}%`);
+    }
+    if (sound.length > 0) parts.push(sound.join(' | '));
+  }
+  if (recorded !== undefined) parts.push(`recorded ${recorded}`);
+  if (latency) parts.push(`latency p50 ${latency.p50} ms p95 ${latency.p95} ms`);
+  return parts.join(' | ');
+}
+
+/** The `call-ended` event's fields. */
+export function callEndedFields(c: CallSummary): Record<string, unknown> {
+  return {
+    call: c.index,
+    reason: c.reason,
+    durationSec: round(c.durationSec),
+    framesReceived: c.framesReceived,
+    framesSent: c.framesSent,
+    recording: c.recording ?? null,
+    latencyMs: c.latency ?? null,
+    audio: c.audio ?? null,
+  };
+}
+
+/** The end of a call in words. */
+export function callEndedText(c: CallSummary): string {
+  return (
+    `call ${c.index}: ended (${c.reason}) after ${c.durationSec.toFixed(1)} s` +
+    (c.recording ? `; recording finalized: ${c.recording.path} (${c.recording.frames} frames)` : '')
+  );
+}
+
+/** A peer's end-of-run summary in words, one line each. */
+export function peerSummaryLines(summary: PeerSummary): string[] {
+  const lines = [`${summary.role}: ${summary.calls.length} call(s)`];
+  if (summary.framesCaptured > 0)
+    lines.push(
+      `  frames captured ${summary.framesCaptured} (dropped before sending ${summary.framesDroppedAtCapture})`,
+    );
+  if (summary.audioCaptured) {
+    const a = summary.audioCaptured;
+    lines.push(
+      `  sound sent ${(a.chunksSent / 100).toFixed(1)} s (${a.chunksDropped} chunks dropped, ${a.underruns} underruns)`,
+    );
+  }
+  for (const c of summary.calls) {
+    lines.push(
+      `  call ${c.index}: ${c.reason}, ${c.durationSec.toFixed(1)} s, sent ${c.framesSent} frames, ` +
+        `received ${c.framesReceived}` +
+        (c.firstFrameMs !== undefined ? `, first frame after ${Math.round(c.firstFrameMs)} ms` : ''),
+    );
+    if (c.audio) {
+      const a = c.audio;
+      const sound: string[] = [];
+      if (a.packetsSent > 0) sound.push(`sent ${a.packetsSent} packets`);
+      if (a.packetsReceived > 0 || a.chunksReceived > 0)
+        sound.push(
+          `received ${a.packetsReceived} (lost ${a.packetsLost}), ${(a.chunksReceived / 100).toFixed(1)} s decoded`,
+        );
+      if (sound.length > 0) lines.push(`    sound: ${sound.join(', ')}`);
+    }
+    if (c.latency) {
+      const l = c.latency;
+      lines.push(`    latency p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${l.count} frames)`);
+    }
+    if (c.recording) {
+      const r = c.recording;
+      lines.push(
+        `    recorded ${r.frames} frames, ${r.durationSec.toFixed(1)} s, ${r.width}x${r.height} -> ${r.path}` +
+          (r.dropped > 0 ? ` (${r.dropped} dropped)` : '') +
+          (r.audio ? `, Opus ${r.audio.durationSec.toFixed(1)} s` : ''),
+      );
+    }
+  }
+  return lines;
+}
+
+/** The demo's summary: its figures (the `summary` event's fields) and the same in words. */
+export function demoSummary(result: DemoSummary): { fields: Record<string, unknown>; lines: string[] } {
+  const call = result.answerer.calls[0];
+  const rec = result.answerer.recordings[0];
+  const fields = {
+    framesCaptured: result.caller.framesCaptured,
+    framesSent: result.caller.calls[0]?.framesSent ?? 0,
+    framesReceived: call?.framesReceived ?? 0,
+    framesRecorded: rec?.frames ?? 0,
+    firstFrameMs: call?.firstFrameMs === undefined ? null : Math.round(call.firstFrameMs),
+    recording: rec?.path ?? null,
+    durationSec: rec ? round(rec.durationSec) : null,
+    resolution: rec ? `${rec.width}x${rec.height}` : null,
+  };
+  const lines = [
+    'demo summary',
+    `  frames captured  ${fields.framesCaptured}`,
+    `  frames sent      ${fields.framesSent}`,
+    `  frames received  ${fields.framesReceived}`,
+    `  frames recorded  ${fields.framesRecorded}`,
+    `  first frame      ${fields.firstFrameMs ?? '-'} ms after the answerer got the offer`,
+    `  recording        ${fields.recording ?? '-'} (${fields.resolution ?? '-'}, ${fields.durationSec ?? '-'} s)`,
+  ];
+  return { fields, lines };
+}

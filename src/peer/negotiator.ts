@@ -1,0 +1,570 @@
+/**
+ * How a call is negotiated: the one place for it. Given a {@link Signaling} and a way to make a call's peer
+ * connection, the negotiator runs the walk-through for every peer of the other side and keeps the calls
+ * going:
+ *
+ * - caller (the camera): one call per viewer. With a signaling that holds offers (the Socket.IO room) it
+ *   keeps a spare call ready whose offer the server holds for the next viewer (steps 1-2); the viewer that
+ *   joins takes it, and the next spare is prepared. Viewers that were there first get offers addressed to
+ *   them. Their answers are applied (step 4).
+ * - answerer: answers the caller's offer on a new call (step 3), or on the same call when it is a
+ *   renegotiation (an ICE restart).
+ * - ICE restarts (the caller makes them, so the two sides never offer at once): when a call's connection
+ *   failed, or stayed disconnected for a moment, or a side rejoined the signaling (its network changed), or
+ *   `restartAll()` is called (our addresses changed). The call, its tracks, stats and recording go on.
+ *
+ * Portable: it only uses the standard RTCPeerConnection API, so Node (with @roamhq/wrtc) and the browser
+ * page share it. Candidates that come before their remote description are kept (bounded) and applied after.
+ *
+ * @example
+ * const negotiator = new Negotiator({ signaling, createCall: (peer) => new Call(...) });
+ * negotiator.on('call', (call, peer) => console.log('in a call with', peer.id));
+ * negotiator.on('ended', (call, reason) => void call.close(reason));
+ * await negotiator.start();
+ */
+import { logger } from '../util/log.js';
+import { withoutRtx } from './sdp.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
+import type { IceCandidateMessage } from '../signal/types.js';
+
+const log = logger('negotiator');
+
+/** What the negotiator needs of a call: its peer connection. */
+export interface NegotiatedCall {
+  readonly pc: RTCPeerConnection;
+}
+
+/** Why the negotiator ended a call. */
+export type NegotiationEnd =
+  | 'peer-hangup' // the other side said bye
+  | 'replaced' // a new call from the same caller (a new offer, not a renegotiation)
+  | 'error'; // the offer or answer could not be made or applied
+
+/** Options of a {@link Negotiator}. Defaults live in {@link NEGOTIATOR_DEFAULTS}. */
+export interface NegotiatorOptions<C extends NegotiatedCall> {
+  /** What carries the offers. Required. */
+  signaling: Signaling;
+  /**
+   * Makes a new call: a peer connection with our tracks added (and, where we send nothing, receive-only
+   * transceivers for what we want to receive). `peer` is undefined for the caller's spare call. Required.
+   */
+  createCall(peer: RemotePeer | undefined): C;
+  /** Caller: keep a spare call ready for the next viewer. Default true (false: serve only who is there). */
+  spare?: boolean;
+  /** Caller: how long a call may stay `disconnected` before an ICE restart, ms. Default 2000. */
+  restartAfterMs?: number;
+  /** Caller: a restart that did not bring the call back is tried again after this, ms (doubling). Default 4000. */
+  restartRetryMs?: number;
+  /** Candidates kept per call until its remote description is set. Default 200. */
+  maxPendingCandidates?: number;
+  /**
+   * Negotiate RTX (retransmissions on a stream of their own). Default false: NACK alone, which keeps 30 fps
+   * under heavy random loss where RTX lets the bandwidth estimate collapse (see peer/sdp.ts).
+   */
+  rtx?: boolean;
+}
+
+/** Defaults of {@link NegotiatorOptions}. */
+export const NEGOTIATOR_DEFAULTS = {
+  spare: true,
+  restartAfterMs: 2000,
+  restartRetryMs: 4000,
+  maxPendingCandidates: 200,
+  rtx: false,
+} as const;
+
+/** Steps of the walk-through, as they happen (for what a user sees). */
+export type NegotiationStep =
+  'offer-held' | 'offer-sent' | 'offer-received' | 'answer-sent' | 'answer-received';
+
+/** Events of a {@link Negotiator}. */
+export type NegotiatorEvents<C> = {
+  /** A call now belongs to a peer: the spare was taken, an offer was made to a viewer, an offer came. */
+  call: [call: C, peer: RemotePeer];
+  /** A negotiation step of a call (the spare's: `offer-held`). */
+  step: [call: C, step: NegotiationStep];
+  /** The negotiator is done with a call: close it. */
+  ended: [call: C, reason: NegotiationEnd];
+  /** The peer of a call left the signaling without a bye (crashed, or its network went): it may come back. */
+  'peer-gone': [call: C];
+  /** The peer of a call is back on the signaling (`inCall`): the call restarts if needed. */
+  'peer-back': [call: C];
+  /** An ICE restart of a call began. */
+  restart: [call: C, why: string];
+  /** The signaling connection is lost (it reconnects by itself; the calls go on peer to peer). */
+  'signal-lost': [reason: string];
+  /** Back on the signaling server; `resent`: messages sent again (the held offer and its candidates). */
+  'signal-rejoined': [resent: number];
+  /** Something the user should know that does not end anything. */
+  warning: [message: string];
+};
+
+type ResolvedOptions<C extends NegotiatedCall> = Required<
+  Omit<NegotiatorOptions<C>, 'signaling' | 'createCall'>
+> &
+  Pick<NegotiatorOptions<C>, 'signaling' | 'createCall'>;
+
+interface Entry<C extends NegotiatedCall> {
+  call: C;
+  /** The peer it belongs to; undefined while it is the spare. */
+  peer: RemotePeer | undefined;
+  /** Who offered: we (the caller's calls) or they (an answerer's call, or a viewer that offers). */
+  weOffer: boolean;
+  /** Negotiation operations of this call run one at a time, in order. */
+  ops: Promise<void>;
+  pending: IceCandidateMessage[];
+  droppedCandidates: number;
+  disconnectedAt: number;
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
+  restarts: number;
+  removeListeners: () => void;
+}
+
+/**
+ * The negotiation rules of one peer (caller or answerer) over one signaling. See the module comment.
+ */
+export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<NegotiatorEvents<C>> {
+  readonly #o: ResolvedOptions<C>;
+  readonly #entries = new Map<C, Entry<C>>();
+  /** Caller: the viewers in the room now, by id. */
+  readonly #present = new Map<string, RemotePeer>();
+  #spare: Entry<C> | undefined;
+  #spareWanted: boolean;
+  #closed = false;
+  readonly #onSignal = (event: SignalingEvent): void => this.#handle(event);
+
+  constructor(options: NegotiatorOptions<C>) {
+    super();
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.#o = { ...NEGOTIATOR_DEFAULTS, ...defined } as ResolvedOptions<C>;
+    this.#spareWanted = this.#o.spare;
+  }
+
+  /** Our role. */
+  get role(): 'caller' | 'answerer' {
+    return this.#o.signaling.role;
+  }
+
+  /** The calls that belong to a peer now (not the spare). */
+  get calls(): C[] {
+    return [...this.#entries.values()].filter((e) => e.peer !== undefined).map((e) => e.call);
+  }
+
+  /** The peer a call belongs to. */
+  peerOf(call: C): RemotePeer | undefined {
+    return this.#entries.get(call)?.peer;
+  }
+
+  /** Joins through the signaling; the negotiation then runs on the signaling's events. */
+  async start(): Promise<void> {
+    this.#o.signaling.on('signal', this.#onSignal);
+    await this.#o.signaling.connect();
+  }
+
+  /**
+   * Stops keeping a spare call (`--once` after the first viewer), or starts again. The spare already held
+   * stays held until taken.
+   */
+  setSpare(wanted: boolean): void {
+    this.#spareWanted = wanted;
+    if (wanted) this.#ensureSpare();
+  }
+
+  /**
+   * Forgets a call its owner ended (its duration, a vanished peer, ICE that did not come back): no more
+   * restarts, its late messages are ignored. With `reoffer`, a caller whose viewer is still in the room
+   * makes it a new call (as a protocol-1 caller makes a fresh offer after a call).
+   */
+  end(call: C, options: { reoffer?: boolean } = {}): void {
+    const peer = this.#entries.get(call)?.peer;
+    this.forget(call);
+    if (
+      options.reoffer &&
+      this.role === 'caller' &&
+      peer !== undefined &&
+      this.#present.has(peer.id) &&
+      !this.#closed
+    )
+      this.#offerTo(this.#present.get(peer.id) ?? peer);
+  }
+
+  /** Forgets a call (its owner closes it): no more restarts, its late messages are ignored. */
+  forget(call: C): void {
+    const entry = this.#entries.get(call);
+    if (entry === undefined) return;
+    clearTimeout(entry.restartTimer);
+    entry.removeListeners();
+    this.#entries.delete(call);
+    if (this.#spare === entry) this.#spare = undefined;
+    this.#updateInCall();
+  }
+
+  /** Restarts ICE on every call we offered (our network addresses changed). */
+  restartAll(why: string): void {
+    for (const entry of this.#entries.values()) if (entry.peer !== undefined) this.#restart(entry, why);
+    // The spare's candidates name the old addresses: a new spare for the next viewer.
+    if (this.#spare !== undefined && this.role === 'caller') this.#replaceSpare();
+  }
+
+  /** Stops: no more events. Calls are the owner's to close. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#o.signaling.off('signal', this.#onSignal);
+    for (const entry of this.#entries.values()) {
+      clearTimeout(entry.restartTimer);
+      entry.removeListeners();
+    }
+    this.#entries.clear();
+    this.#spare = undefined;
+    this.removeAllListeners();
+  }
+
+  #handle(event: SignalingEvent): void {
+    if (this.#closed) return;
+    switch (event.type) {
+      case 'joined':
+        if (event.rejoined) this.emit('signal-rejoined', event.resent);
+        this.#onJoined(event.peers, event.rejoined);
+        return;
+      case 'peer-joined':
+        if (event.peer.role === 'answerer') this.#present.set(event.peer.id, event.peer);
+        this.#onPeerJoined(event.peer, event.tookOffer);
+        return;
+      case 'peer-left': {
+        this.#present.delete(event.id);
+        const entry = this.#byPeer(event.id) ?? (this.role === 'answerer' ? this.#only() : undefined);
+        if (entry === undefined) return;
+        if (event.reason === 'bye') this.#end(entry, 'peer-hangup');
+        else this.emit('peer-gone', entry.call);
+        return;
+      }
+      case 'offer':
+        this.#onOffer(event.from, event.sdp, event.renegotiate);
+        return;
+      case 'answer': {
+        const entry = this.#byPeer(event.from) ?? (this.role === 'caller' ? undefined : this.#only());
+        if (entry === undefined) return void log('answer from %s: no call with it', event.from);
+        this.#enqueue(entry, async () => {
+          const pc = entry.call.pc;
+          if (pc.signalingState !== 'have-local-offer') {
+            log('answer from %s ignored in state %s', event.from, pc.signalingState);
+            return;
+          }
+          await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
+          this.emit('step', entry.call, 'answer-received'); // step 4
+          await this.#flush(entry);
+        });
+        return;
+      }
+      case 'candidate': {
+        const entry = this.#byPeer(event.from) ?? (this.role === 'answerer' ? this.#only() : undefined);
+        if (entry !== undefined) this.#addCandidate(entry, event.candidate);
+        return;
+      }
+      case 'lost':
+        this.emit('signal-lost', event.reason);
+        return;
+      case 'error':
+        this.emit('warning', `signaling: ${event.code}: ${event.message}`);
+        return;
+    }
+  }
+
+  /** Joined (or rejoined): offers for the viewers that are there, a spare for the next; restarts after a rejoin. */
+  #onJoined(peers: RemotePeer[], rejoined: boolean): void {
+    if (this.role !== 'caller') return;
+    this.#present.clear();
+    for (const peer of peers) {
+      if (peer.role !== 'answerer') continue;
+      this.#present.set(peer.id, peer);
+      const entry = this.#byPeer(peer.id);
+      // Our own connection dropped: our network may have changed; restart what we had. A viewer we have no
+      // call with (it waited for us, or its call was with an earlier caller) gets an offer of its own.
+      if (entry !== undefined) {
+        if (rejoined) this.#restart(entry, 'rejoined the signaling server');
+      } else this.#offerTo(peer);
+    }
+    this.#ensureSpare();
+  }
+
+  #onPeerJoined(peer: RemotePeer, tookOffer: boolean): void {
+    if (this.role !== 'caller') return;
+    const existing = this.#byPeer(peer.id);
+    if (tookOffer && this.#spare !== undefined) {
+      // Steps 2-3: the viewer took the held offer; the spare call is now its call.
+      const entry = this.#spare;
+      this.#spare = undefined;
+      if (existing !== undefined) this.#end(existing, 'replaced');
+      entry.peer = peer;
+      this.#updateInCall();
+      this.emit('call', entry.call, peer);
+      this.#ensureSpare();
+      return;
+    }
+    if (existing !== undefined && peer.inCall) {
+      // It rejoined (its signaling dropped: usually its network changed): same call, new path.
+      this.emit('peer-back', existing.call);
+      this.#restart(existing, 'the viewer rejoined');
+      return;
+    }
+    if (existing !== undefined) this.#end(existing, 'replaced');
+    this.#offerTo(peer);
+    if (tookOffer) this.#ensureSpare();
+  }
+
+  #onOffer(from: string, sdp: string, renegotiate: boolean): void {
+    const existing = this.#byPeer(from) ?? (this.role === 'answerer' ? this.#only() : undefined);
+    if (renegotiate && existing !== undefined) {
+      // The same call, renegotiated (an ICE restart): applied to the same peer connection.
+      if (existing.peer !== undefined && existing.peer.id !== from)
+        existing.peer = { ...existing.peer, id: from };
+      this.#enqueue(existing, () => this.#answer(existing, sdp));
+      return;
+    }
+    // A new call: it replaces the one we had with this caller.
+    if (existing !== undefined) this.#end(existing, 'replaced');
+    const peer: RemotePeer = {
+      id: from,
+      role: this.role === 'caller' ? 'answerer' : 'caller',
+      protocol: 2,
+      inCall: false,
+    };
+    const entry = this.#add(this.#o.createCall(peer), peer, false);
+    this.emit('call', entry.call, peer);
+    this.emit('step', entry.call, 'offer-received');
+    this.#enqueue(entry, () => this.#answer(entry, sdp));
+  }
+
+  /** Step 3: the offer as remote description, then the answer, as local description, sent. */
+  async #answer(entry: Entry<C>, sdp: string): Promise<void> {
+    const pc = entry.call.pc;
+    await pc.setRemoteDescription({ type: 'offer', sdp: this.#edit(sdp) });
+    await this.#flush(entry);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
+    await this.#send(entry, { type: 'answer', sdp: localSdp(pc) });
+    this.emit('step', entry.call, 'answer-sent');
+  }
+
+  /** Steps 1-2 for a viewer already there: a new call and an offer addressed to it. */
+  #offerTo(peer: RemotePeer): void {
+    const entry = this.#add(this.#o.createCall(peer), peer, true);
+    this.emit('call', entry.call, peer);
+    this.#enqueue(entry, async () => {
+      const pc = entry.call.pc;
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
+      await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
+      this.emit('step', entry.call, 'offer-sent');
+    });
+  }
+
+  /** Steps 1-2 for the next viewer: a spare call whose offer the server holds. */
+  #ensureSpare(): void {
+    if (this.role !== 'caller' || !this.#spareWanted || this.#spare !== undefined || this.#closed) return;
+    if (!this.#o.signaling.capabilities.holdsOffers) return;
+    const entry = this.#add(this.#o.createCall(undefined), undefined, true);
+    this.#spare = entry;
+    this.#enqueue(entry, async () => {
+      const pc = entry.call.pc;
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
+      // Taken before it was even sent (a peer-joined with tookOffer for the previous spare came first)?
+      // Then it goes as an addressed offer; else it is held.
+      await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
+      this.emit('step', entry.call, entry.peer === undefined ? 'offer-held' : 'offer-sent');
+    });
+  }
+
+  /** A new spare (the old one's candidates are stale): the old one is dropped. */
+  #replaceSpare(): void {
+    const old = this.#spare;
+    if (old === undefined) return;
+    this.#spare = undefined;
+    this.#end(old, 'replaced');
+    this.#ensureSpare();
+  }
+
+  /** An ICE restart of a call we offered, on the same peer connection (protocol-2 peers only). */
+  #restart(entry: Entry<C>, why: string): void {
+    const peer = entry.peer;
+    if (!entry.weOffer || peer === undefined || this.#closed) return;
+    if (peer.protocol < 2) {
+      // A protocol-1 peer has no renegotiation: only a new call would do, which its side records anew.
+      log('no restart for protocol-1 peer %s (%s)', peer.id, why);
+      return;
+    }
+    clearTimeout(entry.restartTimer);
+    entry.restarts++;
+    log('restarting ICE with %s (%s), restart %d', peer.id, why, entry.restarts);
+    this.emit('restart', entry.call, why);
+    this.#enqueue(entry, async () => {
+      const pc = entry.call.pc;
+      if (pc.signalingState === 'closed') return;
+      // A restart while an earlier offer waits for its answer: roll back to stable first.
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      await pc.setLocalDescription(this.#editOffer(await pc.createOffer({ iceRestart: true })));
+      await this.#send(entry, { type: 'offer', sdp: localSdp(pc), renegotiate: true });
+    });
+    // If it does not come back, try again later (doubling), as long as it stays down.
+    const retry = this.#o.restartRetryMs * 2 ** Math.min(4, entry.restarts - 1);
+    entry.restartTimer = setTimeout(() => {
+      const state = entry.call.pc.connectionState;
+      if (this.#entries.has(entry.call) && (state === 'disconnected' || state === 'failed'))
+        this.#restart(entry, `still ${state} after the restart`);
+    }, retry);
+  }
+
+  #add(call: C, peer: RemotePeer | undefined, weOffer: boolean): Entry<C> {
+    const pc = call.pc;
+    const entry: Entry<C> = {
+      call,
+      peer,
+      weOffer,
+      ops: Promise.resolve(),
+      pending: [],
+      droppedCandidates: 0,
+      disconnectedAt: 0,
+      restartTimer: undefined,
+      restarts: 0,
+      removeListeners: () => undefined,
+    };
+    // Steps 1-3: our candidates go up as they come (trickle ICE); the spare's without `to`, held with it.
+    const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
+      const c = event.candidate;
+      if (!c || !c.candidate) return; // end of candidates: nothing to send in this protocol
+      const candidate: IceCandidateMessage = {
+        candidate: c.candidate,
+        sdpMid: c.sdpMid,
+        sdpMLineIndex: c.sdpMLineIndex,
+        usernameFragment: c.usernameFragment,
+      };
+      void this.#send(entry, { type: 'candidate', candidate }).catch((error: unknown) =>
+        log('a local candidate could not be sent: %s', String(error)),
+      );
+    };
+    const onState = (): void => this.#onConnectionState(entry);
+    pc.addEventListener('icecandidate', onCandidate);
+    pc.addEventListener('connectionstatechange', onState);
+    entry.removeListeners = () => {
+      pc.removeEventListener('icecandidate', onCandidate);
+      pc.removeEventListener('connectionstatechange', onState);
+    };
+    this.#entries.set(call, entry);
+    this.#updateInCall();
+    return entry;
+  }
+
+  #onConnectionState(entry: Entry<C>): void {
+    const state = entry.call.pc.connectionState;
+    if (state === 'connected') {
+      entry.disconnectedAt = 0;
+      clearTimeout(entry.restartTimer);
+      entry.restartTimer = undefined;
+      return;
+    }
+    if (state === 'failed') {
+      this.#restart(entry, 'the connection failed');
+      return;
+    }
+    if (state === 'disconnected' && entry.disconnectedAt === 0) {
+      // Once per disconnection: a blackout that lasts gets one restart now and a few later, not a storm.
+      entry.disconnectedAt = performance.now();
+      clearTimeout(entry.restartTimer);
+      entry.restartTimer = setTimeout(() => {
+        if (entry.call.pc.connectionState === 'disconnected')
+          this.#restart(entry, `disconnected for ${this.#o.restartAfterMs} ms`);
+      }, this.#o.restartAfterMs);
+    }
+  }
+
+  /** Sends a message of a call: to its peer, or, for the spare, held (no `to`). */
+  async #send(
+    entry: Entry<C>,
+    message:
+      | { type: 'offer'; sdp: string; renegotiate?: boolean }
+      | { type: 'answer'; sdp: string }
+      | { type: 'candidate'; candidate: IceCandidateMessage },
+  ): Promise<void> {
+    if (!this.#entries.has(entry.call)) return;
+    const to = entry.peer?.id;
+    await this.#o.signaling.send(to === undefined ? message : { ...message, to });
+  }
+
+  #addCandidate(entry: Entry<C>, candidate: IceCandidateMessage): void {
+    this.#enqueue(entry, async () => {
+      if (!entry.call.pc.remoteDescription) {
+        if (entry.pending.length >= this.#o.maxPendingCandidates) entry.droppedCandidates++;
+        else entry.pending.push(candidate);
+        return;
+      }
+      await addIceCandidate(entry.call.pc, candidate);
+    });
+  }
+
+  async #flush(entry: Entry<C>): Promise<void> {
+    const pending = entry.pending.splice(0);
+    for (const candidate of pending) await addIceCandidate(entry.call.pc, candidate);
+  }
+
+  #end(entry: Entry<C>, reason: NegotiationEnd): void {
+    if (!this.#entries.has(entry.call)) return;
+    this.forget(entry.call);
+    this.emit('ended', entry.call, reason);
+  }
+
+  #enqueue(entry: Entry<C>, op: () => Promise<void>): void {
+    const run = entry.ops.then(() => (this.#entries.has(entry.call) ? op() : undefined));
+    entry.ops = run.catch((error: unknown) => {
+      if (!this.#entries.has(entry.call)) return;
+      this.emit(
+        'warning',
+        `negotiation with ${entry.peer?.id ?? 'the next viewer'} failed: ${errorMessage(error)}`,
+      );
+      this.#end(entry, 'error');
+    });
+  }
+
+  /** The SDP as we negotiate it (without RTX unless asked for). */
+  #edit(sdp: string): string {
+    return this.#o.rtx ? sdp : withoutRtx(sdp);
+  }
+
+  #editOffer(offer: RTCSessionDescriptionInit): RTCSessionDescriptionInit {
+    return { type: 'offer', sdp: this.#edit(offer.sdp ?? '') };
+  }
+
+  #byPeer(id: string): Entry<C> | undefined {
+    for (const entry of this.#entries.values()) if (entry.peer?.id === id) return entry;
+    return undefined;
+  }
+
+  /** The answerer's one call, whoever the caller is now (a protocol-1 caller's id changes when it rejoins). */
+  #only(): Entry<C> | undefined {
+    for (const entry of this.#entries.values()) if (entry.peer !== undefined) return entry;
+    return undefined;
+  }
+
+  #updateInCall(): void {
+    this.#o.signaling.setInCall(this.calls.length > 0);
+  }
+}
+
+async function addIceCandidate(pc: RTCPeerConnection, candidate: IceCandidateMessage): Promise<void> {
+  try {
+    await pc.addIceCandidate(candidate);
+  } catch (error) {
+    // A candidate the stack cannot use (e.g. an address family we lack) is not fatal to the call.
+    log('candidate rejected (%s): %s', candidate.candidate, errorMessage(error));
+  }
+}
+
+function localSdp(pc: RTCPeerConnection): string {
+  const sdp = pc.localDescription?.sdp;
+  if (!sdp) throw new Error('the peer connection produced no local description');
+  return sdp;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

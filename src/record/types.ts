@@ -1,0 +1,136 @@
+/**
+ * The public shapes of the recording room: the recorder's options and events, what a finished recording
+ * reports, and the media it consumes.
+ */
+
+/** Options of a `Recorder`. Defaults live in {@link RECORDER_DEFAULTS}. */
+export interface RecorderOptions {
+  /** Output file, `.webm` or `.mkv`. Required. */
+  path: string;
+  /** The ffmpeg binary (see `locateFfmpeg`). Required. */
+  ffmpegPath: string;
+  /** Overwrite an existing file. Default: false. */
+  force?: boolean;
+  /** Container. Default: from the extension (`.webm` -> webm, `.mkv` -> mkv). */
+  format?: 'webm' | 'mkv';
+  /** Frames queued for ffmpeg before the oldest is dropped (and counted). Default: 8. */
+  maxQueuedFrames?: number;
+  /** Frame rate of the file's timeline: arrivals are placed on it by wall clock. Default: 30. */
+  fps?: number;
+  /**
+   * With video announced (`Recorder.addTrack` or `expectTrack`), how long sound that came first waits for the
+   * first frame before it is recorded alone, ms. Default: 10000.
+   */
+  waitForTracksMs?: number;
+  /** Opus bitrate of the recorded audio, bit/s. Default: 64000. */
+  audioBitrate?: number;
+}
+
+/** Defaults of {@link RecorderOptions}, in one place. */
+export const RECORDER_DEFAULTS = {
+  force: false,
+  maxQueuedFrames: 8,
+  fps: 30,
+  waitForTracksMs: 10_000,
+  audioBitrate: 64_000,
+} as const;
+
+/** Sample rate of recorded audio (Opus's own rate); other rates are resampled to it. */
+export const RECORDER_SAMPLE_RATE = 48_000;
+
+/** Events of a `Recorder`. */
+export type RecorderEvents = {
+  /** ffmpeg died mid-recording; the recording is over (what was written so far may not be finalized). */
+  error: [error: Error];
+};
+
+/** Options of `Recorder.stop`. */
+export interface RecorderStopOptions {
+  /**
+   * Where the file ends, as a `performance.now()` time: the last frame is held up to it. Default: now. A
+   * call the other side ended passes the arrival of its last media, so that the time it took to notice the
+   * hang-up (a bye through the server, a vanished peer's silence) is not recorded as a frozen picture.
+   */
+  endAtMs?: number;
+}
+
+/** What `Recorder.stop` reports about the finished file. */
+export interface RecordingSummary {
+  path: string;
+  /** Frames in the file (the timeline's slots, including repeats that fill gaps); 0 without video. */
+  frames: number;
+  /** Duration of the file in seconds: from the first frame's (or, without video, sound's) arrival to `stop()`. */
+  durationSec: number;
+  /** Video size; 0x0 without video. */
+  width: number;
+  height: number;
+  /** Frames dropped because ffmpeg fell behind (or arrived faster than `fps`). */
+  dropped: number;
+  /** The Opus audio track, when the file has one. */
+  audio?: RecordedAudio;
+}
+
+/** The audio part of a {@link RecordingSummary}. */
+export interface RecordedAudio {
+  /** Seconds of sound in the file, silence that filled gaps included. */
+  durationSec: number;
+  sampleRate: number;
+  channels: number;
+  /** Seconds of silence inserted where sound was missing (at the start, in gaps, up to `stop()`). */
+  silenceSec: number;
+  /** 10 ms chunks dropped (ahead of the clock, or ffmpeg not keeping up). */
+  droppedChunks: number;
+}
+
+/** Live counters of a `Recorder`. */
+export interface RecorderStats {
+  /** Distinct frames written to ffmpeg. */
+  framesWritten: number;
+  /** Frames dropped: ffmpeg fell behind, or they came faster than `fps`. */
+  framesDropped: number;
+  /** Frames scaled to the first size (the remote encoder changed resolution). */
+  resized: number;
+  /** Frames in the file so far: timeline slots written, repeats included (`frames` once it is finished). */
+  framesInFile: number;
+}
+
+/** One decoded video frame, I420 (Y plane, then U, then V), as `RTCVideoSink` gives it. */
+export interface I420Frame {
+  width: number;
+  height: number;
+  /** `width * height * 3 / 2` bytes. */
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** One chunk of decoded PCM as `RTCAudioSink` gives it: interleaved 16-bit samples. */
+export interface AudioData {
+  samples: Int16Array;
+  sampleRate: number;
+  /** Default: 1. */
+  channelCount?: number;
+}
+
+/** Events of a {@link ReceivedTrack}: its decoded media, each with its arrival time (`performance.now()`). */
+export type ReceivedTrackEvents = {
+  /** A video track's frame. The frame is only valid during the call: copy it to keep it. */
+  frame: [frame: I420Frame, arrivalMs: number];
+  /** An audio track's chunk (10 ms). */
+  data: [data: AudioData, arrivalMs: number];
+};
+
+/**
+ * A remote track as a recording consumes it: its kind, and its decoded media as events. The call's receive
+ * bridge (`peer/receive-bridge.ts`) makes these from wrtc's sinks, and `Recorder.addTrack` subscribes, as
+ * aiortc's `MediaRecorder.addTrack` consumes a track.
+ */
+export interface ReceivedTrack {
+  readonly kind: 'audio' | 'video';
+  on<K extends keyof ReceivedTrackEvents>(
+    event: K,
+    listener: (...args: ReceivedTrackEvents[K]) => void,
+  ): unknown;
+  off<K extends keyof ReceivedTrackEvents>(
+    event: K,
+    listener: (...args: ReceivedTrackEvents[K]) => void,
+  ): unknown;
+}

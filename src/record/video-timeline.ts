@@ -1,0 +1,170 @@
+/**
+ * The recording's video timeline: frames placed on constant-rate slots by their arrival time, the bounded
+ * queue of frames waiting for ffmpeg, and the pool of frame buffers they live in. Pure (no I/O): the
+ * recorder copies frames in and writes what {@link VideoTimeline.next} gives out; unit-tested.
+ */
+
+import { BufferPool } from '../util/buffer-pool.js';
+
+/** Options of a {@link VideoTimeline}. */
+export interface VideoTimelineOptions {
+  /** Slots per second. */
+  fps: number;
+  /** Bytes of one frame (I420: `width * height * 3 / 2`). */
+  frameSize: number;
+  /** Frames queued for the writer before the oldest is dropped (counted). */
+  maxQueued: number;
+}
+
+/**
+ * How many slots a frame may be placed after its arrival slot when earlier slots are taken (4 at 30 fps:
+ * 133 ms). Bounds the timing error of a spread burst; a steady rate above fps still drops.
+ */
+export const MAX_LEAD_SLOTS = 4;
+
+/**
+ * Frames on a constant-rate timeline.
+ *
+ * - A frame goes to the slot of its arrival, `round(offset * fps)`, or just after the previous frame when
+ *   that slot is taken: a burst after a stall (a busy CPU, a late packet) is spread over the next slots
+ *   instead of lost, up to {@link MAX_LEAD_SLOTS} ahead of the wall clock. Further ahead, frames come faster
+ *   than fps: dropped.
+ * - Slots without a new frame repeat the previous one (before the first, the first), and {@link endAt} holds
+ *   the last frame up to the end, so the file's duration is the wall clock's.
+ * - At most `maxQueued` frames wait for the writer (beyond, the oldest is dropped), in at most
+ *   `maxQueued + 3` buffers (the queue, the one being written, the previous one kept for repeats).
+ *
+ * @example
+ * const timeline = new VideoTimeline({ fps: 30, frameSize, maxQueued: 8 });
+ * timeline.add(arrivalMs - startMs, (buf) => buf.set(frame.data));
+ * for (let buf = timeline.next(); buf; buf = timeline.next()) { write(buf); timeline.wrote(buf); }
+ */
+export class VideoTimeline {
+  readonly #fps: number;
+  readonly #maxQueued: number;
+  /** Slot of the last accepted frame. */
+  #lastSlot = -1;
+  /** Slots written so far (the next slot to write is `#written`). */
+  #written = 0;
+  /** The slot the timeline ends at, once {@link endAt} was called. */
+  #endSlot: number | undefined;
+  readonly #queue: { buf: Uint8Array; slot: number }[] = [];
+  /** The queue, the frame being written, the previous frame kept for repeats. */
+  readonly #pool: BufferPool<Uint8Array>;
+  /** The last frame written, kept to repeat it over gaps. */
+  #previous: Uint8Array | undefined;
+  #framesWritten = 0;
+  #framesDropped = 0;
+
+  /** @throws TypeError on invalid options. */
+  constructor(options: VideoTimelineOptions) {
+    const { fps, frameSize, maxQueued } = options;
+    if (!(fps > 0)) throw new TypeError(`video timeline: fps must be > 0, got ${fps}`);
+    if (!Number.isInteger(frameSize) || frameSize < 1)
+      throw new TypeError(`video timeline: frameSize must be a positive integer, got ${frameSize}`);
+    if (!Number.isInteger(maxQueued) || maxQueued < 1)
+      throw new TypeError(`video timeline: maxQueued must be an integer >= 1, got ${maxQueued}`);
+    this.#fps = fps;
+    this.#maxQueued = maxQueued;
+    this.#pool = new BufferPool(Uint8Array, frameSize, maxQueued + 3);
+  }
+
+  /**
+   * Places a frame that arrived `offsetMs` after the timeline's start; `fill` copies it into the buffer it
+   * is given (`frameSize` bytes). Returns false when the frame is dropped (counted).
+   */
+  add(offsetMs: number, fill: (buf: Uint8Array) => void): boolean {
+    const due = Math.round((offsetMs * this.#fps) / 1000);
+    if (this.#lastSlot + 1 - due > MAX_LEAD_SLOTS) {
+      this.#framesDropped++;
+      return false;
+    }
+    const slot = Math.max(due, this.#lastSlot + 1);
+    const buf = this.#acquire();
+    if (!buf) {
+      this.#framesDropped++;
+      return false;
+    }
+    fill(buf);
+    this.#lastSlot = slot;
+    this.#queue.push({ buf, slot });
+    if (this.#queue.length > this.#maxQueued) {
+      const old = this.#queue.shift();
+      if (old) this.#release(old.buf);
+      this.#framesDropped++;
+    }
+    return true;
+  }
+
+  /**
+   * The buffer to write into the next slot: the previous frame again over a gap, the next queued frame in
+   * its slot, or the last frame held up to the end; undefined when there is nothing to write (yet). Pass it
+   * to {@link wrote} once it is written, before asking for the next one.
+   */
+  next(): Uint8Array | undefined {
+    const next = this.#queue[0];
+    // a gap: repeat the previous frame until the next one's slot (before the first, show the first)
+    if (next && this.#written < next.slot) return this.#previous ?? next.buf;
+    if (next) {
+      this.#queue.shift();
+      this.#framesWritten++;
+      return next.buf;
+    }
+    if (this.#endSlot !== undefined && this.#previous && this.#written < this.#endSlot) return this.#previous;
+    return undefined;
+  }
+
+  /** `buf`, from {@link next}, is written: one more slot in the file. */
+  wrote(buf: Uint8Array): void {
+    this.#written++;
+    if (buf !== this.#previous) {
+      const old = this.#previous;
+      this.#previous = buf;
+      if (old) this.#release(old);
+    }
+  }
+
+  /** Ends the timeline `offsetMs` after its start, and at least one slot after the last frame. */
+  endAt(offsetMs: number): void {
+    this.#endSlot = Math.max(this.#lastSlot + 1, Math.round((offsetMs * this.#fps) / 1000));
+  }
+
+  /** Drops the queued frames (the writer failed). */
+  clear(): void {
+    for (const q of this.#queue.splice(0)) this.#release(q.buf);
+  }
+
+  /** Slots written: the frames in the file so far, repeats included. */
+  get slotsWritten(): number {
+    return this.#written;
+  }
+
+  /** Distinct frames handed to the writer. */
+  get framesWritten(): number {
+    return this.#framesWritten;
+  }
+
+  /** Frames dropped: too far ahead of the clock, or pushed out of the queue. */
+  get framesDropped(): number {
+    return this.#framesDropped;
+  }
+
+  /** Frame buffers allocated so far (at most `maxQueued + 3`). */
+  get buffersAllocated(): number {
+    return this.#pool.allocated;
+  }
+
+  #acquire(): Uint8Array | undefined {
+    const buf = this.#pool.take();
+    if (buf) return buf;
+    // Every buffer is out: take the oldest queued frame's.
+    const old = this.#queue.shift();
+    if (old) this.#framesDropped++;
+    // the oldest queued frame may be the one being repeated: then drop the new frame instead
+    return old?.buf === this.#previous ? undefined : old?.buf;
+  }
+
+  #release(buf: Uint8Array): void {
+    if (buf !== this.#previous) this.#pool.give(buf);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The words and JSON fields `rtc-peer` makes of the library's events, and the reporter that prints them.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { Reporter } from '../../src/cli/reporter.js';
+import {
+  mediaFields,
+  mediaText,
+  statsFields,
+  statusLine,
+  warningFields,
+  warningText,
+} from '../../src/cli/wording.js';
+import {
+  summarizeStats,
+  type CallStats,
+  type Peer,
+  type PeerEvents,
+  type PeerWarning,
+} from '../../src/peer/index.js';
+import { TypedEmitter } from '../../src/util/typed-emitter.js';
+
+/** A sample as `summarizeStats` makes one, with the figures of a receive-only call. */
+const stats: CallStats = {
+  ...summarizeStats([], 0),
+  fpsReceived: 29.6,
+  kbpsReceived: 1565.2,
+  rttMs: 1.2,
+  route: 'host',
+  receiveResolution: '640x480',
+};
+
+describe('wording', () => {
+  test('what is sent', () => {
+    const video = {
+      kind: 'video',
+      source: { kind: 'test-pattern' },
+      width: 640,
+      height: 480,
+      fps: 30,
+    } as const;
+    expect(mediaText(video)).toBe('test pattern 640x480@30');
+    expect(mediaFields(video)).toEqual({ ...video, description: 'test pattern 640x480@30' });
+    expect(
+      mediaText({
+        kind: 'video',
+        source: { kind: 'v4l2', device: '/dev/video0' },
+        width: 1280,
+        height: 720,
+        fps: 30,
+      }),
+    ).toBe('camera /dev/video0 1280x720@30');
+    expect(mediaText({ kind: 'audio', source: { kind: 'test-tone' }, sampleRate: 48_000, channels: 1 })).toBe(
+      'test tone 48 kHz mono',
+    );
+    expect(
+      mediaText({
+        kind: 'audio',
+        source: { kind: 'alsa', device: 'hw:1,0' },
+        sampleRate: 48_000,
+        channels: 2,
+      }),
+    ).toBe('microphone hw:1,0 (ALSA) 48 kHz stereo');
+  });
+
+  test('warnings: words, and fields with errors as their messages', () => {
+    const died = new Error('ffmpeg exited (code null, signal SIGKILL)');
+    const failed: PeerWarning = {
+      kind: 'media-failed',
+      failures: [
+        { media: 'video', error: died },
+        { media: 'audio', error: new Error('gone') },
+      ],
+    };
+    expect(warningText(failed)).toBe(
+      'video source failed: ffmpeg exited (code null, signal SIGKILL); audio source failed: gone',
+    );
+    expect(warningFields(failed)).toEqual({
+      kind: 'media-failed',
+      message: warningText(failed),
+      failures: [
+        { media: 'video', error: died.message },
+        { media: 'audio', error: 'gone' },
+      ],
+    });
+    expect(warningText({ kind: 'no-audio-track', path: 'a.mp4' })).toBe(
+      'file a.mp4 has no audio track: sending its video only',
+    );
+    expect(
+      warningText({ kind: 'negotiation-failed', call: 2, step: 'apply-answer', error: new Error('bad sdp') }),
+    ).toBe('the answer could not be applied: bad sdp');
+    expect(warningText({ kind: 'negotiation-failed', call: 2, step: 'offer', error: new Error('x') })).toBe(
+      'offer failed: x',
+    );
+    expect(warningFields({ kind: 'signal-error', code: 'ROLE_TAKEN', message: 'taken' })).toEqual({
+      kind: 'signal-error',
+      message: 'signaling server: ROLE_TAKEN: taken',
+      code: 'ROLE_TAKEN',
+    });
+  });
+
+  test('the status line says "recorded" only when recording; the stats event says null', () => {
+    expect(statusLine('connected', 3.4, stats, 111)).toBe(
+      'connected 0:03 | recv 640x480 30 fps 1565 kb/s | rtt 1 ms via host | loss 0.0% | recorded 111',
+    );
+    expect(statusLine('connected', 3.4, stats, undefined)).not.toMatch(/recorded/);
+    expect(statusLine('connected', 3.4, stats, 0)).toMatch(/recorded 0$/);
+    expect(statsFields(1, stats, undefined).framesRecorded).toBeNull();
+    expect(statsFields(1, stats, 86).framesRecorded).toBe(86);
+  });
+});
+
+/** A stream that keeps what is written, and says whether it is a terminal. */
+function sink(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  Object.assign(stream, { isTTY });
+  return { stream, text: () => text };
+}
+
+describe('Reporter', () => {
+  test("a named peer's milestones: prefixed words, or events with its name; nothing else", () => {
+    const peer = new TypedEmitter<PeerEvents>();
+    const emitAll = (): void => {
+      peer.emit('media-started', {
+        kind: 'audio',
+        source: { kind: 'test-tone' },
+        sampleRate: 48_000,
+        channels: 1,
+      });
+      peer.emit('joined', 'demo', 'caller', false);
+      peer.emit('connected', 1, 28.4);
+      peer.emit('stats', 1, stats, undefined);
+    };
+    const out = sink(true);
+    const err = sink(true);
+    new Reporter({ out: out.stream, err: err.stream }).attach(peer as unknown as Peer, {
+      name: 'caller',
+      detail: 'milestones',
+    });
+    emitAll();
+    expect(err.text()).toBe('caller: sending test tone 48 kHz mono\ncaller: call 1: connected in 28 ms\n');
+    expect(out.text()).toBe('');
+
+    const json = sink(false);
+    const peer2 = new TypedEmitter<PeerEvents>();
+    new Reporter({ out: json.stream, err: sink(false).stream }).attach(peer2 as unknown as Peer, {
+      name: 'caller',
+      detail: 'milestones',
+    });
+    peer2.emit('connected', 1, 28.4);
+    peer2.emit('joined', 'demo', 'caller', false);
+    const events = json
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toEqual([
+      { event: 'connected', t: expect.any(Number), peer: 'caller', call: 1, ms: 28.4 },
+    ]);
+  });
+
+  test('all events of a peer: the status line on the terminal, rewritten in place', () => {
+    const peer = new TypedEmitter<PeerEvents>();
+    const err = sink(true);
+    new Reporter({ out: sink(true).stream, err: err.stream }).attach(peer as unknown as Peer);
+    peer.emit('connected', 1, 10);
+    peer.emit('stats', 1, stats, 5);
+    peer.emit('warning', { kind: 'no-audio-track', path: 'a.mp4' });
+    // \r and "erase line" (ESC [K) rewrite the status line in place; a line of words clears it first.
+    const clear = '\r\u001b[K';
+    const lines = err.text().split(clear);
+    expect(lines[0]).toBe('call 1: connected in 10 ms\n');
+    expect(lines[1]).toMatch(/^connected 0:00 \| .* \| recorded 5$/);
+    expect(lines[2]).toBe('warning: file a.mp4 has no audio track: sending its video only\n');
+  });
+});
