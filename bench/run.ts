@@ -48,8 +48,11 @@ interface Plan {
   signaling: { clients: number[]; rate: number; seconds: number };
   /** Random loss each way in the network lab (needs root), rtc-peer beside raw wrtc. */
   impaired: { losses: number[]; rampSec: number; windowSec: number };
-  /** Two servers on Redis against one in memory, at one client count (the one-server run is reused). */
-  cluster: { clients: number; rate: number; seconds: number };
+  /**
+   * Two servers on Redis against one in memory, at one client count (the one-server run is reused), and
+   * join -> held offer trials on each.
+   */
+  cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
 }
 
 const FULL: Plan = {
@@ -65,7 +68,7 @@ const FULL: Plan = {
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
   // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
-  cluster: { clients: 10_000, rate: 500, seconds: 10 },
+  cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
 };
 
 const QUICK: Plan = {
@@ -77,7 +80,7 @@ const QUICK: Plan = {
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
-  cluster: { clients: 200, rate: 100, seconds: 2 },
+  cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -181,7 +184,12 @@ async function main(): Promise<number> {
         `signaling ${clients} clients`,
         async () =>
           void signaling.push(
-            await runSignalingLoad({ clients, rate: plan.signaling.rate, seconds: plan.signaling.seconds }),
+            await runSignalingLoad({
+              clients,
+              rate: plan.signaling.rate,
+              seconds: plan.signaling.seconds,
+              heldOfferTrials: plan.cluster.heldOfferTrials,
+            }),
           ),
       );
     }
@@ -318,6 +326,8 @@ function print(
           'p99',
           'handshake p99',
           'lost',
+          'join→held offer p50',
+          'p99',
           'server CPU',
           'Redis CPU',
           'Redis KB/client',
@@ -335,6 +345,8 @@ function print(
           fmt(s.relayMs?.p99, 2),
           fmt(s.handshakeMs?.p99, 2),
           String(s.handshakesLost),
+          fmt(s.heldOfferMs?.p50, 2),
+          fmt(s.heldOfferMs?.p99, 2),
           fmt(s.serverCpuCores, 2),
           fmt(s.redisCpuCores, 2),
           fmt(s.redisRssPerClientKb, 1),
@@ -484,6 +496,13 @@ function evaluateGoals(
       measured: `p99 ${fmt(pair.relayMs?.p99, 2)} ms vs ${fmt(alone.relayMs?.p99, 2)} ms: ${fmt((pair.relayMs?.p99 ?? NaN) / (alone.relayMs?.p99 ?? NaN), 2)}x`,
       met: pair.relayMs && alone.relayMs ? pair.relayMs.p99 <= 2 * alone.relayMs.p99 : false,
     });
+    // The issue asks for the held offer "at once, exactly as on one node": judged as the relay is.
+    if (pair.heldOfferMs && alone.heldOfferMs)
+      goals.push({
+        goal: `two servers on Redis: join -> held offer across p99 <= 2x one server's (${pair.heldOfferMs.count} joins)`,
+        measured: `p99 ${fmt(pair.heldOfferMs.p99, 2)} ms vs ${fmt(alone.heldOfferMs.p99, 2)} ms: ${fmt(pair.heldOfferMs.p99 / alone.heldOfferMs.p99, 2)}x`,
+        met: pair.heldOfferMs.p99 <= 2 * alone.heldOfferMs.p99,
+      });
     goals.push({
       goal: 'two servers on Redis: no handshake lost',
       measured: `${pair.handshakesLost} of ${Math.round(pair.rate * plan.cluster.seconds)} lost (one server: ${alone.handshakesLost})`,
@@ -571,6 +590,12 @@ function missingFigures(
     const s = signaling.find((x) => x.setup === 'two+redis');
     if (!s || !s.relayMs || !s.handshakeMs || s.handshakes === 0 || !(s.redisCpuCores !== undefined))
       missing.push('signaling on two servers with Redis');
+    for (const setup of ['one', 'two+redis'])
+      if (
+        (signaling.find((x) => x.setup === setup && x.clients === plan.cluster.clients)?.heldOfferMs?.count ??
+          0) < plan.cluster.heldOfferTrials
+      )
+        missing.push(`join -> held offer, ${setup}`);
   }
   if (only.has('signaling')) {
     for (const clients of plan.signaling.clients) {

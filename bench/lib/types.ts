@@ -88,6 +88,11 @@ export interface SignalingResult {
   relayMs?: Percentiles;
   /** Whole offer -> answer -> candidate handshake, the caller's offer to the answerer's candidate, ms. */
   handshakeMs?: Percentiles;
+  /**
+   * An answerer's join -> the offer held for it, ms: the caller on the callers' server, the answerer on the
+   * answerers' (with two servers, across them), one room after the other, the load's clients idle.
+   */
+  heldOfferMs?: Percentiles;
   /** CPU of the server processes during the handshakes, cores. */
   serverCpuCores: number;
   /** Two servers: CPU of redis-server during the handshakes, cores. */

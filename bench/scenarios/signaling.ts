@@ -3,12 +3,14 @@
  * `rtc-peer signal --redis` processes sharing a redis-server (callers on one, answerers on the other, so
  * every message of every handshake crosses servers through Redis); callers in one client process,
  * answerers in another (bench/children/signal-load.ts). Connect time, servers' RSS per client, relay
- * latency at a fixed handshake rate, handshakes lost, and the CPU of the servers and of Redis.
+ * latency at a fixed handshake rate, handshakes lost, the CPU of the servers and of Redis, and (held-offer.ts)
+ * how long a late answerer waits for the offer held for it.
  */
 import { spawn } from 'node:child_process';
 import { findCommand } from '../../test/system/find-command.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { Child, compileChild, startSignal } from '../lib/child.js';
+import { measureHeldOffer } from './held-offer.js';
 import { CpuWindow, statusKb } from '../lib/proc.js';
 import { percentiles, sleep } from '../lib/stats.js';
 import type { SignalingResult } from '../lib/types.js';
@@ -26,6 +28,8 @@ export interface SignalingOptions {
   seconds: number;
   /** `'one'`: one server, rooms in memory; `'two+redis'`: two servers on a redis-server. Default `'one'`. */
   servers?: 'one' | 'two+redis';
+  /** Join -> held offer trials after the handshakes (held-offer.ts), callers and answerers apart. Default 0. */
+  heldOfferTrials?: number;
 }
 
 /** The servers under load: where the callers and the answerers connect, the processes to measure. */
@@ -164,6 +168,16 @@ export async function runSignalingLoad(o: SignalingOptions): Promise<SignalingRe
       answerers.waitFor('report', 30_000),
       callers.waitFor('report', 30_000),
     ]);
+    // With every load client still joined: a caller's offer held on one server, taken by a join on the other.
+    const heldOfferMs =
+      (o.heldOfferTrials ?? 0) > 0
+        ? await measureHeldOffer({
+            callerUrl: servers.callerUrl,
+            answererUrl: servers.answererUrl,
+            trials: o.heldOfferTrials ?? 0,
+            prefix: `held${o.clients}`,
+          })
+        : undefined;
     const relay = [...(ra.relayMs as number[]), ...(rc.relayMs as number[])];
     const handshakes = ra.handshakes as number;
     return {
@@ -179,6 +193,7 @@ export async function runSignalingLoad(o: SignalingOptions): Promise<SignalingRe
       rateAchieved: handshakes / elapsed,
       relayMs: percentiles(relay),
       handshakeMs: percentiles(ra.handshakeMs as number[]),
+      ...(heldOfferMs === undefined ? {} : { heldOfferMs }),
       serverCpuCores: usage.cores,
       ...(redisUsage === undefined
         ? {}
