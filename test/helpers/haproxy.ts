@@ -1,11 +1,12 @@
 /**
  * A real load balancer in front of signaling servers: Debian's HAProxy (test/system/packages.ts;
- * `RTC_PEER_HAPROXY` points elsewhere) on loopback and a free port, balancing new connections over the
+ * `RTC_PEER_HAPROXY` points elsewhere) on loopback and a free port, its configuration in a temp dir of its
+ * own, balancing new connections over the
  * servers by round robin and taking a server out when its `/readyz` fails, as docs/deploy.md sets it up
  * (without the TLS, which is the load balancer's business and not under test here).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { systemCommand } from '../system/find-command.js';
@@ -53,7 +54,9 @@ export function haproxyConfig(port: number, servers: string[]): string {
 /** Starts haproxy in front of `servers` (their URLs) and resolves once one of them answers through it. */
 export async function startHaproxy(servers: string[]): Promise<Haproxy> {
   const port = await freePort();
-  const config = path.join(tmpdir(), `rtc-peer-haproxy-${process.pid}-${port}.cfg`);
+  // Its own temp dir: the configuration, removed with it.
+  const dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-haproxy-'));
+  const config = path.join(dir, 'haproxy.cfg');
   writeFileSync(config, haproxyConfig(port, servers));
   // -db: stay in the foreground, log to stderr; -W not needed (one process).
   const child: ChildProcess = spawn(systemCommand('haproxy'), ['-db', '-f', config], {
@@ -71,7 +74,7 @@ export async function startHaproxy(servers: string[]): Promise<Haproxy> {
       running.delete(proxy);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
-      rmSync(config, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   running.add(proxy);

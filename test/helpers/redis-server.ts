@@ -5,6 +5,9 @@
  * raw client reads the keys, to check what the servers wrote against what the clients saw.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { systemCommand } from '../system/find-command.js';
 import { freePort } from './ports.js';
@@ -21,6 +24,8 @@ export interface RedisServer {
   start(): Promise<void>;
   /** A client for the test's own reads (closed by stop()/kill()). */
   client(): Redis;
+  /** Removes its temp dir (once stopped for good). */
+  remove(): void;
 }
 
 const running = new Set<RedisServer>();
@@ -28,6 +33,8 @@ const running = new Set<RedisServer>();
 /** Starts redis-server on a free loopback port; resolves once it accepts connections. */
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
+  // Its working directory, a temp dir of its own (nothing is written there: no persistence), removed with it.
+  const dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-redis-'));
   let child: ChildProcess | undefined;
   let log = '';
   let client: Redis | undefined;
@@ -35,7 +42,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     const args = [
       ...['--port', String(port), '--bind', '127.0.0.1'],
       // No files: nothing saved, nothing loaded; a restart is empty.
-      ...['--save', '', '--appendonly', 'no', '--dir', '/tmp', '--dbfilename', `rtc-peer-test-${port}.rdb`],
+      ...['--save', '', '--appendonly', 'no', '--dir', dir],
       ...['--protected-mode', 'yes', '--loglevel', 'notice'],
     ];
     // stdin unused; stdout its log (readiness, and for the failure message); stderr with it.
@@ -61,7 +68,13 @@ export async function startRedisServer(): Promise<RedisServer> {
       });
     });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -84,13 +97,17 @@ export async function startRedisServer(): Promise<RedisServer> {
       client ??= new Redis(server.url, { maxRetriesPerRequest: 1 });
       return client;
     },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   running.add(server);
   return server;
 }
 
-/** Stops every redis-server started here (afterEach / afterAll). */
+/** Stops every redis-server started here and removes its dir (afterEach / afterAll). */
 export async function stopRedisServers(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop()));
+  for (const s of running) s.remove();
   running.clear();
 }
