@@ -21,6 +21,9 @@ import type { Delivery } from './room.js';
 import { CONNECTING } from './redis-registry.js';
 import { RoomRegistry, type Registry } from './room-registry.js';
 import type { SerialQueue } from './serial-queue.js';
+import type { AllowedOrigins } from './whip/cors.js';
+import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
+import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
   LIMITS,
@@ -68,6 +71,12 @@ export interface SignalServerOptions {
   redis?: string;
   /** With `redis`: a server whose heartbeat is this old is dead and its members are removed. Default 4000 ms. */
   nodeTtlMs?: number;
+  /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
+  iceServers?: IceServer[];
+  /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
+  allowOrigin?: AllowedOrigins;
+  /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
+  whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
 }
 
 /** Events of a {@link SignalServer}. */
@@ -141,8 +150,13 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   let listening = false;
   const events = new TypedEmitter<SignalServerEvents>();
 
+  // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
+  const whip = new WhipEndpoints({ ...o, ...o.whip });
   const http = createServer(
-    httpRoutes({ health: () => stats(), readiness, metrics: () => metricsText() }, o.httpHandler),
+    httpRoutes(
+      { health: () => stats(), readiness, metrics: () => metricsText() },
+      whip.handler(o.httpHandler),
+    ),
   );
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
@@ -210,6 +224,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   http.on('error', (error) => log('http server error: %O', error));
 
   const realPort = (http.address() as AddressInfo).port;
+  whip.attach(`http://${displayHost(o.host)}:${realPort}`);
   const warnings: string[] = [];
   if (o.token === undefined && !isLoopback(o.host)) {
     warnings.push(
@@ -253,6 +268,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     close() {
       closing ??= (async () => {
         shuttingDown = true;
+        await whip.close();
         await close();
         // With Redis, the departures of this server's clients are written before its connections close
         // (bounded: a Redis that does not answer leaves them to the other servers' sweep).
@@ -270,8 +286,10 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
 /** How long close() waits for the departures of its clients to be written to Redis, ms. */
 const CLOSE_DRAIN_MS = 3000;
 
-type ResolvedOptions = Required<Omit<SignalServerOptions, 'token' | 'httpHandler' | 'redis' | 'nodeTtlMs'>> &
-  Pick<SignalServerOptions, 'token' | 'httpHandler' | 'redis' | 'nodeTtlMs'>;
+type OptionalOptions =
+  'token' | 'httpHandler' | 'redis' | 'nodeTtlMs' | 'iceServers' | 'allowOrigin' | 'whip';
+type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
+  Pick<SignalServerOptions, OptionalOptions>;
 
 /** The options with their defaults, checked: a TypeError says which one is wrong and how. */
 function resolveOptions(options: SignalServerOptions): ResolvedOptions {
