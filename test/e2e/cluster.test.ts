@@ -79,7 +79,7 @@ describe('calls across several signaling servers on Redis', () => {
     const [a, b] = cluster.nodes.map((n) => n.url) as [string, string];
     const file = path.join(dir, 'caller-first.webm');
     const from = Date.now();
-    const caller = call(a, 'x', ['--duration', '3', '--once']);
+    const caller = call(a, 'x', ['--duration', '4', '--once']);
     await caller.waitFor('offer-sent');
     // Held in Redis before the answerer exists.
     expect((await storedRoom(cluster.redis, 'x'))?.held).toMatchObject({ answered: false });
@@ -93,7 +93,7 @@ describe('calls across several signaling servers on Redis', () => {
     expect((await caller.exited).code).toBe(0);
     expect((await answerer.exited).code).toBe(0);
     await expectPatternRecording(file, {
-      durationSec: 3,
+      durationSec: 4,
       sentBetween: { from, to: Date.now() },
       receiver: answererEnd,
     });
@@ -115,7 +115,7 @@ describe('calls across several signaling servers on Redis', () => {
     expect((await answerer.waitFor('joined')).peerPresent).toBe(false);
     await answerer.waitFor('waiting');
     const from = Date.now();
-    const caller = call(b, 'y', ['--duration', '3', '--once']);
+    const caller = call(b, 'y', ['--duration', '4', '--once']);
     expect((await caller.waitFor('joined')).peerPresent).toBe(true);
     await answerer.waitFor('first-frame', 10_000);
     const answererEnd = await answerer.waitFor('call-ended', 15_000);
@@ -123,7 +123,7 @@ describe('calls across several signaling servers on Redis', () => {
     expect((await caller.exited).code).toBe(0);
     expect((await answerer.exited).code).toBe(0);
     await expectPatternRecording(file, {
-      durationSec: 3,
+      durationSec: 4,
       sentBetween: { from, to: Date.now() },
       receiver: answererEnd,
     });
