@@ -106,7 +106,13 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
           if (error) log('peer process %d: go not sent: %s', run.child.pid, error.message);
         });
       standbyTimer = setTimeout(() => {
-        if (stopSignal === undefined) standby = startPeerProcess(args);
+        if (stopSignal !== undefined) return;
+        const next = startPeerProcess(args);
+        standby = next;
+        // For a JSON reader (and the tests): from now on a crash is met by a process with its modules loaded.
+        void next.ready.then((ready) => {
+          if (ready && standby === next) reporter.event('peer-standby', { pid: next.child.pid ?? 0 });
+        });
       }, STANDBY_AFTER_MS);
       const pid = child.pid ?? 0;
       reporter.announce(

@@ -105,6 +105,8 @@ describe('rtc-peer --restart', () => {
     await nth(answerer, 'first-frame', 1);
     // Two seconds of call in the first file, then the crash.
     await new Promise((r) => setTimeout(r, 2000));
+    // The next process is in standby (its modules loaded): what the 2 s bound counts on.
+    await answerer.waitFor('peer-standby');
     const crashedAt = Date.now();
     process.kill(first, 'SIGSEGV');
     const exited = await answerer.waitFor('peer-exited');
@@ -159,6 +161,7 @@ describe('rtc-peer --restart', () => {
     const first = await childPid(caller, 1);
     await nth(answerer, 'first-frame', 1);
     await new Promise((r) => setTimeout(r, 1500));
+    await caller.waitFor('peer-standby');
     const crashedAt = Date.now();
     process.kill(first, 'SIGKILL');
     expect(await caller.waitFor('peer-exited')).toMatchObject({ pid: first, signal: 'SIGKILL', restarts: 1 });
