@@ -6,7 +6,10 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired, cluster (two signaling servers on Redis beside one in memory)
+ *                    impaired, cluster (two signaling servers on Redis beside one in memory), crashes
+ *
+ * `crashes` (issue 18) makes hundreds of call starts on loopback and in the network lab and reports native
+ * crashes per thousand starts; RTC_PEER_BENCH_STARTS=N sets its starts per setup (default 500, quick 20).
  *
  * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
  * 2-core machine: compare the rows of one run, not runs of different days.
@@ -21,6 +24,7 @@ import { round } from './lib/stats.js';
 import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
+import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -35,6 +39,7 @@ const SECTIONS = [
   'signaling',
   'impaired',
   'cluster',
+  'crashes',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -54,6 +59,18 @@ interface Plan {
    * join -> held offer trials on each.
    */
   cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
+  /** Call starts per setup (loopback, network lab) for the crash rate. */
+  crashStarts: number;
+}
+
+/** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
+function startsFromEnv(fallback: number): number {
+  const value = process.env.RTC_PEER_BENCH_STARTS;
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new TypeError(`RTC_PEER_BENCH_STARTS=${value} is not a whole number of starts`);
+  return n;
 }
 
 const FULL: Plan = {
@@ -70,6 +87,7 @@ const FULL: Plan = {
   // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
+  crashStarts: startsFromEnv(500),
 };
 
 const QUICK: Plan = {
@@ -82,6 +100,7 @@ const QUICK: Plan = {
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
+  crashStarts: startsFromEnv(20),
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -127,6 +146,7 @@ async function main(): Promise<number> {
   const signaling: SignalingResult[] = [];
   let stall: StallResult | undefined;
   const impaired: ImpairedResult[] = [];
+  const crashes: CrashStartsResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -216,11 +236,18 @@ async function main(): Promise<number> {
       async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'two+redis' })),
     );
   }
+  if (only.has('crashes'))
+    await step(`crashes: ${plan.crashStarts} call starts on loopback and in the network lab`, () =>
+      runCrashStarts(plan.crashStarts, (r) => void crashes.push(r)),
+    );
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [...evaluateGoals(media, firstFrame, signaling, stall, plan), ...impairedGoals(impaired)];
   print(media, firstFrame, signaling, stall, goals, impaired);
+  printCrashes(crashes);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
+  if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
+    missing.push('crashes loopback');
   if (quick && only.has('impaired'))
     for (const loss of plan.impaired.losses)
       for (const setup of ['rtc-peer', 'raw wrtc'])
@@ -241,6 +268,7 @@ async function main(): Promise<number> {
     stall: stall ?? null,
     signaling,
     impaired,
+    crashes,
     goals,
     errors,
     missing,
@@ -253,6 +281,30 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function printCrashes(crashes: CrashStartsResult[]): void {
+  if (crashes.length === 0) return;
+  console.log(
+    '\ncall starts (a fresh answerer and caller each, both must exit 0): native crashes per 1000 starts ' +
+      '(upper: 95 % bound)',
+  );
+  console.log(
+    table(
+      ['setup', 'starts', 'crashes', 'per 1000', 'upper', 'other failures', 'cores', 'starts/min'],
+      crashes.map((r) => [
+        r.setup,
+        String(r.starts),
+        String(r.crashes),
+        fmt(r.perThousand, 1),
+        fmt(r.upperPerThousand, 1),
+        String(r.otherFailures),
+        r.cores.length > 0 ? `${r.cores.length} in ${r.dir}` : '0',
+        fmt(r.startsPerMinute, 0),
+      ]),
+    ),
+  );
+  for (const r of crashes) if (r.details) console.log(`${r.setup}:\n${r.details}`);
 }
 
 function print(
