@@ -124,9 +124,13 @@ export class VideoTimeline {
     }
   }
 
-  /** Ends the timeline `offsetMs` after its start, and at least one slot after the last frame. */
-  endAt(offsetMs: number): void {
+  /**
+   * Ends the timeline `offsetMs` after its start, and at least one slot after the last frame. Returns the
+   * slot it ends at (the slot count of the finished timeline).
+   */
+  endAt(offsetMs: number): number {
     this.#endSlot = Math.max(this.#lastSlot + 1, Math.round((offsetMs * this.#fps) / 1000));
+    return this.#endSlot;
   }
 
   /** Drops the queued frames (the writer failed). */
