@@ -26,6 +26,7 @@ const REALTIME = [
   'test/record/pipeline.test.ts',
   'test/record/sigint.test.ts',
   'test/record/recording-series.test.ts',
+  'test/record/segments.test.ts',
   'test/capture/video-capture.test.ts',
   'test/capture/audio-capture.test.ts',
   'test/capture/ffmpeg-process.test.ts',

@@ -43,7 +43,7 @@ type TrackKind = 'audio' | 'video';
 const PRESPAWN_SEC = 2;
 /** How often the recording's disk is checked for free space, ms. */
 const DISK_CHECK_MS = 1000;
-/** Retention runs at each new file and every this many disk checks (the file being written grows). */
+/** Retention runs after each finished file and every this many disk checks (the file being written grows). */
 const RETENTION_EVERY_CHECKS = 10;
 
 /**
@@ -388,6 +388,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.#diskTimer = setInterval(() => void this.#checkDisk(), DISK_CHECK_MS);
     this.#diskTimer.unref();
     void this.#checkDisk();
+    // files of earlier runs count too
+    void this.#applyRetention();
     this.#pump();
   }
 
@@ -413,6 +415,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   /** Opens the stretch that begins at slot `from`: to the next boundary, in a new file unless paused. */
   #openPiece(from: number): void {
     let to = this.#plan.nextBoundary(from);
+    // resumed mid-segment: no file shorter than half a segment, it runs on to the boundary after
+    if (to - from < this.#plan.slotsPerSegment / 2) to += this.#plan.slotsPerSegment;
     // stopping: the last file takes whatever is left of both tracks
     if (this.#endSlot !== undefined && to >= this.#endSlot) to = Infinity;
     const piece: Piece = {
@@ -423,7 +427,6 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       droppedChunks: this.#audio?.droppedChunks ?? 0,
     };
     this.#pieces.push(piece);
-    if (piece.file && this.#keep) void this.#applyRetention();
   }
 
   /** The file for a stretch beginning at `from`: the spare spawned for it, or a new one. */
@@ -510,6 +513,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
         this.#done.push(summary);
         this.#log('finished %s: %d frames, %s s', file.path, summary.frames, summary.durationSec.toFixed(3));
         this.emit('recording', summary);
+        // its size is final now: the files of the pattern may be too many
+        return this.#applyRetention();
       })
       .finally(() => this.#closing.delete(closing));
     this.#closing.add(closing);
@@ -626,27 +631,40 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     }
   }
 
-  #retaining = false;
+  /** The retention run under way, and whether another was asked for meanwhile. */
+  #retaining: Promise<void> | undefined;
+  #retainAgain = false;
 
-  /** Deletes the oldest files of the pattern beyond `keep` (never the ones being written). */
-  async #applyRetention(): Promise<void> {
-    const keep = this.#keep;
-    if (!keep || !this.#pattern || this.#retaining) return;
-    this.#retaining = true;
-    try {
-      const open = new Set<string>();
-      for (const p of this.#pieces) if (p.file) open.add(p.file.path);
-      if (this.#spare) open.add(this.#spare.file.path);
-      const deleted = await applyRetention(this.#pattern, keep, open);
-      if (deleted.length > 0) {
-        this.#log('retention deleted %s', deleted.join(', '));
-        this.emit('deleted', deleted);
-      }
-    } catch (err) {
-      this.#log('retention failed: %s', (err as Error).message);
-    } finally {
-      this.#retaining = false;
+  /**
+   * Deletes the oldest files of the pattern beyond `keep` (never the ones being written). Runs at the start,
+   * after each finished file and every {@link RETENTION_EVERY_CHECKS} disk checks; one run at a time, a run
+   * asked for during another follows it.
+   */
+  #applyRetention(): Promise<void> {
+    if (!this.#keep || !this.#pattern) return Promise.resolve();
+    if (this.#retaining) {
+      this.#retainAgain = true;
+      return this.#retaining;
     }
+    const run = async (pattern: string, keep: RetentionLimits): Promise<void> => {
+      do {
+        this.#retainAgain = false;
+        const open = new Set<string>();
+        for (const p of this.#pieces) if (p.file) open.add(p.file.path);
+        if (this.#spare) open.add(this.#spare.file.path);
+        try {
+          const deleted = await applyRetention(pattern, keep, open);
+          if (deleted.length > 0) {
+            this.#log('retention deleted %s', deleted.join(', '));
+            this.emit('deleted', deleted);
+          }
+        } catch (err) {
+          this.#log('retention failed: %s', (err as Error).message);
+        }
+      } while (this.#retainAgain);
+    };
+    this.#retaining = run(this.#pattern, this.#keep).finally(() => (this.#retaining = undefined));
+    return this.#retaining;
   }
 
   /**
@@ -696,15 +714,15 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     const video = this.#video;
     while (video && !this.#writing && !this.#failed && this.#started) {
       const slot = video.slotsWritten;
-      const buf = video.next();
+      const piece = this.#pieceAt(slot);
+      const file = piece.file;
+      const buf = video.next(file !== undefined && slot === piece.from);
       if (!buf) {
         if (this.#stopping) this.#drained?.();
         return;
       }
-      const piece = this.#pieceAt(slot);
       this.#passed();
       this.#prespawn(slot);
-      const file = piece.file;
       if (!file) {
         video.wrote(buf);
         continue;
@@ -765,8 +783,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.#spare = undefined;
     if (audio && !this.#failed) {
       audio.flush();
-      // sound up to the end, like the video
-      audio.padTo(end);
+      // sound up to the end, where the video ends (frames spread after a burst may end it a little later)
+      audio.padTo(video ? Math.max(end, this.#plan.msOfSlot(endSlot)) : end);
     }
     if (video && !this.#failed)
       await new Promise<void>((resolve) => {
@@ -778,6 +796,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       else this.#close(p);
     }
     while (this.#closing.size > 0) await Promise.all([...this.#closing]);
+    await this.#retaining;
     this.removeAllListeners();
     if (this.#failed) throw this.#failed;
     const summary = this.#totals();

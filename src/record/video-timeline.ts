@@ -99,12 +99,16 @@ export class VideoTimeline {
   /**
    * The buffer to write into the next slot: the previous frame again over a gap, the next queued frame in
    * its slot, or the last frame held up to the end; undefined when there is nothing to write (yet). Pass it
-   * to {@link wrote} once it is written, before asking for the next one.
+   * to {@link wrote} once it is written, before asking for the next one. With `firstOfFile`, the next frame
+   * is taken up to {@link MAX_LEAD_SLOTS} before its slot rather than the previous one repeated.
    */
-  next(): Uint8Array | undefined {
+  next(firstOfFile = false): Uint8Array | undefined {
     const next = this.#queue[0];
-    // a gap: repeat the previous frame until the next one's slot (before the first, show the first)
-    if (next && this.#written < next.slot) return this.#previous ?? next.buf;
+    // A gap: repeat the previous frame until the next one's slot (before the first, show the first). The
+    // first slot of a file (a segment) takes a frame that is only a little late instead: the previous one
+    // is the last of the file before, and showing it again would put one frame in two files.
+    const pull = firstOfFile && next !== undefined && next.slot - this.#written <= MAX_LEAD_SLOTS;
+    if (next && this.#written < next.slot && !pull) return this.#previous ?? next.buf;
     if (next) {
       this.#queue.shift();
       this.#framesWritten++;
