@@ -121,6 +121,16 @@ export class Reporter {
       ),
     );
     on('recording', (call, path) => say('recording', { call, path }, `call ${call}: recording to ${path}`));
+    on('segment', (call, file) =>
+      say(
+        'segment',
+        { call, ...file },
+        `call ${call}: segment ${file.path} finished (${file.frames} frames, ${file.durationSec.toFixed(2)} s)`,
+      ),
+    );
+    on('segments-deleted', (call, paths) =>
+      say('segments-deleted', { call, paths }, `call ${call}: retention deleted ${paths.join(', ')}`),
+    );
     on('stats', (call, stats, recorded, latency) => {
       if (this.json) {
         say('stats', statsFields(call, stats, recorded, latency));

@@ -408,6 +408,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     for (;;) {
       const last = this.#pieces.at(-1);
       if (last && slot < last.to) return this.#pieces.find((p) => slot >= p.from && slot < p.to) ?? last;
+      // stopping: nothing is opened past the end (the callers write nothing there)
+      if (last && this.#endSlot !== undefined && slot >= this.#endSlot) return last;
       this.#openPiece(last ? last.to : slot);
     }
   }
@@ -417,8 +419,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     let to = this.#plan.nextBoundary(from);
     // resumed mid-segment: no file shorter than half a segment, it runs on to the boundary after
     if (to - from < this.#plan.slotsPerSegment / 2) to += this.#plan.slotsPerSegment;
-    // stopping: the last file takes whatever is left of both tracks
-    if (this.#endSlot !== undefined && to >= this.#endSlot) to = Infinity;
+    // stopping: nothing goes past the end
+    if (this.#endSlot !== undefined) to = Math.min(to, this.#endSlot);
     const piece: Piece = {
       file: this.#paused ? undefined : this.#fileFrom(from),
       from,
@@ -676,6 +678,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     const total = typeof samples === 'number' ? samples : samples.length / channels;
     if (typeof samples !== 'number' && this.#pieceAtAudio(this.#audioPos).file?.audioFull) return false;
     for (let done = 0; done < total;) {
+      // past the end (stopping): cut
+      if (this.#endSlot !== undefined && this.#audioPos >= this.#plan.audioFrameOfSlot(this.#endSlot)) break;
       const piece = this.#pieceAtAudio(this.#audioPos);
       const n = Math.min(total - done, this.#plan.audioFrameOfSlot(piece.to) - this.#audioPos);
       if (piece.file) {
@@ -775,16 +779,21 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     const end = Math.min(endAtMs ?? Infinity, performance.now()) - this.#t0;
     const video = this.#inFile.has('video') ? this.#video : undefined;
     const audio = this.#inFile.has('audio') ? this.#audio : undefined;
-    // the last file takes what is left of both tracks: no new file for the last few samples of sound
-    const endSlot = video ? video.endAt(end) : Math.ceil((end * this.#fps) / 1000);
+    // With video, both tracks end at the last slot: sound that came after the last frame (it is decoded
+    // ~100 ms later) is cut, sound that stops short is padded, so that the last file's picture and sound end
+    // together. Sound alone ends where it ends, or is padded up to `end`.
+    if (audio && !video && !this.#failed) {
+      audio.flush();
+      audio.padTo(end);
+    }
+    const endSlot = video ? video.endAt(end) : Math.ceil((this.#audioPos * this.#fps) / RECORDER_SAMPLE_RATE);
     this.#endSlot = endSlot;
-    for (const p of this.#pieces) if (p.to >= endSlot) p.to = Infinity;
+    for (const p of this.#pieces) p.to = Math.min(p.to, endSlot);
     if (this.#spare) await this.#spare.file.discard();
     this.#spare = undefined;
-    if (audio && !this.#failed) {
+    if (audio && video && !this.#failed) {
       audio.flush();
-      // sound up to the end, where the video ends (frames spread after a burst may end it a little later)
-      audio.padTo(video ? Math.max(end, this.#plan.msOfSlot(endSlot)) : end);
+      audio.padTo(this.#plan.msOfSlot(endSlot));
     }
     if (video && !this.#failed)
       await new Promise<void>((resolve) => {
