@@ -131,9 +131,9 @@ export class Reporter {
     on('segments-deleted', (call, paths) =>
       say('segments-deleted', { call, paths }, `call ${call}: retention deleted ${paths.join(', ')}`),
     );
-    on('stats', (call, stats, recorded, latency) => {
+    on('stats', (call, stats, recorded, latency, latencyInterval) => {
       if (this.json) {
-        say('stats', statsFields(call, stats, recorded, latency));
+        say('stats', statsFields(call, stats, recorded, latency, latencyInterval));
         return;
       }
       const elapsed = callStartedAt > 0 ? (performance.now() - callStartedAt) / 1000 : 0;

@@ -90,6 +90,7 @@ export function statsFields(
   s: CallStats,
   recorded: number | undefined,
   latency?: LatencyPercentiles,
+  latencyInterval?: LatencyPercentiles,
 ): Record<string, unknown> {
   return {
     call,
@@ -105,6 +106,7 @@ export function statsFields(
     jitterBufferMs: s.jitterBufferMs === undefined ? null : round(s.jitterBufferMs),
     framesRecorded: recorded ?? null,
     ...(latency ? { latencyMs: latency } : {}),
+    ...(latencyInterval ? { latencyIntervalMs: latencyInterval } : {}),
     ...(s.audio
       ? {
           audio: {

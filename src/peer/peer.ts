@@ -291,7 +291,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
               lastPacketAt = performance.now();
             }
             const recorded = this.#call === call ? this.#recorder?.stats.framesInFile : undefined;
-            this.emit('stats', call.index, stats, recorded, call.latency?.percentiles());
+            const latency = call.latency;
+            this.emit('stats', call.index, stats, recorded, latency?.percentiles(), latency?.interval());
           })
           .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
       }, this.#o.statsIntervalMs);

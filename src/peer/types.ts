@@ -137,7 +137,14 @@ export type PeerEvents = {
    * Live figures, every `statsIntervalMs`; `framesRecorded` is the frames in the call's recording so far
    * (undefined when not recording).
    */
-  stats: [call: number, stats: CallStats, framesRecorded: number | undefined, latency?: LatencyPercentiles];
+  stats: [
+    call: number,
+    stats: CallStats,
+    framesRecorded: number | undefined,
+    latency?: LatencyPercentiles,
+    /** The latency of this interval alone (since the previous `stats`), where `latency` is a rolling window. */
+    latencyInterval?: LatencyPercentiles,
+  ];
   /** A call ended. */
   'call-ended': [summary: CallSummary];
   /** Lost the signaling server, for `reason` (Socket.IO's); media keeps flowing, the client reconnects by itself. */
