@@ -100,14 +100,15 @@ export class VideoTimeline {
    * The buffer to write into the next slot: the previous frame again over a gap, the next queued frame in
    * its slot, or the last frame held up to the end; undefined when there is nothing to write (yet). Pass it
    * to {@link wrote} once it is written, before asking for the next one. With `firstOfFile`, the next frame
-   * is taken up to {@link MAX_LEAD_SLOTS} before its slot rather than the previous one repeated.
+   * is taken before its slot rather than the previous one repeated.
    */
   next(firstOfFile = false): Uint8Array | undefined {
     const next = this.#queue[0];
     // A gap: repeat the previous frame until the next one's slot (before the first, show the first). The
-    // first slot of a file (a segment) takes a frame that is only a little late instead: the previous one
-    // is the last of the file before, and showing it again would put one frame in two files.
-    const pull = firstOfFile && next !== undefined && next.slot - this.#written <= MAX_LEAD_SLOTS;
+    // first slot of a file (a segment) takes the next frame early instead: the previous one is the last of
+    // the file before, and showing it again would put one frame in two files (after a stall the picture
+    // then freezes on the next frame rather than on the previous one, for as long).
+    const pull = firstOfFile && next !== undefined;
     if (next && this.#written < next.slot && !pull) return this.#previous ?? next.buf;
     if (next) {
       this.#queue.shift();
