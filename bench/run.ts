@@ -6,7 +6,7 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired
+ *                    impaired, cluster (two signaling servers on Redis beside one in memory)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -29,7 +29,16 @@ import { runSignalingLoad } from './scenarios/signaling.js';
 import { runFloorSoak, runRtcPeerSoak, type SoakResult } from './scenarios/soak.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
-const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling', 'impaired'] as const;
+const SECTIONS = [
+  'floor',
+  'rtc-peer',
+  'chromium',
+  'first-frame',
+  'stall',
+  'signaling',
+  'impaired',
+  'cluster',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Durations and counts of one mode. */
@@ -43,6 +52,11 @@ interface Plan {
   signaling: { clients: number[]; rate: number; seconds: number };
   /** Random loss each way in the network lab (needs root), rtc-peer beside raw wrtc. */
   impaired: { losses: number[]; rampSec: number; windowSec: number };
+  /**
+   * Two servers on Redis against one in memory, at one client count (the one-server run is reused), and
+   * join -> held offer trials on each.
+   */
+  cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
 }
 
 const FULL: Plan = {
@@ -58,6 +72,7 @@ const FULL: Plan = {
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
   // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
+  cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
 };
 
 const QUICK: Plan = {
@@ -69,6 +84,7 @@ const QUICK: Plan = {
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
+  cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -241,7 +257,12 @@ async function main(): Promise<number> {
         `signaling ${clients} clients`,
         async () =>
           void signaling.push(
-            await runSignalingLoad({ clients, rate: plan.signaling.rate, seconds: plan.signaling.seconds }),
+            await runSignalingLoad({
+              clients,
+              rate: plan.signaling.rate,
+              seconds: plan.signaling.seconds,
+              heldOfferTrials: plan.cluster.heldOfferTrials,
+            }),
           ),
       );
     }
@@ -250,6 +271,21 @@ async function main(): Promise<number> {
     const { losses, rampSec, windowSec } = plan.impaired;
     await step(`impaired: ${losses.join(' and ')} % loss, rtc-peer and raw wrtc, ${windowSec} s each`, () =>
       runImpaired(losses, { rampSec, windowSec }, (r) => void impaired.push(r)),
+    );
+  }
+  if (only.has('cluster')) {
+    const c = plan.cluster;
+    const same = (s: SignalingResult): boolean =>
+      s.setup === 'one' && s.clients === c.clients && s.rate === c.rate;
+    if (!signaling.some(same)) {
+      await step(
+        `signaling ${c.clients} clients, one server`,
+        async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'one' })),
+      );
+    }
+    await step(
+      `signaling ${c.clients} clients, two servers on Redis`,
+      async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'two+redis' })),
     );
   }
   rmSync(dir, { recursive: true, force: true });
@@ -362,10 +398,14 @@ function print(
     );
   }
   if (signaling.length > 0) {
-    console.log('\nsignaling: one rtc-peer signal process, clients in rooms of two (2 client processes)');
+    console.log(
+      '\nsignaling: clients in rooms of two (2 client processes); "one": one rtc-peer signal process; ' +
+        '"two+redis": callers on one of two --redis servers, answerers on the other',
+    );
     console.log(
       table(
         [
+          'servers',
           'clients',
           'connect all ms',
           'conn p50',
@@ -376,9 +416,15 @@ function print(
           'relay p50',
           'p99',
           'handshake p99',
+          'lost',
+          'join→held offer p50',
+          'p99',
           'server CPU',
+          'Redis CPU',
+          'Redis KB/client',
         ],
         signaling.map((s) => [
+          s.setup,
           String(s.clients),
           fmt(s.connectAllMs),
           fmt(s.connectMs?.p50),
@@ -389,7 +435,12 @@ function print(
           fmt(s.relayMs?.p50, 2),
           fmt(s.relayMs?.p99, 2),
           fmt(s.handshakeMs?.p99, 2),
+          String(s.handshakesLost),
+          fmt(s.heldOfferMs?.p50, 2),
+          fmt(s.heldOfferMs?.p99, 2),
           fmt(s.serverCpuCores, 2),
+          fmt(s.redisCpuCores, 2),
+          fmt(s.redisRssPerClientKb, 1),
         ]),
       ),
     );
@@ -513,7 +564,7 @@ function evaluateGoals(
       met: f.firstRecorded.p95 <= 300,
     });
   }
-  const big = signaling.at(-1);
+  const big = signaling.filter((s) => s.setup === 'one').at(-1);
   if (big) {
     goals.push({
       goal: `signaling ${big.clients} clients <= 30 KB RSS each`,
@@ -524,6 +575,29 @@ function evaluateGoals(
       goal: `signaling relay p99 <= 5 ms at ${big.rate} handshakes/s (${big.clients} clients)`,
       measured: `p99 ${fmt(big.relayMs?.p99, 2)} ms`,
       met: big.relayMs ? big.relayMs.p99 <= 5 : false,
+    });
+  }
+  const pair = signaling.find((s) => s.setup === 'two+redis');
+  const alone = signaling.find(
+    (s) => s.setup === 'one' && s.clients === pair?.clients && s.rate === pair?.rate,
+  );
+  if (pair && alone) {
+    goals.push({
+      goal: `two servers on Redis: relay p99 <= 2x one server's (${pair.clients} clients, ${pair.rate} handshakes/s across)`,
+      measured: `p99 ${fmt(pair.relayMs?.p99, 2)} ms vs ${fmt(alone.relayMs?.p99, 2)} ms: ${fmt((pair.relayMs?.p99 ?? NaN) / (alone.relayMs?.p99 ?? NaN), 2)}x`,
+      met: pair.relayMs && alone.relayMs ? pair.relayMs.p99 <= 2 * alone.relayMs.p99 : false,
+    });
+    // The issue asks for the held offer "at once, exactly as on one node": judged as the relay is.
+    if (pair.heldOfferMs && alone.heldOfferMs)
+      goals.push({
+        goal: `two servers on Redis: join -> held offer across p99 <= 2x one server's (${pair.heldOfferMs.count} joins)`,
+        measured: `p99 ${fmt(pair.heldOfferMs.p99, 2)} ms vs ${fmt(alone.heldOfferMs.p99, 2)} ms: ${fmt(pair.heldOfferMs.p99 / alone.heldOfferMs.p99, 2)}x`,
+        met: pair.heldOfferMs.p99 <= 2 * alone.heldOfferMs.p99,
+      });
+    goals.push({
+      goal: 'two servers on Redis: no handshake lost',
+      measured: `${pair.handshakesLost} of ${Math.round(pair.rate * plan.cluster.seconds)} lost (one server: ${alone.handshakesLost})`,
+      met: pair.handshakesLost === 0,
     });
   }
   if (stall) {
@@ -603,9 +677,20 @@ function missingFigures(
     (!stall || !Number.isFinite(stall.growthMb) || !Number.isFinite(stall.fpsReceivedAfter))
   )
     missing.push('recorder stall');
+  if (only.has('cluster')) {
+    const s = signaling.find((x) => x.setup === 'two+redis');
+    if (!s || !s.relayMs || !s.handshakeMs || s.handshakes === 0 || !(s.redisCpuCores !== undefined))
+      missing.push('signaling on two servers with Redis');
+    for (const setup of ['one', 'two+redis'])
+      if (
+        (signaling.find((x) => x.setup === setup && x.clients === plan.cluster.clients)?.heldOfferMs?.count ??
+          0) < plan.cluster.heldOfferTrials
+      )
+        missing.push(`join -> held offer, ${setup}`);
+  }
   if (only.has('signaling')) {
     for (const clients of plan.signaling.clients) {
-      const s = signaling.find((x) => x.clients === clients);
+      const s = signaling.find((x) => x.setup === 'one' && x.clients === clients);
       if (
         !s ||
         !s.connectMs ||
