@@ -7,6 +7,8 @@
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
  *                    impaired, cluster (two signaling servers on Redis beside one in memory), crashes
+ *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
+ *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
  * `crashes` (issue 18) makes hundreds of call starts on loopback and in the network lab and reports native
  * crashes per thousand starts; RTC_PEER_BENCH_STARTS=N sets its starts per setup (default 500, quick 20).
@@ -28,6 +30,7 @@ import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
+import { runFloorSoak, runRtcPeerSoak, type SoakResult } from './scenarios/soak.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
 const SECTIONS = [
@@ -134,8 +137,77 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** `--soak MINUTES`: the three long calls, a table of latency per minute, and the JSON. */
+async function soak(minutes: number): Promise<number> {
+  const startedAt = new Date();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rtc-peer-soak-'));
+  const results: SoakResult[] = [];
+  const errors: string[] = [];
+  const { child: signal, url } = await startSignal();
+  try {
+    const runs: [string, () => Promise<SoakResult>][] = [
+      ['rtc-peer', () => runRtcPeerSoak({ url, minutes, dir, record: false })],
+      ['rtc-peer --record-segment', () => runRtcPeerSoak({ url, minutes, dir, record: true })],
+      ['raw wrtc', () => runFloorSoak(minutes)],
+    ];
+    for (const [what, run] of runs) {
+      process.stderr.write(`bench: soak ${what}, ${minutes} min...`);
+      try {
+        results.push(await run());
+        process.stderr.write(' done\n');
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        errors.push(`${what}: ${message}`);
+        process.stderr.write(` FAILED: ${message.split('\n')[0]}\n`);
+      }
+    }
+  } finally {
+    await signal.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const width = Math.max(0, ...results.map((r) => r.p50PerMinute.length));
+  console.log(
+    table(
+      [
+        'setup',
+        ...Array.from({ length: width }, (_, i) => `m${i + 1}`),
+        'drift',
+        'fps',
+        'peak RSS MB',
+        'segments',
+      ],
+      results.map((r) => [
+        r.setup,
+        ...Array.from({ length: width }, (_, i) => `${fmt(r.p50PerMinute[i])}/${fmt(r.p95PerMinute[i])}`),
+        `${r.driftMs >= 0 ? '+' : ''}${fmt(r.driftMs)} ms`,
+        fmt(r.fpsReceived, 1),
+        fmt(r.peakRssMb),
+        r.segments
+          ? `${r.segments.files} files, ${r.segments.frames} frames, ${fmt(r.segments.durationSec, 1)} s`
+          : '-',
+      ]),
+    ),
+  );
+  console.log('(latency p50/p95 per minute, ms, from the barcode clock; drift: last minute minus first)');
+  for (const e of errors) console.log(`error: ${e}`);
+  const out = path.join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, `soak-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ startedAt, minutes, results, errors }, null, 2));
+  console.log(`written: ${path.relative(ROOT, file)}`);
+  return errors.length > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const soakAt = argv.indexOf('--soak');
+  if (soakAt >= 0) {
+    const given = argv[soakAt + 1];
+    const minutes = given === undefined || given.startsWith('--') ? 30 : Number(given);
+    if (!(minutes >= 1)) throw new TypeError(`--soak ${given}: give the minutes of each call (>= 1)`);
+    return soak(Math.round(minutes));
+  }
+  const { quick, only } = parseArgs(argv);
   const plan = quick ? QUICK : FULL;
   const startedAt = new Date();
   const chromium = findCommand('chromium');

@@ -63,6 +63,8 @@ pc.onicegatheringstatechange = report;
 let timer: NodeJS.Timeout | undefined;
 let framesSent = 0;
 const latencies: number[] = [];
+/** When each latency sample was taken, ms since this process started (for latency per minute). */
+const latencyAt: number[] = [];
 let framesReceived = 0;
 let resolution = '';
 /** Each received frame: ms since this process started, and the frame id read from its barcode (-1: none). */
@@ -86,7 +88,10 @@ if (role === 'send') {
       framesReceived++;
       resolution = `${frame.width}x${frame.height}`;
       const code = readBarcode(frame.data, frame.width, frame.height);
-      if (code) latencies.push((now - code.timestampMs) >>> 0);
+      if (code) {
+        latencies.push((now - code.timestampMs) >>> 0);
+        latencyAt.push(Math.round(performance.now() - t0));
+      }
       arrivals.push(Math.round(performance.now() - t0));
       ids.push(code?.frameId ?? -1);
     };
@@ -167,7 +172,7 @@ async function onMessage(m: {
       clearTimeout(timer);
       sink?.stop();
       pc.close();
-      out('result', { framesReceived, framesSent, resolution, latencies, arrivals, ids });
+      out('result', { framesReceived, framesSent, resolution, latencies, latencyAt, arrivals, ids });
       // An explicit exit: wrtc can crash in its native teardown when the event loop drains by itself.
       setTimeout(() => process.exit(0), 50);
       break;

@@ -96,3 +96,61 @@ export async function runWrtcFloor(o: WrtcFloorOptions): Promise<MediaResult> {
     await Promise.all([sender.stop('SIGKILL'), receiver.stop('SIGKILL')]);
   }
 }
+
+/** A raw wrtc call of `seconds` after its first frame: every latency sample with its time, fps and RSS. */
+export async function runWrtcFloorSamples(o: {
+  width: number;
+  height: number;
+  fps: number;
+  seconds: number;
+}): Promise<{ samples: { atMs: number; ms: number }[]; fpsReceived: number; peakRssMb: number }> {
+  const script = compileChild('wrtc-peer');
+  const args = [String(o.width), String(o.height), String(o.fps)];
+  const sender = new Child('wrtc-send', script, ['send', ...args]);
+  const receiver = new Child('wrtc-recv', script, ['recv', ...args]);
+  const keep = new Map<Child, { event: string; [k: string]: unknown }[]>([
+    [sender, []],
+    [receiver, []],
+  ]);
+  const relay = (from: Child, to: Child): void => {
+    from.proc.stdout?.on('data', () => {
+      for (const e of from.events.splice(0)) {
+        if (e.event === 'sdp' || e.event === 'candidate') to.send(e);
+        else keep.get(from)?.push(e);
+      }
+    });
+  };
+  relay(sender, receiver);
+  relay(receiver, sender);
+  const seen = async (c: Child, name: string, ms: number): Promise<Record<string, unknown>> => {
+    const end = performance.now() + ms;
+    for (;;) {
+      const e = keep.get(c)?.find((x) => x.event === name);
+      if (e) return e;
+      if (performance.now() > end) throw new Error(`${c.name}: no ${name} within ${ms} ms: ${c.stderr}`);
+      await sleep(50);
+    }
+  };
+  try {
+    sender.send({ event: 'start' });
+    await seen(receiver, 'first-frame', 20_000);
+    const cpu = new CpuWindow(() => [sender.pid, receiver.pid]);
+    cpu.start();
+    await sleep(o.seconds * 1000);
+    const usage = cpu.stop();
+    receiver.send({ event: 'end' });
+    sender.send({ event: 'end' });
+    const result = await seen(receiver, 'result', 30_000);
+    await Promise.all([sender.exited, receiver.exited]);
+    const latencies = result.latencies as number[];
+    const at = result.latencyAt as number[];
+    const first = at[0] ?? 0;
+    return {
+      samples: latencies.map((ms, i) => ({ atMs: (at[i] ?? 0) - first, ms })),
+      fpsReceived: (result.framesReceived as number) / Math.max(1, ((at.at(-1) ?? 0) - first) / 1000),
+      peakRssMb: usage.peakRssMb,
+    };
+  } finally {
+    await Promise.all([sender.stop('SIGKILL'), receiver.stop('SIGKILL')]);
+  }
+}

@@ -10,6 +10,7 @@ import {
   type AudioSource,
   type ResolvedAudioCaptureOptions,
 } from './audio-args.js';
+import { AudioPacer } from './audio-pacer.js';
 import { AudioChunker } from './audio-chunker.js';
 import { ffmpegDied, FfmpegProcess, startCapturing } from './ffmpeg-process.js';
 import { applyBeep } from './test-beep.js';
@@ -48,7 +49,7 @@ export interface AudioCaptureStats {
 
 /** How often the pacer looks at the clock, ms: half a chunk, so a chunk leaves at most ~5 ms late. */
 const TICK_MS = 5;
-/** After a stall of node's event loop, chunks more than this late are sent in one burst at most. */
+/** After a stall of node's event loop, at most this much of what was due is sent in one burst (see AudioPacer). */
 const MAX_CATCH_UP_MS = 100;
 
 let instances = 0;
@@ -120,12 +121,12 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
   #stopPromise: Promise<void> | undefined;
   #stopping = false;
   #timer: NodeJS.Timeout | undefined;
-  /** `performance.now()` when the next chunk is due; undefined while (pre)buffering. */
-  #nextDue: number | undefined;
+  /** When each chunk goes out, and which stale ones are dropped. */
+  readonly #pacer: AudioPacer;
   #firstData: (() => void) | undefined;
   #sourceEnded = false;
   #endedEmitted = false;
-  readonly #counters = { chunksSent: 0, underruns: 0 };
+  readonly #counters = { chunksSent: 0, underruns: 0, chunksLate: 0 };
 
   /** @throws TypeError on invalid options. */
   constructor(options: AudioCaptureOptions) {
@@ -135,6 +136,10 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
       sampleRate: this.#options.sampleRate,
       channels: this.#options.channels,
       maxQueued: this.#options.maxQueuedChunks,
+    });
+    this.#pacer = new AudioPacer({
+      prebufferChunks: this.#options.prebufferChunks,
+      maxCatchUpMs: MAX_CATCH_UP_MS,
     });
   }
 
@@ -153,7 +158,7 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
   get stats(): AudioCaptureStats {
     return {
       chunksSent: this.#counters.chunksSent,
-      chunksDropped: this.#chunker.stats.chunksDropped,
+      chunksDropped: this.#chunker.stats.chunksDropped + this.#counters.chunksLate,
       underruns: this.#counters.underruns,
     };
   }
@@ -212,38 +217,27 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
     this.#chunker.push(bytes);
   }
 
-  /** The real-time pacer: sends every chunk that is due, from the buffer. */
+  /** The real-time pacer: sends every chunk that is due, from the buffer (see AudioPacer). */
   #tick(): void {
     if (this.#stopping) return;
     const now = performance.now();
-    if (this.#nextDue === undefined) {
-      // (Re)buffering: wait for a few chunks (or the last ones of a stream that ended).
-      const ready =
-        this.#chunker.queued >= this.#options.prebufferChunks ||
-        (this.#sourceEnded && this.#chunker.queued > 0);
-      if (!ready) {
-        if (this.#sourceEnded) this.#finishEnded();
-        return;
-      }
-      this.#nextDue = now;
+    const wasRunning = this.#pacer.running;
+    const step = this.#pacer.tick(now, this.#chunker.queued, this.#sourceEnded);
+    if (!wasRunning && step.send === 0) {
+      if (this.#sourceEnded && this.#chunker.queued === 0) this.#finishEnded();
+      return;
     }
-    this.#nextDue = Math.max(this.#nextDue, now - MAX_CATCH_UP_MS);
-    while (this.#nextDue <= now) {
+    // Stale (their time passed during a stall of node) or excess (the source runs ahead of the clock):
+    // dropped, counted, so that what is sent stays on time.
+    for (let i = 0; i < step.drop; i++) if (this.#chunker.take()) this.#counters.chunksLate++;
+    const { sampleRate, channels } = this.#options;
+    for (const dueAt of step.dueAtMs) {
       const samples = this.#chunker.take();
-      if (!samples) {
-        if (!this.#sourceEnded) {
-          this.#counters.underruns++;
-          this.#log('buffer ran dry (%d so far): waiting for ffmpeg', this.#counters.underruns);
-        }
-        this.#nextDue = undefined;
-        return;
-      }
-      const { sampleRate, channels } = this.#options;
+      if (!samples) break;
       if (this.#options.source.kind === 'test-tone') {
         // The wall-clock time this chunk is due, without the pacer's timer jitter.
-        applyBeep(samples, channels, sampleRate, Date.now() - (now - this.#nextDue));
+        applyBeep(samples, channels, sampleRate, Date.now() - (now - dueAt));
       }
-      this.#nextDue += 10;
       this.#counters.chunksSent++;
       this.emit('data', {
         samples,
@@ -256,6 +250,10 @@ export class AudioCapture extends TypedEmitter<AudioCaptureEvents> {
         this.#firstData();
         this.#firstData = undefined;
       }
+    }
+    if (step.underrun) {
+      this.#counters.underruns++;
+      this.#log('buffer ran dry (%d so far): waiting for ffmpeg', this.#counters.underruns);
     }
   }
 

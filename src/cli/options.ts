@@ -46,6 +46,71 @@ export function parsePort(option: string, value: string): number {
   return port;
 }
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/**
+ * A duration for `--record-segment` / `--record-keep`: a number with `s`, `m`, `h`, `d` or `w` (`10s`, `10m`,
+ * `1h`, `7d`, `1.5h`), or plain seconds. Returns seconds; TypeError naming the option otherwise.
+ */
+export function parseDuration(option: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/i.exec(value);
+  const sec = m ? Number(m[1]) * (DURATION_UNITS[(m[2] || 's').toLowerCase()] ?? NaN) : NaN;
+  if (!(sec > 0))
+    throw new TypeError(
+      `${option} ${JSON.stringify(value)} is not a duration: a number with s, m, h, d or w, e.g. 10m, 1h, 7d`,
+    );
+  return sec;
+}
+
+/**
+ * A size for `--record-keep`: a number with B, KB, MB, GB, TB (powers of 1000) or KiB ... TiB; bytes.
+ * Undefined when `value` is not written as a size at all.
+ */
+export function parseByteSize(option: string, value: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? NaN);
+  if (!(bytes >= 1))
+    throw new TypeError(`${option} ${JSON.stringify(value)} is not a size of at least 1 byte`);
+  return Math.round(bytes);
+}
+
+/**
+ * `--record-keep`: an age (`7d`), a total size (`50GB`), or both with a comma (`7d,50GB`). TypeError naming
+ * the option otherwise.
+ */
+export function parseKeep(option: string, value: string): { maxAgeSec?: number; maxBytes?: number } {
+  const keep: { maxAgeSec?: number; maxBytes?: number } = {};
+  for (const part of value.split(',')) {
+    const bytes = parseByteSize(option, part);
+    if (bytes !== undefined) {
+      if (keep.maxBytes !== undefined) throw new TypeError(`${option} ${JSON.stringify(value)}: two sizes`);
+      keep.maxBytes = bytes;
+      continue;
+    }
+    if (keep.maxAgeSec !== undefined) throw new TypeError(`${option} ${JSON.stringify(value)}: two ages`);
+    try {
+      keep.maxAgeSec = parseDuration(option, part);
+    } catch {
+      throw new TypeError(
+        `${option} ${JSON.stringify(value)} is not an age (7d, 12h), a size (50GB, 500MiB) or both (7d,50GB)`,
+      );
+    }
+  }
+  return keep;
+}
+
 /** Source-related flags, as given. */
 export interface SourceFlags {
   device?: string;

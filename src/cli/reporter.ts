@@ -121,9 +121,19 @@ export class Reporter {
       ),
     );
     on('recording', (call, path) => say('recording', { call, path }, `call ${call}: recording to ${path}`));
-    on('stats', (call, stats, recorded, latency) => {
+    on('segment', (call, file) =>
+      say(
+        'segment',
+        { call, ...file },
+        `call ${call}: segment ${file.path} finished (${file.frames} frames, ${file.durationSec.toFixed(2)} s)`,
+      ),
+    );
+    on('segments-deleted', (call, paths) =>
+      say('segments-deleted', { call, paths }, `call ${call}: retention deleted ${paths.join(', ')}`),
+    );
+    on('stats', (call, stats, recorded, latency, latencyInterval) => {
       if (this.json) {
-        say('stats', statsFields(call, stats, recorded, latency));
+        say('stats', statsFields(call, stats, recorded, latency, latencyInterval));
         return;
       }
       const elapsed = callStartedAt > 0 ? (performance.now() - callStartedAt) / 1000 : 0;

@@ -41,6 +41,10 @@ export function warningText(warning: PeerWarning): string {
       return warning.failures.map((f) => `${f.media} source failed: ${f.error.message}`).join('; ');
     case 'recording-failed':
       return `recording ${warning.path}: ${warning.error.message}`;
+    case 'recording-paused':
+      return warning.message;
+    case 'recording-resumed':
+      return `recording resumed: space is back, recording to ${warning.path}`;
     case 'negotiation-failed':
       return warning.step === 'apply-answer'
         ? `the answer could not be applied: ${warning.error.message}`
@@ -63,7 +67,16 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
         failures: warning.failures.map((f) => ({ media: f.media, error: f.error.message })),
       };
     case 'recording-failed':
+    case 'recording-resumed':
       return { kind: warning.kind, message, call: warning.call, path: warning.path };
+    case 'recording-paused':
+      return {
+        kind: warning.kind,
+        message,
+        call: warning.call,
+        path: warning.path,
+        freeBytes: warning.freeBytes,
+      };
     case 'negotiation-failed':
       return { kind: warning.kind, message, call: warning.call, step: warning.step };
     case 'signal-error':
@@ -77,6 +90,7 @@ export function statsFields(
   s: CallStats,
   recorded: number | undefined,
   latency?: LatencyPercentiles,
+  latencyInterval?: LatencyPercentiles,
 ): Record<string, unknown> {
   return {
     call,
@@ -92,6 +106,7 @@ export function statsFields(
     jitterBufferMs: s.jitterBufferMs === undefined ? null : round(s.jitterBufferMs),
     framesRecorded: recorded ?? null,
     ...(latency ? { latencyMs: latency } : {}),
+    ...(latencyInterval ? { latencyIntervalMs: latencyInterval } : {}),
     ...(s.audio
       ? {
           audio: {
@@ -163,7 +178,10 @@ export function callEndedFields(c: CallSummary): Record<string, unknown> {
 export function callEndedText(c: CallSummary): string {
   return (
     `call ${c.index}: ended (${c.reason}) after ${c.durationSec.toFixed(1)} s` +
-    (c.recording ? `; recording finalized: ${c.recording.path} (${c.recording.frames} frames)` : '')
+    (c.recording
+      ? `; recording finalized: ${c.recording.path} (${c.recording.frames} frames` +
+        (c.recording.segments === undefined ? ')' : ` in ${c.recording.segments} segments)`)
+      : '')
   );
 }
 
@@ -204,6 +222,7 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
       const r = c.recording;
       lines.push(
         `    recorded ${r.frames} frames, ${r.durationSec.toFixed(1)} s, ${r.width}x${r.height} -> ${r.path}` +
+          (r.segments === undefined ? '' : ` (${r.segments} segments)`) +
           (r.dropped > 0 ? ` (${r.dropped} dropped)` : '') +
           (r.audio ? `, Opus ${r.audio.durationSec.toFixed(1)} s` : ''),
       );

@@ -21,6 +21,9 @@ export class LatencyMeter {
   readonly #samples: Float64Array;
   #next = 0;
   #count = 0;
+  /** The samples since the last {@link interval} (at most `capacity`; beyond, the newest are not kept). */
+  readonly #interval: Float64Array;
+  #intervalCount = 0;
   /** Frames without a readable barcode (not the test pattern, or damaged). */
   unreadable = 0;
   /** Samples pushed out of the ring by newer ones. */
@@ -30,6 +33,7 @@ export class LatencyMeter {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new TypeError(`capacity must be a positive integer, not ${capacity}`);
     this.#samples = new Float64Array(capacity);
+    this.#interval = new Float64Array(capacity);
   }
 
   /** Reads the barcode of a decoded I420 frame (its Y plane comes first) and records the latency. */
@@ -58,14 +62,31 @@ export class LatencyMeter {
     else this.#count++;
     this.#samples[this.#next] = ms;
     this.#next = (this.#next + 1) % this.#samples.length;
+    if (this.#intervalCount < this.#interval.length) this.#interval[this.#intervalCount++] = ms;
   }
 
   /** Percentiles over the samples in the ring (nearest-rank), or undefined before the first sample. */
   percentiles(): LatencyPercentiles | undefined {
-    if (this.#count === 0) return undefined;
-    const sorted = this.#samples.slice(0, this.#count).sort();
-    const at = (p: number): number =>
-      sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
-    return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count: this.#count };
+    return nearestRank(this.#samples.slice(0, this.#count));
   }
+
+  /**
+   * Percentiles over the samples since the previous call (the last stats interval), then starts a new
+   * interval; undefined when none came. Unlike the rolling window of {@link percentiles}, a drift shows in
+   * it at once.
+   */
+  interval(): LatencyPercentiles | undefined {
+    const samples = this.#interval.slice(0, this.#intervalCount);
+    this.#intervalCount = 0;
+    return nearestRank(samples);
+  }
+}
+
+/** Nearest-rank percentiles of `samples` (sorted in place), or undefined when empty. */
+function nearestRank(samples: Float64Array): LatencyPercentiles | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = samples.sort();
+  const at = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count: sorted.length };
 }

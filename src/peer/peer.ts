@@ -217,6 +217,22 @@ export class Peer extends TypedEmitter<PeerEvents> {
       recorder.on('error', (error) =>
         this.emit('warning', { kind: 'recording-failed', call: index, path: recorder.path, error }),
       );
+      if (this.#o.record?.recorder?.segmentSec !== undefined) {
+        recorder.on('recording', (file) => this.emit('segment', index, file));
+        recorder.on('deleted', (paths) => this.emit('segments-deleted', index, paths));
+      }
+      recorder.on('paused', (p) =>
+        this.emit('warning', {
+          kind: 'recording-paused',
+          call: index,
+          path: p.path ?? recorder.path,
+          message: p.message,
+          freeBytes: p.freeBytes ?? null,
+        }),
+      );
+      recorder.on('resumed', (path) =>
+        this.emit('warning', { kind: 'recording-resumed', call: index, path }),
+      );
       this.emit('recording', index, recorder.path);
     }
     const call = new Call({
@@ -275,7 +291,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
               lastPacketAt = performance.now();
             }
             const recorded = this.#call === call ? this.#recorder?.stats.framesInFile : undefined;
-            this.emit('stats', call.index, stats, recorded, call.latency?.percentiles());
+            const latency = call.latency;
+            this.emit('stats', call.index, stats, recorded, latency?.percentiles(), latency?.interval());
           })
           .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
       }, this.#o.statsIntervalMs);

@@ -100,6 +100,10 @@ export type PeerWarning =
   | { kind: 'media-failed'; failures: MediaFailure[] }
   /** A call's recording failed (ffmpeg died); the call goes on. */
   | { kind: 'recording-failed'; call: number; path: string; error: Error }
+  /** A call's recording paused: its disk is (nearly) full; the call goes on. `message` says what next. */
+  | { kind: 'recording-paused'; call: number; path: string; message: string; freeBytes: number | null }
+  /** A paused recording resumed into a new file, `path`. */
+  | { kind: 'recording-resumed'; call: number; path: string }
   /** Creating or applying a description failed; the call ends (`error`). */
   | { kind: 'negotiation-failed'; call: number; step: 'offer' | 'answer' | 'apply-answer'; error: Error }
   /** The signaling server pushed an error, or a rejoin was refused. */
@@ -123,13 +127,24 @@ export type PeerEvents = {
   'first-frame': [call: number, width: number, height: number, ms: number];
   /** First chunk of remote sound, `ms` after the call began. */
   'first-audio': [call: number, sampleRate: number, channels: number, ms: number];
-  /** Recording of a call started to `path`. */
+  /** Recording of a call started to `path` (with segments, the name pattern of its files). */
   recording: [call: number, path: string];
+  /** A segment of a call's segmented recording is finished: finalized and playable. */
+  segment: [call: number, file: RecordingSummary];
+  /** Retention (`record.recorder.keep`) deleted these segments, the oldest. */
+  'segments-deleted': [call: number, paths: string[]];
   /**
    * Live figures, every `statsIntervalMs`; `framesRecorded` is the frames in the call's recording so far
    * (undefined when not recording).
    */
-  stats: [call: number, stats: CallStats, framesRecorded: number | undefined, latency?: LatencyPercentiles];
+  stats: [
+    call: number,
+    stats: CallStats,
+    framesRecorded: number | undefined,
+    latency?: LatencyPercentiles,
+    /** The latency of this interval alone (since the previous `stats`), where `latency` is a rolling window. */
+    latencyInterval?: LatencyPercentiles,
+  ];
   /** A call ended. */
   'call-ended': [summary: CallSummary];
   /** Lost the signaling server, for `reason` (Socket.IO's); media keeps flowing, the client reconnects by itself. */

@@ -1,14 +1,19 @@
 /**
- * The recordings of one peer's calls: one file per call (`out.webm`, `out-2.webm`, ...), the first one
- * checked before any call starts, and one `Recorder` per call with the same rule for overwriting.
+ * The recordings of one peer's calls: one file per call (`out.webm`, `out-2.webm`, ...), or with segments
+ * one name pattern for all of them (their files are named by time), the first one checked before any call
+ * starts, and one `Recorder` per call with the same rule for overwriting.
  */
 import { Recorder } from './recorder.js';
 import { checkRecordingPath, recordingFormat, recordingPathFor } from './recording-path.js';
+import { formatSegmentName, segmentPattern } from './segment-name.js';
 import type { RecorderOptions } from './types.js';
 
 /** Options of a {@link RecordingSeries}. */
 export interface RecordingSeriesOptions {
-  /** The first call's file, `.webm` or `.mkv`; call N records to `NAME-N.ext`. Required. */
+  /**
+   * The first call's file, `.webm` or `.mkv`; call N records to `NAME-N.ext`. With `recorder.segmentSec`, the
+   * name pattern of every call's segments (see `segmentPattern`). Required.
+   */
   path: string;
   /**
    * Overwrite existing files: the first one, and `NAME-N.ext` of call N. Default: false (the first file must
@@ -40,6 +45,7 @@ export class RecordingSeries {
   readonly #force: boolean;
   readonly #firstNumber: number;
   readonly #recorder: RecordingSeriesOptions['recorder'];
+  readonly #segmented: boolean;
 
   /** @throws TypeError on invalid options (a name that is neither `.webm` nor `.mkv` among them). */
   constructor(options: RecordingSeriesOptions) {
@@ -48,6 +54,10 @@ export class RecordingSeries {
     const firstNumber = options.firstNumber ?? 1;
     if (!Number.isSafeInteger(firstNumber) || firstNumber < 1)
       throw new TypeError(`recording: firstNumber must be a whole number >= 1, not ${firstNumber}`);
+    const segmentSec = options.recorder?.segmentSec;
+    // a pattern that cannot name every segment is a bad option, before any call
+    if (segmentSec !== undefined) segmentPattern(options.path, segmentSec);
+    this.#segmented = segmentSec !== undefined;
     this.#path = options.path;
     this.#firstNumber = firstNumber;
     // A continued series never overwrites: the files below and at its numbers may be the earlier run's.
@@ -62,12 +72,17 @@ export class RecordingSeries {
    * @throws RecordingPathError `RECORDING_EXISTS` or `RECORDING_UNWRITABLE`.
    */
   check(): Promise<void> {
-    return checkRecordingPath(this.pathFor(1), this.#force);
+    if (!this.#segmented) return checkRecordingPath(this.pathFor(1), this.#force);
+    // segments: the directory must take a file of the pattern's names (the first one's, named now)
+    const pattern = segmentPattern(this.#path, this.#recorder?.segmentSec ?? 1);
+    return checkRecordingPath(formatSegmentName(pattern, new Date()), this.#force);
   }
 
-  /** The file of call `index` (1, 2, ...). */
+  /** The file of call `index` (1, 2, ...); with segments, the pattern every call's files are named by. */
   pathFor(index: number): string {
-    return recordingPathFor(this.#path, index + this.#firstNumber - 1, this.#force);
+    return this.#segmented
+      ? this.#path
+      : recordingPathFor(this.#path, index + this.#firstNumber - 1, this.#force);
   }
 
   /**

@@ -2,6 +2,7 @@
  * The public shapes of the recording room: the recorder's options and events, what a finished recording
  * reports, and the media it consumes.
  */
+import type { RetentionLimits } from './retention.js';
 
 /** Options of a `Recorder`. Defaults live in {@link RECORDER_DEFAULTS}. */
 export interface RecorderOptions {
@@ -24,6 +25,22 @@ export interface RecorderOptions {
   waitForTracksMs?: number;
   /** Opus bitrate of the recorded audio, bit/s. Default: 64000. */
   audioBitrate?: number;
+  /**
+   * Cut the recording into files of this many seconds (a whole number of frames at `fps`): `path` is then a
+   * name pattern with strftime-style fields filled in with each file's start time (`cam-%Y%m%d-%H%M%S.webm`;
+   * a name without fields gets `-%Y%m%d-%H%M%S` before its extension, see `segmentPattern`). Each file is
+   * complete and starts on a keyframe; no frame is lost or repeated between files and the sound goes on
+   * across them. Default: one file.
+   */
+  segmentSec?: number;
+  /** With `segmentSec`: delete the oldest files of the pattern to stay within these limits. Default: keep all. */
+  keep?: RetentionLimits;
+  /**
+   * Free space to leave on the recording's disk, bytes: with less, the current file is ended (finalized) and
+   * recording pauses (the `paused` event); a segmented recording resumes into a new file once twice this is
+   * free (`resumed`). Default: 5 s of the recording's bitrate, at least 1 MiB (`diskReserveBytes`).
+   */
+  diskReserveBytes?: number;
 }
 
 /** Defaults of {@link RecorderOptions}, in one place. */
@@ -42,7 +59,29 @@ export const RECORDER_SAMPLE_RATE = 48_000;
 export type RecorderEvents = {
   /** ffmpeg died mid-recording; the recording is over (what was written so far may not be finalized). */
   error: [error: Error];
+  /** A file of the recording is finished (finalized, playable): each segment, or the one file at the end. */
+  recording: [file: RecordingSummary];
+  /**
+   * Recording paused: the disk is (nearly) full. The file being written was ended cleanly first (unless
+   * something else filled the disk faster than the reserve allowed: then `message` says the file was cut).
+   */
+  paused: [info: RecordingPause];
+  /** Recording resumed into a new file, `path`, once space returned. */
+  resumed: [path: string];
+  /** Retention deleted these files (the oldest of the pattern). */
+  deleted: [paths: string[]];
 };
+
+/** Why a recording paused. */
+export interface RecordingPause {
+  /** What happened and what happens next, in words. */
+  message: string;
+  /** The file that was being written when it paused, if any. */
+  path: string | undefined;
+  /** Bytes free on its disk, and the reserve the recorder keeps (see `diskReserveBytes`). */
+  freeBytes: number | undefined;
+  reserveBytes: number;
+}
 
 /** Options of `Recorder.stop`. */
 export interface RecorderStopOptions {
@@ -56,7 +95,10 @@ export interface RecorderStopOptions {
 
 /** What `Recorder.stop` reports about the finished file. */
 export interface RecordingSummary {
+  /** The file; for a whole segmented recording, its name pattern (see `segments`). */
   path: string;
+  /** Files a segmented recording wrote (each reported by a `recording` event); absent without segments. */
+  segments?: number;
   /** Frames in the file (the timeline's slots, including repeats that fill gaps); 0 without video. */
   frames: number;
   /** Duration of the file in seconds: from the first frame's (or, without video, sound's) arrival to `stop()`. */

@@ -99,12 +99,17 @@ export class VideoTimeline {
   /**
    * The buffer to write into the next slot: the previous frame again over a gap, the next queued frame in
    * its slot, or the last frame held up to the end; undefined when there is nothing to write (yet). Pass it
-   * to {@link wrote} once it is written, before asking for the next one.
+   * to {@link wrote} once it is written, before asking for the next one. With `firstOfFile`, the next frame
+   * is taken before its slot rather than the previous one repeated.
    */
-  next(): Uint8Array | undefined {
+  next(firstOfFile = false): Uint8Array | undefined {
     const next = this.#queue[0];
-    // a gap: repeat the previous frame until the next one's slot (before the first, show the first)
-    if (next && this.#written < next.slot) return this.#previous ?? next.buf;
+    // A gap: repeat the previous frame until the next one's slot (before the first, show the first). The
+    // first slot of a file (a segment) takes the next frame early instead: the previous one is the last of
+    // the file before, and showing it again would put one frame in two files (after a stall the picture
+    // then freezes on the next frame rather than on the previous one, for as long).
+    const pull = firstOfFile && next !== undefined;
+    if (next && this.#written < next.slot && !pull) return this.#previous ?? next.buf;
     if (next) {
       this.#queue.shift();
       this.#framesWritten++;
@@ -124,9 +129,13 @@ export class VideoTimeline {
     }
   }
 
-  /** Ends the timeline `offsetMs` after its start, and at least one slot after the last frame. */
-  endAt(offsetMs: number): void {
+  /**
+   * Ends the timeline `offsetMs` after its start, and at least one slot after the last frame. Returns the
+   * slot it ends at (the slot count of the finished timeline).
+   */
+  endAt(offsetMs: number): number {
     this.#endSlot = Math.max(this.#lastSlot + 1, Math.round((offsetMs * this.#fps) / 1000));
+    return this.#endSlot;
   }
 
   /** Drops the queued frames (the writer failed). */

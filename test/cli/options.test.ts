@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import {
   mediaFromFlags,
+  parseByteSize,
+  parseDuration,
+  parseKeep,
   parsePort,
   parsePositive,
   parsePositiveInteger,
@@ -9,6 +12,27 @@ import {
 } from '../../src/cli/options.js';
 
 describe('command-line values', () => {
+  test('parseDuration: s, m, h, d, w or plain seconds', () => {
+    expect(parseDuration('--record-segment', '10s')).toBe(10);
+    expect(parseDuration('--record-segment', '10m')).toBe(600);
+    expect(parseDuration('--record-segment', '1.5h')).toBe(5400);
+    expect(parseDuration('--record-keep', '7d')).toBe(604_800);
+    expect(parseDuration('--record-keep', '2W')).toBe(1_209_600);
+    expect(parseDuration('--record-segment', '90')).toBe(90);
+    expect(() => parseDuration('--record-segment', '0m')).toThrow('--record-segment "0m" is not a duration');
+    expect(() => parseDuration('--record-segment', '10 minutes')).toThrow(/e\.g\. 10m, 1h, 7d/);
+  });
+
+  test('parseKeep: an age, a size, or both', () => {
+    expect(parseKeep('--record-keep', '7d')).toEqual({ maxAgeSec: 604_800 });
+    expect(parseKeep('--record-keep', '50GB')).toEqual({ maxBytes: 50e9 });
+    expect(parseKeep('--record-keep', '7d,500MiB')).toEqual({ maxAgeSec: 604_800, maxBytes: 500 * 2 ** 20 });
+    expect(parseByteSize('--record-keep', '2kb')).toBe(2000);
+    expect(parseByteSize('--record-keep', '7d')).toBeUndefined();
+    expect(() => parseKeep('--record-keep', '7d,8d')).toThrow('two ages');
+    expect(() => parseKeep('--record-keep', 'big')).toThrow(/is not an age \(7d, 12h\), a size/);
+  });
+
   test('parseSize', () => {
     expect(parseSize('1280x720')).toEqual({ width: 1280, height: 720 });
     expect(() => parseSize('1280*720')).toThrow(/--size "1280\*720" is not WIDTHxHEIGHT/);

@@ -109,6 +109,19 @@ describe('rtc-peer signal + answer --record + call', () => {
     expect(latency.count).toBeGreaterThan(60);
     expect(latency.p50).toBeGreaterThan(0);
     expect(latency.p99).toBeLessThan(1000);
+    // each stats event also has the latency of its own second alone: about 30 frames, the same clock
+    const intervals = answerer.events
+      .filter((e) => e.event === 'stats' && e.latencyIntervalMs)
+      .map((e) => e.latencyIntervalMs as { p50: number; p95: number; count: number });
+    expect(intervals.length).toBeGreaterThanOrEqual(1);
+    for (const l of intervals) {
+      expect(l.count).toBeGreaterThan(10);
+      expect(l.count).toBeLessThan(50);
+      expect(l.p50).toBeGreaterThan(0);
+      expect(l.p95).toBeLessThan(1000);
+    }
+    // every measured frame is in one interval at most
+    expect(intervals.reduce((n, l) => n + l.count, 0)).toBeLessThanOrEqual(latency.count);
     await expectPatternRecording(file, {
       durationSec: 3,
       sentBetween,

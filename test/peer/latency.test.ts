@@ -32,6 +32,17 @@ describe('LatencyMeter', () => {
     expect(meter.percentiles()).toBeUndefined();
   });
 
+  test('interval(): the samples since the last call only, so a drift shows at once', () => {
+    const meter = new LatencyMeter(4096);
+    for (let i = 0; i < 3000; i++) meter.add(40);
+    expect(meter.interval()).toMatchObject({ p50: 40, count: 3000 });
+    // latency creeps up by 8 ms: the next interval says so, the rolling window hardly moves
+    for (let i = 0; i < 30; i++) meter.add(48);
+    expect(meter.interval()).toMatchObject({ p50: 48, p99: 48, count: 30 });
+    expect(meter.percentiles()?.p50).toBe(40);
+    expect(meter.interval()).toBeUndefined();
+  });
+
   test('memory is bounded: old samples are overwritten and counted', () => {
     const meter = new LatencyMeter(10);
     for (let i = 0; i < 25; i++) meter.add(i);

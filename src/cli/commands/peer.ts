@@ -6,11 +6,18 @@
 import { Command, Option } from 'commander';
 import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
-import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer } from '../../peer/index.js';
+import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer, type PeerOptions } from '../../peer/index.js';
 import { DEFAULT_ROOM } from '../../signal/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { rtcConfigurationFromFlags } from '../ice-flags.js';
-import { mediaFromFlags, parsePositive, parsePositiveInteger, parseSize } from '../options.js';
+import {
+  mediaFromFlags,
+  parseDuration,
+  parseKeep,
+  parsePositive,
+  parsePositiveInteger,
+  parseSize,
+} from '../options.js';
 import { Reporter } from '../reporter.js';
 import { supervise } from '../supervisor.js';
 import { runUntilTerminated } from '../termination.js';
@@ -36,6 +43,8 @@ export interface PeerFlags {
   size: string;
   fps: string;
   record?: string;
+  recordSegment?: string;
+  recordKeep?: string;
   force?: boolean;
   duration?: string;
   once?: boolean;
@@ -63,6 +72,8 @@ Examples:
 Examples:
   rtc-peer answer --record out.webm                     # record each call: out.webm, out-2.webm, ...
   rtc-peer answer --record out.webm --once              # one call, then exit
+  rtc-peer answer --record cam-%Y%m%d-%H%M%S.webm --record-segment 10m --record-keep 7d,50GB
+                                                        # for days: 10-minute files, a week of them at most
   rtc-peer answer --device /dev/video0 --record in.mkv  # two-way
   rtc-peer answer --audio-device pulse --record in.webm # send the microphone back`,
 };
@@ -97,6 +108,16 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option(
       '--record <file>',
       'record received video to a .webm or .mkv file (call 2 goes to FILE-2.webm, ...)',
+    )
+    .option(
+      '--record-segment <duration>',
+      'with --record: cut the recording into files of this length (10m, 1h, 30s), each named from --record ' +
+        'with strftime fields (%Y %m %d %H %M %S, %L ms, %s) filled in with its start time ' +
+        '(a name without them gets -%Y%m%d-%H%M%S)',
+    )
+    .option(
+      '--record-keep <age|size>',
+      'with --record-segment: delete the oldest segments to keep at most this age or total size (7d, 50GB, 7d,50GB)',
     )
     .option('--force', 'overwrite an existing recording')
     .option('--duration <seconds>', 'end the call this many seconds after it connects, then exit')
@@ -154,17 +175,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     height,
     fps,
     ffmpegPath: flags.ffmpeg,
-    record:
-      flags.record === undefined
-        ? undefined
-        : {
-            path: flags.record,
-            force: flags.force,
-            firstNumber:
-              flags.recordFrom === undefined
-                ? undefined
-                : parsePositiveInteger('--record-from', flags.recordFrom),
-          },
+    record: recordFromFlags(flags),
     durationSec,
     once: flags.once,
     measureLatency: flags.measureLatency,
@@ -185,6 +196,31 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
 /** The command line of the supervised peer: this one's script and arguments without `--restart`. */
 function argsWithoutRestart(argv: string[]): string[] {
   return argv.slice(1).filter((arg, i) => i === 0 || arg !== '--restart');
+}
+
+/** The recording options from `--record`, `--record-segment`, `--record-keep` and `--force`. */
+function recordFromFlags(flags: PeerFlags): PeerOptions['record'] {
+  const segmentSec =
+    flags.recordSegment === undefined ? undefined : parseDuration('--record-segment', flags.recordSegment);
+  const keep = flags.recordKeep === undefined ? undefined : parseKeep('--record-keep', flags.recordKeep);
+  if (flags.record === undefined) {
+    if (segmentSec !== undefined || keep !== undefined)
+      throw new TypeError('--record-segment and --record-keep need --record NAME');
+    return undefined;
+  }
+  if (keep !== undefined && segmentSec === undefined)
+    throw new TypeError('--record-keep needs --record-segment (retention deletes whole segments)');
+  if (segmentSec !== undefined && segmentSec < 1)
+    throw new TypeError(`--record-segment ${JSON.stringify(flags.recordSegment)} is shorter than 1 s`);
+  const recorder = { ...(segmentSec === undefined ? {} : { segmentSec }), ...(keep ? { keep } : {}) };
+  const firstNumber =
+    flags.recordFrom === undefined ? undefined : parsePositiveInteger('--record-from', flags.recordFrom);
+  return {
+    path: flags.record,
+    force: flags.force,
+    ...(firstNumber === undefined ? {} : { firstNumber }),
+    ...(segmentSec === undefined ? {} : { recorder }),
+  };
 }
 
 /** Says what the command chose for the user where the flags were silent. */
