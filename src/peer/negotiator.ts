@@ -90,7 +90,7 @@ export type NegotiatorEvents<C> = {
   'peer-gone': [call: C];
   /** The peer of a call is back on the signaling (`inCall`): the call restarts if needed. */
   'peer-back': [call: C];
-  /** An ICE restart of a call began. */
+  /** An ICE restart of a call began: ours (the caller's), or the caller's offer for it came (answerer). */
   restart: [call: C, why: string];
   /** The signaling connection is lost (it reconnects by itself; the calls go on peer to peer). */
   'signal-lost': [reason: string];
@@ -118,6 +118,12 @@ interface Entry<C extends NegotiatedCall> {
   disconnectedAt: number;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
   restarts: number;
+  /**
+   * Our offer that waits for its answer: when it went, and whether it reached the peer. A second offer made
+   * before that answer comes would get it (answers carry nothing that says which offer they answer), and a
+   * restart applied to the wrong answer never connects: so a restart waits for a delivered offer's answer.
+   */
+  outstanding: { at: number; delivered: boolean } | undefined;
   removeListeners: () => void;
 }
 
@@ -189,6 +195,11 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       this.#offerTo(this.#present.get(peer.id) ?? peer);
   }
 
+  /** Remote candidates of `call` dropped because too many came before its remote description. */
+  droppedCandidates(call: C): number {
+    return this.#entries.get(call)?.droppedCandidates ?? 0;
+  }
+
   /** Forgets a call (its owner closes it): no more restarts, its late messages are ignored. */
   forget(call: C): void {
     const entry = this.#entries.get(call);
@@ -253,6 +264,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             return;
           }
           await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
+          entry.outstanding = undefined;
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
         });
@@ -298,6 +310,8 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       this.#spare = undefined;
       if (existing !== undefined) this.#end(existing, 'replaced');
       entry.peer = peer;
+      // Its answer is coming now.
+      if (entry.outstanding !== undefined) entry.outstanding.at = performance.now();
       this.#updateInCall();
       this.emit('call', entry.call, peer);
       this.#ensureSpare();
@@ -320,6 +334,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       // The same call, renegotiated (an ICE restart): applied to the same peer connection.
       if (existing.peer !== undefined && existing.peer.id !== from)
         existing.peer = { ...existing.peer, id: from };
+      // New ICE credentials: the caller restarted ICE (what rtc-peer renegotiates for).
+      const ufrag = (d: string | undefined): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(d ?? '')?.[1];
+      if (ufrag(sdp) !== ufrag(existing.call.pc.remoteDescription?.sdp))
+        this.emit('restart', existing.call, 'the caller restarted ICE');
       this.#enqueue(existing, () => this.#answer(existing, sdp));
       return;
     }
@@ -355,7 +373,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#enqueue(entry, async () => {
       const pc = entry.call.pc;
       await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
-      await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
+      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc) });
       this.emit('step', entry.call, 'offer-sent');
     });
   }
@@ -371,7 +389,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
       // Taken before it was even sent (a peer-joined with tookOffer for the previous spare came first)?
       // Then it goes as an addressed offer; else it is held.
-      await this.#send(entry, { type: 'offer', sdp: localSdp(pc) });
+      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc) });
       this.emit('step', entry.call, entry.peer === undefined ? 'offer-held' : 'offer-sent');
     });
   }
@@ -395,6 +413,14 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       return;
     }
     clearTimeout(entry.restartTimer);
+    const out = entry.outstanding;
+    if (out !== undefined && out.delivered && performance.now() - out.at < this.#o.restartAfterMs) {
+      // An offer of ours is on its way and will be answered: that exchange is the restart (its answer
+      // brings the peer's candidates of now); if it does not bring the call back, the retry restarts again.
+      log('restart with %s (%s) left to the offer that waits for its answer', peer.id, why);
+      this.#scheduleRetry(entry);
+      return;
+    }
     entry.restarts++;
     log('restarting ICE with %s (%s), restart %d', peer.id, why, entry.restarts);
     this.emit('restart', entry.call, why);
@@ -404,10 +430,15 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       // A restart while an earlier offer waits for its answer: roll back to stable first.
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
       await pc.setLocalDescription(this.#editOffer(await pc.createOffer({ iceRestart: true })));
-      await this.#send(entry, { type: 'offer', sdp: localSdp(pc), renegotiate: true });
+      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), renegotiate: true });
     });
-    // If it does not come back, try again later (doubling), as long as it stays down.
-    const retry = this.#o.restartRetryMs * 2 ** Math.min(4, entry.restarts - 1);
+    this.#scheduleRetry(entry);
+  }
+
+  /** If the call does not come back, a restart again later (doubling), as long as it stays down. */
+  #scheduleRetry(entry: Entry<C>): void {
+    clearTimeout(entry.restartTimer);
+    const retry = this.#o.restartRetryMs * 2 ** Math.min(4, Math.max(0, entry.restarts - 1));
     entry.restartTimer = setTimeout(() => {
       const state = entry.call.pc.connectionState;
       if (this.#entries.has(entry.call) && (state === 'disconnected' || state === 'failed'))
@@ -427,6 +458,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       disconnectedAt: 0,
       restartTimer: undefined,
       restarts: 0,
+      outstanding: undefined,
       removeListeners: () => undefined,
     };
     // Steps 1-3: our candidates go up as they come (trickle ICE); the spare's without `to`, held with it.
@@ -478,6 +510,17 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     }
   }
 
+  /** Sends an offer of a call, and notes it as waiting for its answer. */
+  async #sendOffer(
+    entry: Entry<C>,
+    message: { type: 'offer'; sdp: string; renegotiate?: boolean },
+  ): Promise<void> {
+    const at = performance.now();
+    const delivered = await this.#send(entry, message);
+    // (Held for the next viewer: delivered when one takes it.)
+    entry.outstanding = { at, delivered: delivered || entry.peer === undefined };
+  }
+
   /** Sends a message of a call: to its peer, or, for the spare, held (no `to`). */
   async #send(
     entry: Entry<C>,
@@ -485,10 +528,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       | { type: 'offer'; sdp: string; renegotiate?: boolean }
       | { type: 'answer'; sdp: string }
       | { type: 'candidate'; candidate: IceCandidateMessage },
-  ): Promise<void> {
-    if (!this.#entries.has(entry.call)) return;
+  ): Promise<boolean> {
+    if (!this.#entries.has(entry.call)) return false;
     const to = entry.peer?.id;
-    await this.#o.signaling.send(to === undefined ? message : { ...message, to });
+    return this.#o.signaling.send(to === undefined ? message : { ...message, to });
   }
 
   #addCandidate(entry: Entry<C>, candidate: IceCandidateMessage): void {

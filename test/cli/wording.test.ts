@@ -136,7 +136,7 @@ describe('Reporter', () => {
       });
       peer.emit('joined', 'demo', 'caller', false);
       peer.emit('connected', 1, 28.4);
-      peer.emit('stats', 1, stats, undefined);
+      peer.emit('stats', 1, stats, undefined, undefined, 'q3Xa9cTz');
     };
     const out = sink(true);
     const err = sink(true);
@@ -171,7 +171,7 @@ describe('Reporter', () => {
     const err = sink(true);
     new Reporter({ out: sink(true).stream, err: err.stream }).attach(peer as unknown as Peer);
     peer.emit('connected', 1, 10);
-    peer.emit('stats', 1, stats, 5);
+    peer.emit('stats', 1, stats, 5, undefined, 'q3Xa9cTz');
     peer.emit('warning', { kind: 'no-audio-track', path: 'a.mp4' });
     // \r and "erase line" (ESC [K) rewrite the status line in place; a line of words clears it first.
     const clear = '\r\u001b[K';
