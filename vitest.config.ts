@@ -19,6 +19,7 @@ const REALTIME = [
   'test/e2e/turn.test.ts',
   'test/e2e/stun.test.ts',
   'test/e2e/shutdown.test.ts',
+  'test/e2e/multi-viewer.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
   'test/record/recorder.test.ts',

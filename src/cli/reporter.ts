@@ -92,9 +92,13 @@ export class Reporter {
     const figures = new Map<number, CallFigures & { latency?: LatencyPercentiles }>();
 
     on('media-started', (media) => say('media-started', mediaFields(media), `sending ${mediaText(media)}`));
-    on('joined', (room, joinedAs, peerPresent) => {
+    on('joined', (room, joinedAs, peerPresent, id) => {
       role = joinedAs;
-      say('joined', { room, role: joinedAs, peerPresent }, `joined room "${room}" as ${joinedAs}`);
+      say(
+        'joined',
+        { room, role: joinedAs, peerPresent, id },
+        `joined room "${room}" as ${joinedAs} (id ${id})`,
+      );
     });
     on('waiting', (what) => {
       state = `waiting for ${what === 'answerer' ? 'an answerer' : 'a call'}`;

@@ -210,7 +210,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const signaling = this.#signaling;
     if (signaling === undefined || this.#stopped) return;
     if (event.type === 'joined' && !event.rejoined) {
-      this.emit('joined', signaling.room, signaling.role, event.peers.length > 0);
+      this.emit('joined', signaling.room, signaling.role, event.peers.length > 0, event.self);
       this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
     } else if (event.type === 'error') {
       this.emit('warning', { kind: 'signal-error', code: event.code, message: event.message });

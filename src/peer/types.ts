@@ -128,8 +128,8 @@ export type PeerWarning =
 export type PeerEvents = {
   /** Local media started: what is sent. */
   'media-started': [media: MediaDescription];
-  /** Joined the room; `peerPresent` tells whether the other role is there. */
-  joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean];
+  /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
+  joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   /**

@@ -134,7 +134,7 @@ describe('Reporter', () => {
         sampleRate: 48_000,
         channels: 1,
       });
-      peer.emit('joined', 'demo', 'caller', false);
+      peer.emit('joined', 'demo', 'caller', false, 'q3Xa9cTz');
       peer.emit('connected', 1, 28.4);
       peer.emit('stats', 1, stats, undefined, undefined, 'q3Xa9cTz');
     };
@@ -155,7 +155,7 @@ describe('Reporter', () => {
       detail: 'milestones',
     });
     peer2.emit('connected', 1, 28.4);
-    peer2.emit('joined', 'demo', 'caller', false);
+    peer2.emit('joined', 'demo', 'caller', false, 'q3Xa9cTz');
     const events = json
       .text()
       .trim()
