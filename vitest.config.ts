@@ -32,6 +32,11 @@ const REALTIME = [
   'test/capture/ffmpeg-process.test.ts',
   'test/peer/first-audio.test.ts',
   'test/peer/negotiator.test.ts',
+  'test/signal/whip/endpoint-media.test.ts',
+  'test/signal/whip/janus.test.ts',
+  'test/signal/whip/whip-client.test.ts',
+  'test/signal/whip/browser.test.ts',
+  'test/e2e/whip-answer.test.ts',
   'test/peer/data-link.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',

@@ -107,15 +107,21 @@ export class RecordingPathError extends RtcPeerError {
   }
 }
 
-/** The signaling server could not be reached, refused us, or answered with an error. */
+/**
+ * The signaling server could not be reached, refused us, or answered with an error. `status`: the HTTP status
+ * a WHIP/WHEP server answered with, when that is what failed.
+ */
 export class SignalError extends RtcPeerError {
+  readonly status?: number;
+
   constructor(
     code: string,
     message: string,
     readonly url?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(code, message, options);
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 

@@ -13,6 +13,15 @@ export {
 export { ReceiveBridge, type ReceiveBridgeEvents, type ReceiveBridgeOptions } from './receive-bridge.js';
 export { summarizeStats, type AudioStats, type CallStats, type StatsTotals } from './call-stats.js';
 export { PeakMeter, toDbfs } from './audio-level.js';
+export {
+  Negotiator,
+  NEGOTIATOR_DEFAULTS,
+  type NegotiatedCall,
+  type NegotiationEnd,
+  type NegotiationStep,
+  type NegotiatorEvents,
+  type NegotiatorOptions,
+} from './negotiator.js';
 export { LatencyMeter, type LatencyPercentiles } from './latency.js';
 export {
   DEFAULT_STUN_URLS,

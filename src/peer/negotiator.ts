@@ -8,7 +8,14 @@
  *   joins takes it, and the next spare is prepared. Viewers that were there first get offers addressed to
  *   them. Their answers are applied (step 4).
  * - answerer: answers the caller's offer on a new call (step 3), or on the same call when it is a
- *   renegotiation (an ICE restart).
+ *   renegotiation (an ICE restart). Over a signaling where the answerer makes the offer (a WHEP viewer:
+ *   capability `answererOffers`) the roles of steps 1-4 swap: the answerer offers to the caller it finds, the
+ *   caller answers; a viewer that says it makes its own offers (`offers`, a WHEP session bridged into the
+ *   room) gets no offer from the caller.
+ * - candidates travel as the signaling says (`offerCandidates`): trickled after the offer, or after an offer
+ *   sent before gathering (so that the ICE servers its reply brings are used), or inside the offer; the end
+ *   of them is said to peers that want it (`endOfCandidates`).
+ * - a call its owner ends, or that failed, is hung up with its peer (`hangup`), which stays where it is.
  * - ICE restarts (the caller makes them, so the two sides never offer at once): when a call's connection
  *   failed, or stayed disconnected for a moment, or a side rejoined the signaling (its network changed), or
  *   `restartAll()` is called (our addresses changed). The call, its tracks, stats and recording go on.
@@ -27,6 +34,7 @@ import { withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
 import type { IceCandidateMessage } from '../signal/types.js';
+import { mergeIceServers, type IceServer } from '../signal/whip/link-header.js';
 
 const log = logger('negotiator');
 
@@ -37,7 +45,7 @@ export interface NegotiatedCall {
 
 /** Why the negotiator ended a call. */
 export type NegotiationEnd =
-  | 'peer-hangup' // the other side said bye
+  | 'peer-hangup' // the other side said bye, or hung up this call
   | 'replaced' // a new call from the same caller (a new offer, not a renegotiation)
   | 'error'; // the offer or answer could not be made or applied
 
@@ -58,6 +66,8 @@ export interface NegotiatorOptions<C extends NegotiatedCall> {
   restartRetryMs?: number;
   /** Candidates kept per call until its remote description is set. Default 200. */
   maxPendingCandidates?: number;
+  /** Bound on gathering before an offer that carries its candidates (`offerCandidates: 'in-offer'`), ms. Default 3000. */
+  gatherTimeoutMs?: number;
   /**
    * Negotiate RTX (retransmissions on a stream of their own). Default false: NACK alone, which keeps 30 fps
    * under heavy random loss where RTX lets the bandwidth estimate collapse (see peer/sdp.ts).
@@ -71,6 +81,7 @@ export const NEGOTIATOR_DEFAULTS = {
   restartAfterMs: 2000,
   restartRetryMs: 4000,
   maxPendingCandidates: 200,
+  gatherTimeoutMs: 3000,
   rtx: false,
 } as const;
 
@@ -109,8 +120,10 @@ interface Entry<C extends NegotiatedCall> {
   call: C;
   /** The peer it belongs to; undefined while it is the spare. */
   peer: RemotePeer | undefined;
-  /** Who offered: we (the caller's calls) or they (an answerer's call, or a viewer that offers). */
+  /** Who offered: we (the caller's calls, a WHEP viewer's) or they (an answerer's call, or a viewer that offers). */
   weOffer: boolean;
+  /** Our current offer carries our candidates inside: none is sent after it. */
+  candidatesInOffer: boolean;
   /** Negotiation operations of this call run one at a time, in order. */
   ops: Promise<void>;
   pending: IceCandidateMessage[];
@@ -124,6 +137,9 @@ interface Entry<C extends NegotiatedCall> {
    * restart applied to the wrong answer never connects: so a restart waits for a delivered offer's answer.
    */
   outstanding: { at: number; delivered: boolean } | undefined;
+  /** Our candidates sent (by {@link candidateKey}), and the ICE generation whose end we said. */
+  sentCandidates: Set<string>;
+  endSaidFor: string | undefined;
   removeListeners: () => void;
 }
 
@@ -133,7 +149,7 @@ interface Entry<C extends NegotiatedCall> {
 export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<NegotiatorEvents<C>> {
   readonly #o: ResolvedOptions<C>;
   readonly #entries = new Map<C, Entry<C>>();
-  /** Caller: the viewers in the room now, by id. */
+  /** The peers of the other side there now, by id. */
   readonly #present = new Map<string, RemotePeer>();
   #spare: Entry<C> | undefined;
   #spareWanted: boolean;
@@ -183,16 +199,17 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
    * makes it a new call (as a protocol-1 caller makes a fresh offer after a call).
    */
   end(call: C, options: { reoffer?: boolean } = {}): void {
-    const peer = this.#entries.get(call)?.peer;
+    const entry = this.#entries.get(call);
+    const peer = entry?.peer;
     this.forget(call);
-    if (
-      options.reoffer &&
-      this.role === 'caller' &&
-      peer !== undefined &&
-      this.#present.has(peer.id) &&
-      !this.#closed
-    )
-      this.#offerTo(this.#present.get(peer.id) ?? peer);
+    if (peer === undefined || this.#closed) return;
+    const present = this.#present.get(peer.id);
+    if (options.reoffer && this.#offering() && present !== undefined && !present.offers) {
+      this.#offerTo(present);
+      return;
+    }
+    // Over: the peer stays where it is, and hears that this call is over.
+    this.#hangup(peer);
   }
 
   /** Remote candidates of `call` dropped because too many came before its remote description. */
@@ -232,6 +249,11 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.removeAllListeners();
   }
 
+  /** We make the offers: the caller, or an answerer over a signaling where the answerer offers (WHEP). */
+  #offering(): boolean {
+    return this.role === 'caller' || this.#o.signaling.capabilities.answererOffers === true;
+  }
+
   #handle(event: SignalingEvent): void {
     if (this.#closed) return;
     switch (event.type) {
@@ -240,9 +262,14 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
         this.#onJoined(event.peers, event.rejoined);
         return;
       case 'peer-joined':
-        if (event.peer.role === 'answerer') this.#present.set(event.peer.id, event.peer);
+        if (event.peer.role !== this.role) this.#present.set(event.peer.id, event.peer);
         this.#onPeerJoined(event.peer, event.tookOffer);
         return;
+      case 'hangup': {
+        const entry = this.#byPeer(event.from) ?? (this.role === 'answerer' ? this.#only() : undefined);
+        if (entry !== undefined) this.#end(entry, 'peer-hangup', false);
+        return;
+      }
       case 'peer-left': {
         this.#present.delete(event.id);
         const entry = this.#byPeer(event.id) ?? (this.role === 'answerer' ? this.#only() : undefined);
@@ -286,24 +313,30 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
 
   /** Joined (or rejoined): offers for the viewers that are there, a spare for the next; restarts after a rejoin. */
   #onJoined(peers: RemotePeer[], rejoined: boolean): void {
-    if (this.role !== 'caller') return;
     this.#present.clear();
-    for (const peer of peers) {
-      if (peer.role !== 'answerer') continue;
-      this.#present.set(peer.id, peer);
+    for (const peer of peers) if (peer.role !== this.role) this.#present.set(peer.id, peer);
+    if (!this.#offering()) return;
+    for (const peer of this.#present.values()) {
       const entry = this.#byPeer(peer.id);
       // Our own connection dropped: our network may have changed; restart what we had. A viewer we have no
-      // call with (it waited for us, or its call was with an earlier caller) gets an offer of its own.
+      // call with (it waited for us, or its call was with an earlier caller) gets an offer of its own, unless
+      // it makes its own.
       if (entry !== undefined) {
         if (rejoined) this.#restart(entry, 'rejoined the signaling server');
-      } else this.#offerTo(peer);
+      } else if (!peer.offers) this.#offerTo(peer);
     }
     this.#ensureSpare();
   }
 
   #onPeerJoined(peer: RemotePeer, tookOffer: boolean): void {
-    if (this.role !== 'caller') return;
+    if (!this.#offering()) return;
     const existing = this.#byPeer(peer.id);
+    if (peer.offers) {
+      // It makes its own offer (a WHEP session): wait for it.
+      if (existing !== undefined && !peer.inCall) this.#end(existing, 'replaced');
+      else if (existing !== undefined) this.emit('peer-back', existing.call);
+      return;
+    }
     if (tookOffer && this.#spare !== undefined) {
       // Steps 2-3: the viewer took the held offer; the spare call is now its call.
       const entry = this.#spare;
@@ -343,7 +376,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     }
     // A new call: it replaces the one we had with this caller.
     if (existing !== undefined) this.#end(existing, 'replaced');
-    const peer: RemotePeer = {
+    const peer: RemotePeer = this.#present.get(from) ?? {
       id: from,
       role: this.role === 'caller' ? 'answerer' : 'caller',
       protocol: 2,
@@ -352,6 +385,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const entry = this.#add(this.#o.createCall(peer), peer, false);
     this.emit('call', entry.call, peer);
     this.emit('step', entry.call, 'offer-received');
+    this.#applyIceServers(entry.call.pc);
     this.#enqueue(entry, () => this.#answer(entry, sdp));
   }
 
@@ -371,9 +405,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const entry = this.#add(this.#o.createCall(peer), peer, true);
     this.emit('call', entry.call, peer);
     this.#enqueue(entry, async () => {
-      const pc = entry.call.pc;
-      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
-      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc) });
+      await this.#makeOffer(entry, false);
       this.emit('step', entry.call, 'offer-sent');
     });
   }
@@ -385,11 +417,9 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const entry = this.#add(this.#o.createCall(undefined), undefined, true);
     this.#spare = entry;
     this.#enqueue(entry, async () => {
-      const pc = entry.call.pc;
-      await pc.setLocalDescription(this.#editOffer(await pc.createOffer()));
       // Taken before it was even sent (a peer-joined with tookOffer for the previous spare came first)?
       // Then it goes as an addressed offer; else it is held.
-      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc) });
+      await this.#makeOffer(entry, false);
       this.emit('step', entry.call, entry.peer === undefined ? 'offer-held' : 'offer-sent');
     });
   }
@@ -429,8 +459,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       if (pc.signalingState === 'closed') return;
       // A restart while an earlier offer waits for its answer: roll back to stable first.
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      await pc.setLocalDescription(this.#editOffer(await pc.createOffer({ iceRestart: true })));
-      await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), renegotiate: true });
+      await this.#makeOffer(entry, true);
     });
     this.#scheduleRetry(entry);
   }
@@ -446,12 +475,60 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     }, retry);
   }
 
+  /**
+   * Steps 1-2: an offer made, set as local description and sent, in the order the signaling's candidates want
+   * (`offerCandidates`, see signal/signaling.ts).
+   */
+  async #makeOffer(entry: Entry<C>, restart: boolean): Promise<void> {
+    const pc = entry.call.pc;
+    const mode = this.#o.signaling.capabilities.offerCandidates ?? 'trickle';
+    const renegotiate = restart ? { renegotiate: true } : {};
+    entry.candidatesInOffer = mode === 'in-offer';
+    const offer = this.#editOffer(await pc.createOffer(restart ? { iceRestart: true } : undefined));
+    if (mode === 'after-offer') {
+      // Sent before gathering starts: the ICE servers its reply brings are used (RFC 9725 section 4.6).
+      await this.#sendOffer(entry, { type: 'offer', sdp: offer.sdp ?? '', ...renegotiate });
+      this.#applyIceServers(pc);
+      await pc.setLocalDescription(offer);
+      return;
+    }
+    this.#applyIceServers(pc);
+    await pc.setLocalDescription(offer);
+    if (mode === 'in-offer') await gatheringComplete(pc, this.#o.gatherTimeoutMs);
+    await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate });
+  }
+
+  /** Adds the ICE servers the signaling learnt (a WHIP server's `Link` headers) to the call's own. */
+  #applyIceServers(pc: RTCPeerConnection): void {
+    const extra = this.#o.signaling.iceServers;
+    if (extra === undefined || extra.length === 0) return;
+    const config = pc.getConfiguration();
+    const own = (config.iceServers ?? []).map(normalizeIceServer);
+    const merged = mergeIceServers(own, extra.map(normalizeIceServer));
+    if (merged.length === own.length) return;
+    try {
+      pc.setConfiguration({ ...config, iceServers: merged });
+      log('ICE servers from the signaling added: %s', merged.map((s) => s.urls.join(' ')).join(', '));
+    } catch (error) {
+      this.emit('warning', `the ICE servers the server gave cannot be used: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Tells a peer still there that our call with it is over (protocol-2 peers: the others have no such message). */
+  #hangup(peer: RemotePeer): void {
+    if (peer.protocol < 2 || !this.#present.has(peer.id)) return;
+    this.#o.signaling
+      .send({ type: 'hangup', to: peer.id })
+      .catch((error: unknown) => log('hangup to %s not sent: %s', peer.id, errorMessage(error)));
+  }
+
   #add(call: C, peer: RemotePeer | undefined, weOffer: boolean): Entry<C> {
     const pc = call.pc;
     const entry: Entry<C> = {
       call,
       peer,
       weOffer,
+      candidatesInOffer: false,
       ops: Promise.resolve(),
       pending: [],
       droppedCandidates: 0,
@@ -459,27 +536,60 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       restartTimer: undefined,
       restarts: 0,
       outstanding: undefined,
+      sentCandidates: new Set(),
+      endSaidFor: undefined,
       removeListeners: () => undefined,
     };
     // Steps 1-3: our candidates go up as they come (trickle ICE); the spare's without `to`, held with it.
     const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
+      if (entry.candidatesInOffer) return; // they went inside the offer
       const c = event.candidate;
-      if (!c || !c.candidate) return; // end of candidates: nothing to send in this protocol
+      // The final null candidate is not our end of candidates: wrtc dispatches its events late, and one it
+      // queued when a gathering started (before its candidates) can be read when the state is already
+      // 'complete' (seen on a busy machine: the end sent before the candidates). sayEnd (below) judges.
+      if (!c) {
+        sayEnd();
+        return;
+      }
+      if (!c.candidate) return; // a generation's end, in some browsers: the final null says it for all
       const candidate: IceCandidateMessage = {
         candidate: c.candidate,
         sdpMid: c.sdpMid,
         sdpMLineIndex: c.sdpMLineIndex,
         usernameFragment: c.usernameFragment,
       };
+      entry.sentCandidates.add(candidateKey(c.candidate));
       void this.#send(entry, { type: 'candidate', candidate }).catch((error: unknown) =>
         log('a local candidate could not be sent: %s', String(error)),
       );
+      sayEnd();
     };
+    // Gathering is complete: said to a peer that wants to know (it builds a description with them all), once
+    // per ICE generation and after every candidate of it. wrtc dispatches its events late and we read its
+    // state live, so the state says 'complete' while candidates may still wait in its queue: the end goes
+    // when the local description's candidates have all gone (seen: the end sent before the candidates).
+    const sayEnd = (): void => {
+      if (entry.candidatesInOffer || pc.iceGatheringState !== 'complete') return;
+      const sdp = pc.localDescription?.sdp ?? '';
+      const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+      if (ufrag === undefined || entry.endSaidFor === ufrag) return;
+      const gathered = [...sdp.matchAll(/^a=(candidate:.+?)\r?$/gm)].map((m) => candidateKey(m[1] ?? ''));
+      if (gathered.some((line) => !entry.sentCandidates.has(line))) return; // their events come first
+      entry.endSaidFor = ufrag;
+      const marker = this.#endOfCandidates(entry);
+      if (marker !== undefined)
+        void this.#send(entry, { type: 'candidate', candidate: marker }).catch((error: unknown) =>
+          log('the end of candidates could not be sent: %s', String(error)),
+        );
+    };
+    const onGathering = (): void => sayEnd();
     const onState = (): void => this.#onConnectionState(entry);
     pc.addEventListener('icecandidate', onCandidate);
+    pc.addEventListener('icegatheringstatechange', onGathering);
     pc.addEventListener('connectionstatechange', onState);
     entry.removeListeners = () => {
       pc.removeEventListener('icecandidate', onCandidate);
+      pc.removeEventListener('icegatheringstatechange', onGathering);
       pc.removeEventListener('connectionstatechange', onState);
     };
     this.#entries.set(call, entry);
@@ -534,7 +644,23 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     return this.#o.signaling.send(to === undefined ? message : { ...message, to });
   }
 
+  /** The end-of-candidates marker for a call's current ICE generation, if its peer wants one. */
+  #endOfCandidates(entry: Entry<C>): IceCandidateMessage | undefined {
+    const peer = entry.peer;
+    if (this.#o.signaling.capabilities.endOfCandidates !== true || peer === undefined || peer.protocol < 2)
+      return undefined;
+    const sdp = entry.call.pc.localDescription?.sdp ?? '';
+    return {
+      candidate: '',
+      sdpMid: /^a=mid:(\S+)/m.exec(sdp)?.[1] ?? null,
+      sdpMLineIndex: 0,
+      usernameFragment: /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? null,
+    };
+  }
+
   #addCandidate(entry: Entry<C>, candidate: IceCandidateMessage): void {
+    // The other side's end of candidates: nothing for our stack to do (libwebrtc M106 refuses the marker).
+    if (candidate.candidate === '') return;
     this.#enqueue(entry, async () => {
       if (!entry.call.pc.remoteDescription) {
         if (entry.pending.length >= this.#o.maxPendingCandidates) entry.droppedCandidates++;
@@ -550,9 +676,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     for (const candidate of pending) await addIceCandidate(entry.call.pc, candidate);
   }
 
-  #end(entry: Entry<C>, reason: NegotiationEnd): void {
+  #end(entry: Entry<C>, reason: NegotiationEnd, tellPeer = reason === 'error'): void {
     if (!this.#entries.has(entry.call)) return;
     this.forget(entry.call);
+    if (tellPeer && entry.peer !== undefined) this.#hangup(entry.peer);
     this.emit('ended', entry.call, reason);
   }
 
@@ -593,6 +720,33 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   }
 }
 
+/** Resolves when the connection's gathering is complete, or after `ms`: what was gathered by then goes. */
+function gatheringComplete(pc: RTCPeerConnection, ms: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      if (pc.iceGatheringState !== 'complete' && performance.now() < deadline) return;
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', done);
+      resolve();
+    };
+    const deadline = performance.now() + ms;
+    const timer = setTimeout(() => {
+      log('gathering not complete after %d ms: offering the candidates we have', ms);
+      pc.removeEventListener('icegatheringstatechange', done);
+      resolve();
+    }, ms);
+    pc.addEventListener('icegatheringstatechange', done);
+  });
+}
+
+function normalizeIceServer(s: RTCIceServer): IceServer {
+  const server: IceServer = { urls: typeof s.urls === 'string' ? [s.urls] : [...s.urls] };
+  if (s.username !== undefined) server.username = s.username;
+  if (typeof s.credential === 'string') server.credential = s.credential;
+  return server;
+}
+
 async function addIceCandidate(pc: RTCPeerConnection, candidate: IceCandidateMessage): Promise<void> {
   try {
     await pc.addIceCandidate(candidate);
@@ -610,4 +764,12 @@ function localSdp(pc: RTCPeerConnection): string {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A candidate's identity: foundation, component, transport, priority, address and port. The description's
+ * `a=candidate` line and the event's `candidate` differ in their extensions (the event's says `ufrag`).
+ */
+function candidateKey(line: string): string {
+  return line.split(' ', 6).join(' ');
 }

@@ -13,3 +13,13 @@ export {
 } from './server.js';
 export { SignalClient, type SignalClientEvents, type SignalClientOptions } from './client.js';
 export { listenUrls, type ListenUrls } from './listen-urls.js';
+export type {
+  OutgoingSignal,
+  RemotePeer,
+  Signaling,
+  SignalingCapabilities,
+  SignalingEvent,
+  SignalingEvents,
+} from './signaling.js';
+export { RoomSignaling, ROOM_SIGNALING_DEFAULTS, type RoomSignalingOptions } from './room-signaling.js';
+export * from './whip/index.js';

@@ -53,6 +53,11 @@ export interface RoomSignalingOptions {
   session?: string;
   /** Bound on the first connection, retries included, in ms. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Answerer: we make our own offers (a WHEP session bridged into the room), so the caller does not offer to
+   * us, and we never take its held offer. Default false.
+   */
+  offers?: boolean;
 }
 
 /** Defaults of {@link RoomSignalingOptions}, and the client's timings. */
@@ -93,7 +98,7 @@ export function newSession(): string {
  * await signaling.close();
  */
 export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Signaling {
-  readonly capabilities: SignalingCapabilities = { holdsOffers: true };
+  readonly capabilities: SignalingCapabilities = { holdsOffers: true, endOfCandidates: true };
   readonly role: Role;
   readonly room: string;
   /** The server URLs, in the order they are tried. */
@@ -102,6 +107,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   readonly #token: string | undefined;
   readonly #session: string;
   readonly #connectTimeoutMs: number;
+  readonly #offers: boolean;
   readonly #ledger = new ResendLedger();
   #socket: ClientSocket | undefined;
   #urlIndex = 0;
@@ -148,6 +154,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     this.#token = options.token;
     this.#session = session;
     this.#connectTimeoutMs = timeout;
+    this.#offers = options.offers === true && options.role === 'answerer';
   }
 
   /** Our member id, once joined. */
@@ -334,6 +341,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       protocol: PROTOCOL_VERSION,
       session: this.#session,
       ...(this.#inCall ? { inCall: true } : {}),
+      ...(this.#offers ? { offers: true } : {}),
     };
     // The ack is handled in its callback, as its packet arrives: what the server sends right after it (a
     // held offer) is then reported after `joined`, in order. (An awaited ack would resolve a tick later.)
@@ -452,9 +460,18 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
         if (m.tookOffer === true) this.#ledger.heldTaken();
         event = {
           type: 'peer-joined',
-          peer: { id: m.id ?? '', role: m.role, protocol: m.protocol ?? 1, inCall: m.inCall === true },
+          peer: {
+            id: m.id ?? '',
+            role: m.role,
+            protocol: m.protocol ?? 1,
+            inCall: m.inCall === true,
+            ...(m.offers === true ? { offers: true } : {}),
+          },
           tookOffer: m.tookOffer === true,
         };
+        break;
+      case 'hangup':
+        event = { type: 'hangup', from: m.from ?? '' };
         break;
       case 'peer-left':
         event = { type: 'peer-left', id: m.id ?? '', role: m.role, reason: m.reason };
@@ -549,7 +566,13 @@ function checkUrl(url: string): void {
 }
 
 function remotePeer(p: PeerInfo): RemotePeer {
-  return { id: p.id, role: p.role, protocol: p.protocol, inCall: p.inCall };
+  return {
+    id: p.id,
+    role: p.role,
+    protocol: p.protocol,
+    inCall: p.inCall,
+    ...(p.offers ? { offers: true } : {}),
+  };
 }
 
 function toWire(m: OutgoingSignal): ClientMessage {
@@ -565,5 +588,7 @@ function toWire(m: OutgoingSignal): ClientMessage {
       return { type: 'answer', sdp: m.sdp, ...(m.to !== undefined ? { to: m.to } : {}) };
     case 'candidate':
       return { type: 'candidate', candidate: m.candidate, ...(m.to !== undefined ? { to: m.to } : {}) };
+    case 'hangup':
+      return { type: 'hangup', ...(m.to !== undefined ? { to: m.to } : {}) };
   }
 }

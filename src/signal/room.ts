@@ -61,6 +61,8 @@ interface Member {
   inCall: boolean;
   /** Answerer: it got an offer from the current caller, so it is not waiting for one. */
   offered: boolean;
+  /** Answerer: it makes its own offers (a WHEP session bridged into the room); it never takes the held offer. */
+  offers: boolean;
   /** Join order: lower has waited longer. */
   seq: number;
 }
@@ -203,6 +205,7 @@ export class Room {
       role: req.role,
       protocol,
       inCall: req.inCall === true,
+      offers: req.role === 'answerer' && req.offers === true,
       offered: previous?.role === req.role ? previous.offered : false,
       seq: previous?.role === req.role ? previous.seq : this.#seq++,
     };
@@ -283,7 +286,34 @@ export class Room {
         return member.protocol === 2 ? this.#callerAnswer(member, message) : wrongRole('answer', 'answerer');
       case 'candidate':
         return this.#candidate(member, message);
+      case 'hangup':
+        return this.#hangup(member, message);
     }
+  }
+
+  /**
+   * Protocol 2: the end of a call between two members, both staying (a call's duration, ICE that did not come
+   * back, an offer that could not be applied). Delivered to protocol-2 members only; an answerer may omit `to`.
+   */
+  #hangup(member: Member, message: Extract<RelayMessage, { type: 'hangup' }>): RelayResult {
+    const target = message.to !== undefined ? this.#members.get(message.to) : undefined;
+    if (message.to !== undefined && (target === undefined || target.role === member.role))
+      return noSuchPeer(this.name, message.to);
+    const to = target ?? (member.role === 'answerer' ? this.#caller() : undefined);
+    if (to === undefined && member.role === 'caller')
+      return {
+        ok: false,
+        error: {
+          code: 'BAD_MESSAGE',
+          message: 'a hangup from the caller needs "to": the answerer it ends the call with',
+        },
+      };
+    if (to === undefined || to.protocol !== 2) return { ok: true, delivered: false, deliveries: [] };
+    return {
+      ok: true,
+      delivered: true,
+      deliveries: [{ to: to.conn, message: { type: 'hangup', from: member.id } }],
+    };
   }
 
   #admit(role: Role, protocol: 1 | 2): SignalErrorBody | undefined {
@@ -332,7 +362,12 @@ export class Room {
   #answererJoined(answerer: Member): Delivery[] {
     const caller = this.#caller();
     const held = this.#held;
-    const takes = !answerer.inCall && held.sdp !== null && held.takenBy === undefined && !held.answered;
+    const takes =
+      !answerer.inCall &&
+      !answerer.offers &&
+      held.sdp !== null &&
+      held.takenBy === undefined &&
+      !held.answered;
     if (takes) {
       held.takenBy = answerer.id;
       answerer.offered = true;
@@ -516,13 +551,16 @@ export class Room {
 }
 
 function info(m: Member): PeerInfo {
-  return { id: m.id, role: m.role, protocol: m.protocol, inCall: m.inCall };
+  const peer: PeerInfo = { id: m.id, role: m.role, protocol: m.protocol, inCall: m.inCall };
+  if (m.offers) peer.offers = true;
+  return peer;
 }
 
 function joinedMessage(m: Member, tookOffer = false): ServerMessage {
   const message: ServerMessage = { type: 'peer-joined', role: m.role, id: m.id, protocol: m.protocol };
   if (m.inCall) message.inCall = true;
   if (tookOffer) message.tookOffer = true;
+  if (m.offers) message.offers = true;
   return message;
 }
 
@@ -540,6 +578,7 @@ function shape(to: Member, message: ServerMessage): ServerMessage {
     case 'peer-left':
       return { type: 'peer-left', role: message.role, reason: message.reason };
     case 'error':
+    case 'hangup':
       return message;
   }
 }

@@ -13,6 +13,9 @@ import { httpRoutes, type HttpHandler } from './http-routes.js';
 import { closer, listen } from './lifecycle.js';
 import { isLoopback } from './listen-urls.js';
 import { RoomRegistry } from './room-registry.js';
+import type { AllowedOrigins } from './whip/cors.js';
+import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
+import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
   LIMITS,
@@ -51,6 +54,12 @@ export interface SignalServerOptions {
    * httpHandler: (req, res) => req.url === '/' ? (res.end('<html>…'), true) : false
    */
   httpHandler?: HttpHandler;
+  /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
+  iceServers?: IceServer[];
+  /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
+  allowOrigin?: AllowedOrigins;
+  /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
+  whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
 }
 
 /** What `GET /healthz` returns and {@link SignalServer.stats} computes. */
@@ -108,7 +117,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   let closing: Promise<void> | undefined;
   let shuttingDown = false;
 
-  const http = createServer(httpRoutes(() => stats(), o.httpHandler));
+  // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
+  const whip = new WhipEndpoints({ ...o, ...o.whip });
+  const http = createServer(httpRoutes(() => stats(), whip.handler(o.httpHandler)));
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
@@ -133,6 +144,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   http.on('error', (error) => log('http server error: %O', error));
 
   const realPort = (http.address() as AddressInfo).port;
+  whip.attach(`http://${displayHost(o.host)}:${realPort}`);
   const warnings: string[] = [];
   if (o.token === undefined && !isLoopback(o.host)) {
     warnings.push(
@@ -159,6 +171,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     close() {
       closing ??= (async () => {
         shuttingDown = true;
+        await whip.close();
         await close();
       })();
       return closing;
@@ -166,8 +179,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   };
 }
 
-type ResolvedOptions = Required<Omit<SignalServerOptions, 'token' | 'httpHandler'>> &
-  Pick<SignalServerOptions, 'token' | 'httpHandler'>;
+type OptionalOptions = 'token' | 'httpHandler' | 'iceServers' | 'allowOrigin' | 'whip';
+type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
+  Pick<SignalServerOptions, OptionalOptions>;
 
 /** The options with their defaults, checked: a TypeError says which one is wrong and how. */
 function resolveOptions(options: SignalServerOptions): ResolvedOptions {

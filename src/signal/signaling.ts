@@ -24,6 +24,11 @@ export interface RemotePeer {
   protocol: number;
   /** It said it is in a call already when it (re)joined. */
   inCall: boolean;
+  /**
+   * It makes its own offers (a WHEP viewer bridged into the room): the caller does not offer to it, it waits
+   * for its offer and answers it.
+   */
+  offers?: boolean;
 }
 
 /** What a signaling reports, in the order it happened. */
@@ -40,17 +45,24 @@ export type SignalingEvent =
   /** An offer; `renegotiate`: for the connection we already have with `from` (an ICE restart). */
   | { type: 'offer'; from: string; sdp: string; renegotiate: boolean }
   | { type: 'answer'; from: string; sdp: string }
+  /** A candidate; an empty `candidate.candidate` is the end-of-candidates marker (see `endOfCandidates`). */
   | { type: 'candidate'; from: string; candidate: IceCandidateMessage }
+  /** `from` ended its call with us (it stays where it is): the call is over. */
+  | { type: 'hangup'; from: string }
   /** The connection to the signaling server is gone; it reconnects by itself, then `joined` again. */
   | { type: 'lost'; reason: string }
   /** Something went wrong that does not end the signaling (a refused message, a failed rejoin). */
   | { type: 'error'; code: string; message: string };
 
-/** What we send: an offer, an answer or a candidate, to one peer (`to`) or, for an offer, held. */
+/**
+ * What we send: an offer, an answer or a candidate, to one peer (`to`) or, for an offer, held; or the end of
+ * our call with one peer (`hangup`: we stay, the call is over).
+ */
 export type OutgoingSignal =
   | { type: 'offer'; sdp: string; to?: string; renegotiate?: boolean }
   | { type: 'answer'; sdp: string; to?: string }
-  | { type: 'candidate'; candidate: IceCandidateMessage; to?: string };
+  | { type: 'candidate'; candidate: IceCandidateMessage; to?: string }
+  | { type: 'hangup'; to?: string };
 
 /** Events of a {@link Signaling}. */
 export type SignalingEvents = { signal: [event: SignalingEvent] };
@@ -62,6 +74,27 @@ export interface SignalingCapabilities {
    * `tookOffer`): a caller keeps one such offer ready (the Socket.IO room). Otherwise every offer has a `to`.
    */
   holdsOffers: boolean;
+  /**
+   * The answerer makes the offer and the caller answers (a WHEP viewer POSTs a receive-only offer). Default
+   * false: the caller offers.
+   */
+  answererOffers?: boolean;
+  /**
+   * When our candidates travel, for an offer:
+   * - `trickle` (default): once the offer is set as local description it is sent, and each candidate follows
+   *   as it comes (the Socket.IO room);
+   * - `after-offer`: the offer is sent *before* it is set as local description, so that ICE servers the reply
+   *   brings (a WHIP server's `Link` headers: {@link Signaling.iceServers}) are in place before gathering
+   *   starts; the candidates follow (RFC 9725 section 4.6);
+   * - `in-offer`: gathering completes (bounded) before the offer is sent, every candidate inside it, and none
+   *   is sent after it (vanilla ICE: a WHIP server that takes no trickled candidates).
+   */
+  offerCandidates?: 'trickle' | 'after-offer' | 'in-offer';
+  /**
+   * It wants the end of our candidates said: a candidate with an empty `candidate` string (and the ICE
+   * generation's `usernameFragment`) once gathering completes. Sent to protocol-2 peers only. Default false.
+   */
+  endOfCandidates?: boolean;
 }
 
 /** One side's signaling: connect, send, hear the other side, leave. */
@@ -69,6 +102,11 @@ export interface Signaling extends TypedEmitter<SignalingEvents> {
   /** The role we hold. */
   readonly role: Role;
   readonly capabilities: SignalingCapabilities;
+  /**
+   * ICE servers the signaling learnt from the other side (a WHIP/WHEP server's `Link` headers), if any: the
+   * negotiator adds them to a call's configuration before it gathers.
+   */
+  readonly iceServers?: readonly RTCIceServer[];
   /** Connects and joins; resolves with the first `joined` (also emitted). */
   connect(): Promise<Extract<SignalingEvent, { type: 'joined' }>>;
   /**

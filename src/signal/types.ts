@@ -149,6 +149,8 @@ export function makeClientMessageSchema(maxSdpBytes: number = LIMITS.maxSdpBytes
       protocol: z.optional(protocolSchema),
       session: z.optional(sessionSchema),
       inCall: z.optional(z.boolean()),
+      /** An answerer that makes its own offers (a WHEP session bridged into the room). */
+      offers: z.optional(z.boolean()),
     }),
     z.strictObject({
       type: z.literal('offer'),
@@ -162,6 +164,8 @@ export function makeClientMessageSchema(maxSdpBytes: number = LIMITS.maxSdpBytes
       candidate: iceCandidateSchema,
       to: z.optional(memberIdSchema),
     }),
+    /** Ends the call with one member (`to`; an answerer may omit it: its caller); both stay in the room. */
+    z.strictObject({ type: z.literal('hangup'), to: z.optional(memberIdSchema) }),
     z.strictObject({ type: z.literal('bye') }),
   ]);
 }
@@ -171,7 +175,7 @@ export const clientMessageSchema = makeClientMessageSchema();
 /** A client -> server message. */
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** The client messages that are relayed to the other peer. */
-export type RelayMessage = Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' }>;
+export type RelayMessage = Extract<ClientMessage, { type: 'offer' | 'answer' | 'candidate' | 'hangup' }>;
 /** A `join` message. */
 export type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -209,6 +213,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     inCall: z.optional(z.boolean()),
     /** To the caller: it took your held offer (the answer to it will come from this member). */
     tookOffer: z.optional(z.boolean()),
+    /** It makes its own offers (a WHEP session): do not offer to it, answer its offer. */
+    offers: z.optional(z.boolean()),
   }),
   z.object({
     type: z.literal('peer-left'),
@@ -217,6 +223,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     id: z.optional(z.string()),
   }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  /** Protocol 2: `from` ended its call with you; it stays in the room. */
+  z.object({ type: z.literal('hangup'), from: z.optional(z.string()) }),
 ]);
 /** A server -> client message. */
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
@@ -255,6 +263,8 @@ export interface PeerInfo {
   protocol: number;
   /** It said it is in a call already when it joined. */
   inCall: boolean;
+  /** It makes its own offers (a WHEP session bridged into the room). */
+  offers?: boolean;
 }
 
 /** The schema of {@link SignalAck}, used by the client to check what the server answers. */
@@ -267,7 +277,15 @@ export const signalAckSchema = z.union([
     delivered: z.optional(z.boolean()),
     id: z.optional(z.string()),
     peers: z.optional(
-      z.array(z.object({ id: z.string(), role: roleSchema, protocol: z.number(), inCall: z.boolean() })),
+      z.array(
+        z.object({
+          id: z.string(),
+          role: roleSchema,
+          protocol: z.number(),
+          inCall: z.boolean(),
+          offers: z.optional(z.boolean()),
+        }),
+      ),
     ),
     maxViewers: z.optional(z.number()),
   }),

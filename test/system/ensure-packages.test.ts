@@ -73,7 +73,7 @@ describe('plan', () => {
     expect(plan(allMissing, DEBIAN_ROOT)).toEqual({
       kind: 'install',
       aptGet: '/usr/bin/apt-get',
-      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'conntrack'],
+      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'conntrack', 'janus', 'janus-tools'],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
       ['/usr/bin/apt-get', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'update'],
@@ -90,8 +90,10 @@ describe('plan', () => {
       message:
         'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN ' +
         "relay tests), iproute2 (the network lab and the STUN test's NAT), nftables (the network lab's NATs " +
-        "and loss, the STUN test's NAT), conntrack (the network lab's NAT mappings); run: sudo apt-get " +
-        'update && sudo apt-get install -y --no-install-recommends chromium coturn iproute2 nftables conntrack',
+        "and loss, the STUN test's NAT), conntrack (the network lab's NAT mappings), janus (the WHIP tests " +
+        "against a real SFU), janus-tools (the WHIP tests, to convert Janus's recordings); run: sudo apt-get " +
+        'update && sudo apt-get install -y --no-install-recommends chromium coturn iproute2 nftables conntrack ' +
+        'janus janus-tools',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -105,9 +107,11 @@ describe('plan', () => {
         "rtc-peer tests: missing chromium (Debian's chromium: browser interop tests and bench), turnserver " +
         "(Debian's coturn: TURN relay tests), ip, tc (Debian's iproute2: the network lab and the STUN test's " +
         "NAT), nft (Debian's nftables: the network lab's NATs and loss, the STUN test's NAT), conntrack " +
-        "(Debian's conntrack: the network lab's NAT mappings); darwin has no apt-get to install them, so " +
-        'install them yourself and put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, ' +
-        'RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, RTC_PEER_CONNTRACK to their paths',
+        "(Debian's conntrack: the network lab's NAT mappings), janus (Debian's janus: the WHIP tests against " +
+        "a real SFU), janus-pp-rec (Debian's janus-tools: the WHIP tests, to convert Janus's recordings); " +
+        'darwin has no apt-get to install them, so install them yourself and put them on PATH, or set ' +
+        'RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, RTC_PEER_CONNTRACK, ' +
+        'RTC_PEER_JANUS, RTC_PEER_JANUS_PP_REC to their paths',
     });
   });
 
@@ -239,7 +243,9 @@ function runWithoutPackages(
 describe('on a machine that lacks the packages, for a user who is not root', () => {
   const expected = readHost().aptGet
     ? 'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN relay ' +
-      'tests); run: (as root) apt-get update && apt-get install -y --no-install-recommends chromium coturn'
+      "tests), janus (the WHIP tests against a real SFU), janus-tools (the WHIP tests, to convert Janus's " +
+      'recordings); run: (as root) apt-get update && apt-get install -y --no-install-recommends chromium ' +
+      'coturn janus janus-tools'
     : undefined;
 
   it('the script prints one line with the command to run and exits 1', { timeout: 30_000 }, async () => {

@@ -30,6 +30,12 @@ export const SYSTEM_PACKAGES = [
   { name: 'iproute2', provides: ['ip', 'tc'], usedBy: "the network lab and the STUN test's NAT" },
   { name: 'nftables', provides: ['nft'], usedBy: "the network lab's NATs and loss, the STUN test's NAT" },
   { name: 'conntrack', provides: ['conntrack'], usedBy: "the network lab's NAT mappings" },
+  { name: 'janus', provides: ['janus'], usedBy: 'the WHIP tests against a real SFU' },
+  {
+    name: 'janus-tools',
+    provides: ['janus-pp-rec'],
+    usedBy: "the WHIP tests, to convert Janus's recordings",
+  },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */
