@@ -20,6 +20,7 @@ const REALTIME = [
   'test/e2e/stun.test.ts',
   'test/e2e/shutdown.test.ts',
   'test/e2e/multi-viewer.test.ts',
+  'test/e2e/protocol-1.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
   'test/record/recorder.test.ts',
