@@ -235,6 +235,14 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     if (this.#spare !== undefined && this.role === 'caller') this.#replaceSpare();
   }
 
+  /**
+   * Makes the offer held for the next viewer again (our addresses changed: its candidates name the old
+   * ones). The calls are left alone: `restartAll` restarts them too.
+   */
+  renewSpare(): void {
+    if (this.#spare !== undefined && this.role === 'caller') this.#replaceSpare();
+  }
+
   /** Stops: no more events. Calls are the owner's to close. */
   close(): void {
     if (this.#closed) return;

@@ -404,15 +404,21 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   /**
    * Our addresses changed (Wi-Fi to LTE, a new lease): the signaling connection may be stuck on an address
-   * we no longer have, so it reconnects at once; every call restarts ICE on its new addresses, and the
-   * offer held for the next viewer is made again with them.
+   * we no longer have, so it reconnects at once; every call restarts ICE on its new addresses (the
+   * negotiator's `restartAll`, or its restart after our rejoin), and the offer held for the next viewer is
+   * made again with them.
    */
   #addressesChanged(gone: string[], added: string[]): void {
     if (this.#stopped) return;
     const why = `our network addresses changed (${[...gone.map((a) => `-${a}`), ...added.map((a) => `+${a}`)].join(' ')})`;
     log(why);
-    this.#signaling?.reconnect(why);
-    this.#negotiator?.restartAll(why);
+    const signaling = this.#signaling;
+    if (signaling?.joined) {
+      // The rejoin restarts every call (the negotiator's rule for our own rejoin), with the new addresses:
+      // restarting them now as well would send offers that go nowhere and a second restart after them.
+      signaling.reconnect(why);
+      this.#negotiator?.renewSpare();
+    } else this.#negotiator?.restartAll(why);
   }
 
   /** Ends a call whose peer vanished, or whose connection stayed down too long. */
