@@ -12,7 +12,6 @@ describe("rtc-peer's API", () => {
       'Call',
       'SendBridge',
       'startSignalServer',
-      'SignalClient',
       'VideoCapture',
       'AudioCapture',
       'locateFfmpeg',
