@@ -7,6 +7,7 @@ import { Reporter } from '../../src/cli/reporter.js';
 import {
   mediaFields,
   mediaText,
+  multiStatusLine,
   statsFields,
   statusLine,
   warningFields,
@@ -108,6 +109,29 @@ describe('wording', () => {
     expect(statusLine('connected', 3.4, stats, 0)).toMatch(/recorded 0$/);
     expect(statsFields(1, stats, undefined).framesRecorded).toBeNull();
     expect(statsFields(1, stats, 86).framesRecorded).toBe(86);
+  });
+
+  test("a caller's status line with several viewers names each, with what is sent to it; stats events name the remote", () => {
+    const sending: CallStats = {
+      ...stats,
+      sendResolution: '640x480',
+      fpsSent: 30.2,
+      kbpsSent: 1490.4,
+      rttMs: 1.2,
+    };
+    const second: CallStats = { ...sending, fpsSent: 28.7, kbpsSent: 1502, rttMs: undefined };
+    expect(
+      multiStatusLine('connected', 12, 'caller', [
+        { call: 1, remote: 'q3Xa9cTzAbCdEfGh', stats: sending, recorded: undefined },
+        { call: 3, remote: 'Lk2b0Z00AbCdEfGh', stats: second, recorded: 40 },
+      ]),
+    ).toBe(
+      'connected 0:12 | 2 viewers | call 1 q3Xa9c: 30 fps 1490 kb/s rtt 1 ms | call 3 Lk2b0Z: 29 fps 1502 kb/s rtt - rec 40',
+    );
+    expect(statusLine('connected', 3, sending, undefined, undefined, 'q3Xa9cTzAbCdEfGh')).toMatch(
+      /^connected 0:03 \| viewer q3Xa9c \| send 640x480 30 fps/,
+    );
+    expect(statsFields(1, stats, undefined, undefined, 'q3Xa9cTzAbCdEfGh').remote).toBe('q3Xa9cTzAbCdEfGh');
   });
 });
 
