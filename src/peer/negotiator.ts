@@ -29,6 +29,7 @@
  * negotiator.on('ended', (call, reason) => void call.close(reason));
  * await negotiator.start();
  */
+import { SignalError } from '../errors.js';
 import { logger } from '../util/log.js';
 import { withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -137,6 +138,8 @@ interface Entry<C extends NegotiatedCall> {
    * restart applied to the wrong answer never connects: so a restart waits for a delivered offer's answer.
    */
   outstanding: { at: number; delivered: boolean } | undefined;
+  /** A restart is queued behind the call's other operations and not made yet. */
+  restartQueued: boolean;
   /** Our candidates sent (by {@link candidateKey}), and the ICE generation whose end we said. */
   sentCandidates: Set<string>;
   endSaidFor: string | undefined;
@@ -379,7 +382,14 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       const ufrag = (d: string | undefined): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(d ?? '')?.[1];
       if (ufrag(sdp) !== ufrag(existing.call.pc.remoteDescription?.sdp))
         this.emit('restart', existing.call, 'the caller restarted ICE');
-      this.#enqueue(existing, () => this.#answer(existing, sdp));
+      this.#enqueue(existing, () =>
+        this.#answer(existing, sdp).catch((error: unknown) => {
+          // The answer to a renegotiation not sent (the signaling is down): the call goes on; the caller
+          // restarts again.
+          if (!(error instanceof SignalError)) throw error;
+          log('answer to the restart of %s not sent: %s', from, error.message);
+        }),
+      );
       return;
     }
     // A new call: it replaces the one we had with this caller.
@@ -451,25 +461,42 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       return;
     }
     clearTimeout(entry.restartTimer);
-    const out = entry.outstanding;
-    if (out !== undefined && out.delivered && performance.now() - out.at < this.#o.restartAfterMs) {
-      // An offer of ours is on its way and will be answered: that exchange is the restart (its answer
-      // brings the peer's candidates of now); if it does not bring the call back, the retry restarts again.
-      log('restart with %s (%s) left to the offer that waits for its answer', peer.id, why);
+    if (this.#answerComing(entry) || entry.restartQueued) {
+      // An offer of ours is on its way and will be answered, or a restart is about to be made: that exchange
+      // is the restart (its answer brings the peer's candidates of now); if it does not bring the call back,
+      // the retry restarts again.
+      log('restart with %s (%s) left to the offer on its way', peer.id, why);
       this.#scheduleRetry(entry);
       return;
     }
     entry.restarts++;
+    entry.restartQueued = true;
     log('restarting ICE with %s (%s), restart %d', peer.id, why, entry.restarts);
     this.emit('restart', entry.call, why);
     this.#enqueue(entry, async () => {
+      entry.restartQueued = false;
       const pc = entry.call.pc;
       if (pc.signalingState === 'closed') return;
+      // An offer made meanwhile (queued before this restart) is on its way: it is the restart.
+      if (this.#answerComing(entry)) return;
       // A restart while an earlier offer waits for its answer: roll back to stable first.
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      await this.#makeOffer(entry, true);
+      try {
+        await this.#makeOffer(entry, true);
+      } catch (error) {
+        // Not sent (the signaling is down too: a blackout, a network change): the call is not over, its media
+        // may come back by itself; the retry restarts again.
+        if (!(error instanceof SignalError)) throw error;
+        log('restart offer to %s not sent: %s', peer.id, error.message);
+      }
     });
     this.#scheduleRetry(entry);
+  }
+
+  /** Whether an offer of ours reached the peer a moment ago and its answer is still to come. */
+  #answerComing(entry: Entry<C>): boolean {
+    const out = entry.outstanding;
+    return out !== undefined && out.delivered && performance.now() - out.at < this.#o.restartAfterMs;
   }
 
   /** If the call does not come back, a restart again later (doubling), as long as it stays down. */
@@ -544,6 +571,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       restartTimer: undefined,
       restarts: 0,
       outstanding: undefined,
+      restartQueued: false,
       sentCandidates: new Set(),
       endSaidFor: undefined,
       removeListeners: () => undefined,
@@ -633,10 +661,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     entry: Entry<C>,
     message: { type: 'offer'; sdp: string; renegotiate?: boolean },
   ): Promise<void> {
-    const at = performance.now();
     const delivered = await this.#send(entry, message);
-    // (Held for the next viewer: delivered when one takes it.)
-    entry.outstanding = { at, delivered: delivered || entry.peer === undefined };
+    // When it reached the server, which may be long after it went (a blackout holds it in TCP, and then the
+    // peer gets it late); held for the next viewer: delivered when one takes it.
+    entry.outstanding = { at: performance.now(), delivered: delivered || entry.peer === undefined };
   }
 
   /** Sends a message of a call: to its peer, or, for the spare, held (no `to`). */
