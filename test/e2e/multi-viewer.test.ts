@@ -93,7 +93,7 @@ describe('one rtc-peer call, many viewers', () => {
       '--room',
       room,
       '--size',
-      '320x240',
+      '240x180',
       '--no-audio',
       ...NO_STUN,
     ]);
