@@ -67,6 +67,8 @@ export interface StallResult {
 
 /** Signaling load at one client count. */
 export interface SignalingResult {
+  /** One server (rooms in memory), or two servers sharing a redis-server, every handshake across them. */
+  setup: 'one' | 'two+redis';
   clients: number;
   /** Wall time to connect and join all clients, ms. */
   connectAllMs: number;
@@ -80,12 +82,23 @@ export interface SignalingResult {
   rate: number;
   /** Handshakes completed. */
   handshakes: number;
+  /** Handshakes asked (rate x seconds) that did not complete. */
+  handshakesLost: number;
   /** Handshakes per second achieved. */
   rateAchieved: number;
   /** One relay (offer, answer and candidate relays together), send to receive, ms. */
   relayMs?: Percentiles;
   /** Whole offer -> answer -> candidate handshake, the caller's offer to the answerer's candidate, ms. */
   handshakeMs?: Percentiles;
-  /** CPU of the server process during the handshakes, cores. */
+  /**
+   * An answerer's join -> the offer held for it, ms: the caller on the callers' server, the answerer on the
+   * answerers' (with two servers, across them), one room after the other, the load's clients idle.
+   */
+  heldOfferMs?: Percentiles;
+  /** CPU of the server processes during the handshakes, cores. */
   serverCpuCores: number;
+  /** Two servers: CPU of redis-server during the handshakes, cores. */
+  redisCpuCores?: number;
+  /** Two servers: redis-server's RSS growth divided by the clients, KB. */
+  redisRssPerClientKb?: number;
 }

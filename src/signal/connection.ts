@@ -1,13 +1,16 @@
 /**
  * One client connection: every `signal` event validated with the wire schema at the boundary, dispatched to
  * the rooms, answered with exactly one acknowledgement, and the deliveries it causes sent in order. Other
- * events are refused with UNKNOWN_EVENT; a dropped connection leaves its room.
+ * events are refused with UNKNOWN_EVENT; a dropped connection leaves its room. A connection's messages go
+ * through one queue: with rooms in Redis each waits for the one before it, so they apply in the order sent.
  */
-import type { Server, Socket } from 'socket.io';
+import type { Socket } from 'socket.io';
 import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
+import type { SignalMetrics } from './metrics.js';
 import type { Delivery } from './room.js';
-import type { RoomRegistry } from './room-registry.js';
+import type { DispatchResult, Registry } from './room-registry.js';
+import { SerialQueue } from './serial-queue.js';
 import {
   SIGNAL_EVENT,
   type ClientToServerEvents,
@@ -20,13 +23,20 @@ import {
 
 const log = logger('signal');
 
+/** Messages of one connection waiting for the one being applied; more are refused with BUSY. */
+export const MAX_QUEUED_MESSAGES = 256;
+
 /** What a connection needs from the server it belongs to. */
 export interface ConnectionContext {
-  io: Server<ClientToServerEvents, ServerToClientEvents>;
-  registry: RoomRegistry;
+  registry: Registry;
   schema: ReturnType<typeof makeClientMessageSchema>;
-  /** True once the server is shutting down: departures are then not announced. */
-  shuttingDown: () => boolean;
+  /** Sends messages to connections, of this server or (through the adapter) of the others. */
+  deliver: (deliveries: Delivery[]) => void;
+  /** False once departures need not be announced (one server shutting down: nobody is left to hear). */
+  announceDepartures: () => boolean;
+  metrics: SignalMetrics;
+  /** The queues of the connections being served, so that close() can wait for them. */
+  queues: Set<SerialQueue>;
 }
 
 /** Serves one connected socket until it disconnects. */
@@ -34,12 +44,12 @@ export function serveConnection(
   ctx: ConnectionContext,
   socket: Socket<ClientToServerEvents, ServerToClientEvents>,
 ): void {
-  const { io, registry, schema } = ctx;
+  const { registry, schema, metrics } = ctx;
   log('%s connected from %s', socket.id, socket.handshake.address);
-  const deliver = (deliveries: Delivery[]): void => {
-    for (const { to, message } of deliveries) io.to(to).emit(SIGNAL_EVENT, message);
-  };
+  const queue = new SerialQueue(MAX_QUEUED_MESSAGES);
+  ctx.queues.add(queue);
   const reply = (ack: unknown, response: SignalAck): void => {
+    if (!response.ok) metrics.refusal(response.error.code);
     if (typeof ack === 'function') {
       (ack as (r: SignalAck) => void)(response);
     } else if (!response.ok) {
@@ -49,31 +59,63 @@ export function serveConnection(
     }
   };
 
+  const internal = (ack: unknown, error: unknown): void => {
+    // Never let a client's message take the server down; the message is dropped.
+    log('%s: internal error on a message: %O', socket.id, error);
+    reply(ack, {
+      ok: false,
+      error: { code: 'INTERNAL', message: 'the server failed on this message; it was dropped' },
+    });
+  };
+
   socket.on(SIGNAL_EVENT, (raw: unknown, ack: unknown) => {
+    const arrived = performance.now();
     try {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
+        metrics.message('invalid');
         const error = describeInvalid(parsed.error, raw);
         log('%s: dropped invalid message: %s', socket.id, error.message);
         reply(ack, { ok: false, error });
         return;
       }
-      const { ack: response, deliveries } = registry.dispatch(socket.id, parsed.data);
-      log(
-        '%s: %s -> %s',
-        socket.id,
-        parsed.data.type,
-        response.ok ? `ok, ${deliveries.length} deliveries` : response.error.code,
-      );
-      reply(ack, response);
-      deliver(deliveries);
-    } catch (error) {
-      // Never let a client's message take the server down; the message is dropped.
-      log('%s: internal error on a message: %O', socket.id, error);
-      reply(ack, {
-        ok: false,
-        error: { code: 'INTERNAL', message: 'the server failed on this message; it was dropped' },
+      const message = parsed.data;
+      metrics.message(message.type);
+      const finish = ({ ack: response, deliveries }: DispatchResult): void => {
+        log(
+          '%s: %s -> %s',
+          socket.id,
+          message.type,
+          response.ok ? `ok, ${deliveries.length} deliveries` : response.error.code,
+        );
+        reply(ack, response);
+        ctx.deliver(deliveries);
+        if (deliveries.length > 0) metrics.relayed(message.type, arrived);
+      };
+      const queued = queue.push(() => {
+        try {
+          const result = registry.dispatch(socket.id, message);
+          if (!(result instanceof Promise)) return finish(result);
+          return result.then(finish, (error: unknown) => internal(ack, error));
+        } catch (error) {
+          internal(ack, error);
+          return undefined;
+        }
       });
+      if (!queued) {
+        log('%s: %s dropped: %d messages waiting', socket.id, message.type, queue.waiting);
+        reply(ack, {
+          ok: false,
+          error: {
+            code: 'BUSY',
+            message:
+              `${MAX_QUEUED_MESSAGES} messages of this connection are waiting to be applied; this ` +
+              `${message.type} was dropped: wait for the acknowledgements before sending more`,
+          },
+        });
+      }
+    } catch (error) {
+      internal(ack, error);
     }
   });
 
@@ -93,13 +135,23 @@ export function serveConnection(
     // A client can emit an event named "disconnect" itself; only the real one counts.
     if (socket.connected) return;
     log('%s disconnected: %s', socket.id, reason);
-    try {
-      const deliveries = registry.disconnect(socket.id);
-      // Shutting down: nobody left, the server is going; clients see their own disconnect and rejoin.
-      if (!ctx.shuttingDown()) deliver(deliveries);
-    } catch (error) {
-      log('%s: internal error on disconnect: %O', socket.id, error);
-    }
+    const failed = (error: unknown): void => log('%s: internal error on disconnect: %O', socket.id, error);
+    // Shutting down alone: nobody left, the server is going; clients see their own disconnect and rejoin.
+    const announce = (deliveries: Delivery[]): void => {
+      if (ctx.announceDepartures()) ctx.deliver(deliveries);
+    };
+    // After the messages still waiting (force: a departure is never dropped).
+    queue.push(() => {
+      try {
+        const result = registry.disconnect(socket.id);
+        if (!(result instanceof Promise)) return announce(result);
+        return result.then(announce, failed);
+      } catch (error) {
+        failed(error);
+        return undefined;
+      }
+    }, true);
+    void queue.idle().then(() => ctx.queues.delete(queue));
   });
 }
 

@@ -4,10 +4,12 @@
  */
 export * from './types.js';
 export { Room, type Delivery, type JoinResult, type RelayResult, type RoomOptions } from './room.js';
-export { RoomRegistry, type DispatchResult } from './room-registry.js';
+export { RoomRegistry, type DispatchResult, type Registry, type RegistryCounts } from './room-registry.js';
+export { RedisRoomRegistry, type RedisRegistryOptions } from './redis-registry.js';
 export {
   startSignalServer,
   type SignalServer,
+  type SignalServerEvents,
   type SignalServerOptions,
   type SignalServerStats,
 } from './server.js';

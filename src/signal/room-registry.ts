@@ -1,6 +1,8 @@
 /**
- * All rooms of a server and which client is in which, as pure logic: validated client messages in,
- * acknowledgements and deliveries out. A client can only speak in the room it joined, in its role.
+ * All rooms of a server and which client is in which: validated client messages in, acknowledgements and
+ * deliveries out. A client can only speak in the room it joined, in its role. {@link Registry} is what the
+ * server needs of it; {@link RoomRegistry} keeps the rooms in this process, as pure logic (the default),
+ * redis-registry.ts keeps them in Redis, shared by several servers. Both apply the rules of room.ts.
  */
 import { Room, type Delivery, type RoomOptions } from './room.js';
 import type { ClientMessage, SignalAck, SignalErrorBody } from './types.js';
@@ -11,8 +13,33 @@ export interface DispatchResult {
   deliveries: Delivery[];
 }
 
-/** Rooms by name, created on first join and forgotten when empty. */
-export class RoomRegistry {
+/** Counts of a registry, for `/metrics`. */
+export interface RegistryCounts {
+  /** Rooms with at least one member (with Redis: in the whole cluster). */
+  rooms: number;
+  /** Rooms holding an unanswered offer for the next answerer (with Redis: in the whole cluster). */
+  heldOffers: number;
+  /** Connections of this server that are in a room. */
+  members: number;
+}
+
+/**
+ * The rooms of a server, wherever they are kept. The server calls it from one queue per connection: the
+ * messages of one connection are applied one after the other, in order, even when the registry is async.
+ */
+export interface Registry {
+  /** Applies one validated message from connection `clientId`. */
+  dispatch(clientId: string, message: ClientMessage): DispatchResult | Promise<DispatchResult>;
+  /** The connection is gone: it leaves its room, if any; returns what to tell the others. */
+  disconnect(clientId: string): Delivery[] | Promise<Delivery[]>;
+  /** Rooms in which a connection of this server is a member (`/healthz`). */
+  readonly roomCount: number;
+  /** Counts for `/metrics`. */
+  counts(): RegistryCounts | Promise<RegistryCounts>;
+}
+
+/** Rooms by name, in this process: created on first join and forgotten when empty. */
+export class RoomRegistry implements Registry {
   private readonly rooms = new Map<string, Room>();
   private readonly roomOfClient = new Map<string, Room>();
 
@@ -28,6 +55,13 @@ export class RoomRegistry {
     return this.roomOfClient.get(clientId);
   }
 
+  /** Counts for `/metrics`. */
+  counts(): RegistryCounts {
+    let heldOffers = 0;
+    for (const room of this.rooms.values()) if (holdsOffer(room)) heldOffers++;
+    return { rooms: this.rooms.size, heldOffers, members: this.roomOfClient.size };
+  }
+
   /** Total candidates dropped over the held bound, across live rooms. */
   get droppedCandidates(): number {
     let n = 0;
@@ -40,12 +74,7 @@ export class RoomRegistry {
     const current = this.roomOfClient.get(clientId);
     if (message.type === 'join') {
       if (current !== undefined) {
-        return refuse({
-          code: 'ALREADY_JOINED',
-          message:
-            `already in room "${current.name}" as ${current.roleOf(clientId) ?? '?'}; ` +
-            'send bye before joining again',
-        });
+        return refuse(alreadyJoined(current, clientId));
       }
       let room = this.rooms.get(message.room);
       const created = room === undefined;
@@ -60,7 +89,7 @@ export class RoomRegistry {
       return { ack: result.ack, deliveries: result.deliveries };
     }
     if (current === undefined) {
-      return refuse({ code: 'NOT_JOINED', message: `${message.type} before join; send join first` });
+      return refuse(notJoined(message.type));
     }
     if (message.type === 'bye') return { ack: { ok: true }, deliveries: this.leave(clientId, 'bye') };
     const result = current.relay(clientId, message);
@@ -83,6 +112,27 @@ export class RoomRegistry {
   }
 }
 
-function refuse(error: SignalErrorBody): DispatchResult {
+/** A refusal: the ack says why, nothing is delivered. */
+export function refuse(error: SignalErrorBody): DispatchResult {
   return { ack: { ok: false, error }, deliveries: [] };
+}
+
+/** The refusal of a join from a connection that is in `room` already. */
+export function alreadyJoined(room: Room, clientId: string): SignalErrorBody {
+  return {
+    code: 'ALREADY_JOINED',
+    message:
+      `already in room "${room.name}" as ${room.roleOf(clientId) ?? '?'}; ` + 'send bye before joining again',
+  };
+}
+
+/** The refusal of a message other than join from a connection in no room. */
+export function notJoined(type: ClientMessage['type']): SignalErrorBody {
+  return { code: 'NOT_JOINED', message: `${type} before join; send join first` };
+}
+
+/** True when the room holds an unanswered offer for the next answerer. */
+export function holdsOffer(room: Room): boolean {
+  const held = room.heldState();
+  return held.sdp !== null && !held.answered;
 }

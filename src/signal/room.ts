@@ -51,7 +51,8 @@ export type JoinResult =
 export type RelayResult =
   { ok: true; delivered: boolean; deliveries: Delivery[] } | { ok: false; error: SignalErrorBody };
 
-interface Member {
+/** A member as the room keeps it (exported in {@link RoomState}). */
+export interface Member {
   id: string;
   /** The connection it speaks through now (a rejoin with its session moves it to a new one). */
   conn: string;
@@ -71,7 +72,7 @@ interface Member {
  * The caller's latest offer sent without `to`, as the room remembers it: held until an answerer takes it.
  * `sdp` is null until the first offer; candidates sent before it are kept and belong to it.
  */
-interface HeldOffer {
+export interface HeldOffer {
   sdp: string | null;
   candidates: IceCandidateMessage[];
   /** The answerer that took it: later candidates without `to` go to it. */
@@ -82,6 +83,19 @@ interface HeldOffer {
 
 function emptyHeld(): HeldOffer {
   return { sdp: null, candidates: [], answered: false };
+}
+
+/**
+ * A room's whole state as a plain object (JSON-safe), to store it elsewhere and make the same room again
+ * with {@link Room.fromState}: the shared state of several servers (redis-registry.ts) is this object.
+ */
+export interface RoomState {
+  /** Members in join order. */
+  members: Member[];
+  held: HeldOffer;
+  /** The next join's sequence number. */
+  seq: number;
+  droppedCandidates: number;
 }
 
 /** The member id of a session in a room: public (others see it), derived so that only the session holder can rejoin as it. */
@@ -124,6 +138,40 @@ export class Room {
     this.#maxHeldCandidates = options.maxHeldCandidates ?? LIMITS.maxHeldCandidates;
     this.#maxViewers = options.maxViewers ?? DEFAULT_MAX_VIEWERS;
     this.#newId = options.newId ?? randomId;
+  }
+
+  /**
+   * The room made again from {@link Room.toState}: it behaves exactly as the room the state was taken from.
+   * The state is not checked: it must come from `toState()` (a store keeps it as it was written).
+   */
+  static fromState(name: string, state: RoomState, options: RoomOptions = {}): Room {
+    const room = new Room(name, options);
+    for (const m of state.members) {
+      const member: Member = { ...m };
+      room.#members.set(member.id, member);
+      room.#byConn.set(member.conn, member);
+    }
+    room.#held = { ...state.held, candidates: [...state.held.candidates] };
+    room.#seq = state.seq;
+    room.droppedCandidates = state.droppedCandidates;
+    return room;
+  }
+
+  /** The room's state as a plain object (copied: later changes to the room do not show in it). */
+  toState(): RoomState {
+    const held: HeldOffer = { ...this.#held, candidates: [...this.#held.candidates] };
+    if (held.takenBy === undefined) delete held.takenBy;
+    return {
+      members: [...this.#members.values()].map((m) => ({ ...m })),
+      held,
+      seq: this.#seq,
+      droppedCandidates: this.droppedCandidates,
+    };
+  }
+
+  /** The connections of the members, in join order. */
+  get connections(): string[] {
+    return [...this.#members.values()].map((m) => m.conn);
   }
 
   /** True when nobody is in the room (the registry then forgets it). */

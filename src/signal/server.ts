@@ -1,24 +1,33 @@
 /**
  * The Socket.IO signaling server, put together: the HTTP routes (http-routes.ts), the token check at
- * connection (auth.ts), one handler per connection that validates and dispatches to the pure rooms
- * (connection.ts, room-registry.ts, room.ts), and listening and closing (lifecycle.ts).
+ * connection (auth.ts), one handler per connection that validates and dispatches to the rooms
+ * (connection.ts, room-registry.ts, room.ts), and listening and closing (lifecycle.ts). With `redis`, the
+ * rooms are shared with the other servers of that Redis (cluster.ts, redis-registry.ts).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import { requireToken } from './auth.js';
+import { checkRedisUrl, joinCluster, type Cluster } from './cluster.js';
 import { serveConnection } from './connection.js';
-import { httpRoutes, type HttpHandler } from './http-routes.js';
+import { httpRoutes, type HttpHandler, type Readiness } from './http-routes.js';
 import { closer, listen } from './lifecycle.js';
 import { isLoopback } from './listen-urls.js';
-import { RoomRegistry } from './room-registry.js';
+import { SignalMetrics } from './metrics.js';
+import type { Delivery } from './room.js';
+import { CONNECTING } from './redis-registry.js';
+import { RoomRegistry, type Registry } from './room-registry.js';
+import type { SerialQueue } from './serial-queue.js';
 import type { AllowedOrigins } from './whip/cors.js';
 import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
   LIMITS,
+  SIGNAL_EVENT,
   makeClientMessageSchema,
   type ClientToServerEvents,
   type ServerToClientEvents,
@@ -54,6 +63,14 @@ export interface SignalServerOptions {
    * httpHandler: (req, res) => req.url === '/' ? (res.end('<html>…'), true) : false
    */
   httpHandler?: HttpHandler;
+  /**
+   * Share the rooms with the other servers of this Redis (`redis://HOST:PORT`, `rediss://` for TLS): a
+   * caller on one server and an answerer on another meet as on one server. Default: none, the rooms live
+   * in this process. See docs/deploy.md.
+   */
+  redis?: string;
+  /** With `redis`: a server whose heartbeat is this old is dead and its members are removed. Default 4000 ms. */
+  nodeTtlMs?: number;
   /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
   iceServers?: IceServer[];
   /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
@@ -61,6 +78,12 @@ export interface SignalServerOptions {
   /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
   whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
 }
+
+/** Events of a {@link SignalServer}. */
+export type SignalServerEvents = {
+  /** It became ready to serve, or stopped being (with `redis`: Redis unreachable), and why. */
+  readiness: [ready: boolean, reason: string];
+};
 
 /** What `GET /healthz` returns and {@link SignalServer.stats} computes. */
 export interface SignalServerStats {
@@ -89,6 +112,15 @@ export interface SignalServer {
   close(): Promise<void>;
   /** Current counts, as served on `/healthz`. */
   stats(): SignalServerStats;
+  /** Whether it can serve now, as served on `/readyz`. */
+  readiness(): Readiness;
+  /** This server's id: the `node` label of `/metrics`, and its name among the servers of a Redis. */
+  nodeId: string;
+  /**
+   * `readiness` changes (with `redis`, when Redis goes away or comes back; not the moment of connecting
+   * at the start: then `readiness()` says `starting` until the first answer or failure).
+   */
+  events: TypedEmitter<SignalServerEvents>;
 }
 
 /** Defaults of {@link SignalServerOptions}, in one place. */
@@ -112,25 +144,71 @@ export const SIGNAL_SERVER_DEFAULTS = {
  */
 export async function startSignalServer(options: SignalServerOptions = {}): Promise<SignalServer> {
   const o = resolveOptions(options);
-  const registry = new RoomRegistry({ maxHeldCandidates: o.maxHeldCandidates, maxViewers: o.maxViewers });
   let startedAt = performance.now();
   let closing: Promise<void> | undefined;
   let shuttingDown = false;
+  let listening = false;
+  const events = new TypedEmitter<SignalServerEvents>();
 
   // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
   const whip = new WhipEndpoints({ ...o, ...o.whip });
-  const http = createServer(httpRoutes(() => stats(), whip.handler(o.httpHandler)));
+  const http = createServer(
+    httpRoutes(
+      { health: () => stats(), readiness, metrics: () => metricsText() },
+      whip.handler(o.httpHandler),
+    ),
+  );
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
   });
+  const sockets = io.of('/').sockets;
+  // A client of this server gets its message directly. One of another server got it through the Redis
+  // adapter's stream, written with the room's change (redis-registry.ts); alone, there is no other server.
+  const deliver = (deliveries: Delivery[]): void => {
+    for (const { to, message } of deliveries) {
+      const local = sockets.get(to);
+      if (local !== undefined) local.emit(SIGNAL_EVENT, message);
+      else if (cluster === undefined) continue;
+      metrics.delivery(message.type);
+    }
+  };
+  const rooms = { maxHeldCandidates: o.maxHeldCandidates, maxViewers: o.maxViewers };
+  const cluster: Cluster | undefined =
+    o.redis === undefined
+      ? undefined
+      : joinCluster(io, {
+          ...rooms,
+          url: o.redis,
+          nodeTtlMs: o.nodeTtlMs,
+          deliver: (deliveries) => deliver(deliveries),
+          isConnected: (conn) => sockets.has(conn),
+          dropConnection: (conn) => sockets.get(conn)?.disconnect(true),
+        });
+  const registry: Registry = cluster?.registry ?? new RoomRegistry(rooms);
+  const nodeId = cluster?.registry.nodeId ?? `${hostname()}-${process.pid}`;
+  const metrics = new SignalMetrics({
+    node: nodeId,
+    clients: () => sockets.size,
+    counts: () => registry.counts(),
+    ready: () => readiness().ready,
+  });
+  cluster?.registry.on('conflict', () => metrics.conflict());
+  cluster?.registry.on('swept', (_node, n) => metrics.swept(n));
+  cluster?.registry.on('readiness', (ready, reason) => {
+    if (listening && !shuttingDown) events.emit('readiness', ready, reason);
+  });
+  const queues = new Set<SerialQueue>();
   const close = closer(http, io);
   if (o.token !== undefined) requireToken(io, o.token);
   const ctx = {
-    io,
     registry,
     schema: makeClientMessageSchema(o.maxSdpBytes),
-    shuttingDown: () => shuttingDown,
+    deliver,
+    // Alone, a server shutting down has nobody left to tell; the rooms of a cluster outlive it.
+    announceDepartures: () => cluster !== undefined || !shuttingDown,
+    metrics,
+    queues,
   };
   io.on('connection', (socket) => serveConnection(ctx, socket));
 
@@ -138,9 +216,11 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     await listen(http, o.host, o.port);
   } catch (error) {
     void io.close();
+    await cluster?.close();
     throw error;
   }
   startedAt = performance.now();
+  listening = true;
   http.on('error', (error) => log('http server error: %O', error));
 
   const realPort = (http.address() as AddressInfo).port;
@@ -157,9 +237,23 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   function stats(): SignalServerStats {
     return {
       rooms: registry.roomCount,
-      clients: io.of('/').sockets.size,
+      clients: sockets.size,
       uptimeSec: Math.round((performance.now() - startedAt) / 100) / 10,
     };
+  }
+
+  function readiness(): Readiness {
+    if (shuttingDown) return { ready: false, reason: 'shutting down' };
+    if (!listening) return { ready: false, reason: 'starting' };
+    if (cluster !== undefined && !cluster.registry.ready) {
+      const { reason } = cluster.registry;
+      return { ready: false, reason: reason === CONNECTING ? 'starting: connecting to Redis' : reason };
+    }
+    return { ready: true, reason: '' };
+  }
+
+  async function metricsText(): Promise<{ contentType: string; text: string }> {
+    return { contentType: metrics.contentType, text: await metrics.scrape() };
   }
 
   return {
@@ -168,18 +262,32 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     port: realPort,
     warnings,
     stats,
+    readiness,
+    nodeId,
+    events,
     close() {
       closing ??= (async () => {
         shuttingDown = true;
         await whip.close();
         await close();
+        // With Redis, the departures of this server's clients are written before its connections close
+        // (bounded: a Redis that does not answer leaves them to the other servers' sweep).
+        await Promise.race([
+          Promise.all([...queues].map((q) => q.idle())),
+          new Promise((r) => setTimeout(r, CLOSE_DRAIN_MS).unref()),
+        ]);
+        await cluster?.close();
       })();
       return closing;
     },
   };
 }
 
-type OptionalOptions = 'token' | 'httpHandler' | 'iceServers' | 'allowOrigin' | 'whip';
+/** How long close() waits for the departures of its clients to be written to Redis, ms. */
+const CLOSE_DRAIN_MS = 3000;
+
+type OptionalOptions =
+  'token' | 'httpHandler' | 'redis' | 'nodeTtlMs' | 'iceServers' | 'allowOrigin' | 'whip';
 type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
   Pick<SignalServerOptions, OptionalOptions>;
 
@@ -197,6 +305,7 @@ function resolveOptions(options: SignalServerOptions): ResolvedOptions {
   if (!Number.isInteger(o.maxViewers) || o.maxViewers < 1 || o.maxViewers > 1000) {
     throw new TypeError(`maxViewers must be an integer in 1..1000, got ${String(o.maxViewers)}`);
   }
+  if (o.redis !== undefined) checkRedisUrl(o.redis);
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) {
     throw new TypeError('signal server token must be a non-empty string; omit it for an open server');
   }

@@ -52,6 +52,8 @@ export const ERROR_CODES = [
   'ROOM_FULL', // protocol 2: the room's caller already serves the server's maxViewers answerers
   'NO_SUCH_PEER', // protocol 2: `to` names no member of the room (it left), or one that cannot take it
   'REPLACED', // protocol 2: another connection joined with this connection's session (pushed, then no longer a member)
+  'UNAVAILABLE', // a server of several (--redis) cannot reach the shared state in Redis now: nothing changed, retry
+  'BUSY', // too many messages of this connection are waiting to be applied: the newest was dropped, slow down
   'UNAUTHORIZED', // missing or wrong token (connect_error message prefix, never an ack)
   'INTERNAL', // a bug in the server; the message was dropped
 ] as const;

@@ -73,7 +73,17 @@ describe('plan', () => {
     expect(plan(allMissing, DEBIAN_ROOT)).toEqual({
       kind: 'install',
       aptGet: '/usr/bin/apt-get',
-      packages: ['chromium', 'coturn', 'iproute2', 'nftables', 'conntrack', 'janus', 'janus-tools'],
+      packages: [
+        'chromium',
+        'coturn',
+        'iproute2',
+        'nftables',
+        'conntrack',
+        'janus',
+        'janus-tools',
+        'redis-server',
+        'haproxy',
+      ],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
       ['/usr/bin/apt-get', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'update'],
@@ -91,9 +101,10 @@ describe('plan', () => {
         'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN ' +
         "relay tests), iproute2 (the network lab and the STUN test's NAT), nftables (the network lab's NATs " +
         "and loss, the STUN test's NAT), conntrack (the network lab's NAT mappings), janus (the WHIP tests " +
-        "against a real SFU), janus-tools (the WHIP tests, to convert Janus's recordings); run: sudo apt-get " +
-        'update && sudo apt-get install -y --no-install-recommends chromium coturn iproute2 nftables conntrack ' +
-        'janus janus-tools',
+        "against a real SFU), janus-tools (the WHIP tests, to convert Janus's recordings), redis-server " +
+        '(several signaling servers sharing rooms), haproxy (clients failing over behind a load balancer); ' +
+        'run: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium coturn ' +
+        'iproute2 nftables conntrack janus janus-tools redis-server haproxy',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -108,10 +119,12 @@ describe('plan', () => {
         "(Debian's coturn: TURN relay tests), ip, tc (Debian's iproute2: the network lab and the STUN test's " +
         "NAT), nft (Debian's nftables: the network lab's NATs and loss, the STUN test's NAT), conntrack " +
         "(Debian's conntrack: the network lab's NAT mappings), janus (Debian's janus: the WHIP tests against " +
-        "a real SFU), janus-pp-rec (Debian's janus-tools: the WHIP tests, to convert Janus's recordings); " +
-        'darwin has no apt-get to install them, so install them yourself and put them on PATH, or set ' +
-        'RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, RTC_PEER_CONNTRACK, ' +
-        'RTC_PEER_JANUS, RTC_PEER_JANUS_PP_REC to their paths',
+        "a real SFU), janus-pp-rec (Debian's janus-tools: the WHIP tests, to convert Janus's recordings), " +
+        "redis-server (Debian's redis-server: several signaling servers sharing rooms), haproxy (Debian's " +
+        'haproxy: clients failing over behind a load balancer); darwin has no apt-get to install them, so ' +
+        'install them yourself and put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, ' +
+        'RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, RTC_PEER_CONNTRACK, RTC_PEER_JANUS, RTC_PEER_JANUS_PP_REC, ' +
+        'RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY to their paths',
     });
   });
 
@@ -244,8 +257,8 @@ describe('on a machine that lacks the packages, for a user who is not root', () 
   const expected = readHost().aptGet
     ? 'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN relay ' +
       "tests), janus (the WHIP tests against a real SFU), janus-tools (the WHIP tests, to convert Janus's " +
-      'recordings); run: (as root) apt-get update && apt-get install -y --no-install-recommends chromium ' +
-      'coturn janus janus-tools'
+      'recordings), redis-server (several signaling servers sharing rooms); run: (as root) apt-get update && ' +
+      'apt-get install -y --no-install-recommends chromium coturn janus janus-tools redis-server'
     : undefined;
 
   it('the script prints one line with the command to run and exits 1', { timeout: 30_000 }, async () => {
@@ -257,7 +270,9 @@ describe('on a machine that lacks the packages, for a user who is not root', () 
     expect(lines[1]).toBe('');
     if (expected) expect(lines[0]).toBe(expected);
     else
-      expect(lines[0]).toMatch(/^rtc-peer tests: missing chromium .* RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER/);
+      expect(lines[0]).toMatch(
+        /^rtc-peer tests: missing chromium .* RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, RTC_PEER_REDIS_SERVER/,
+      );
   });
 
   it('vitest stops before running any test file', { timeout: 60_000 }, async () => {

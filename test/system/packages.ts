@@ -36,6 +36,8 @@ export const SYSTEM_PACKAGES = [
     provides: ['janus-pp-rec'],
     usedBy: "the WHIP tests, to convert Janus's recordings",
   },
+  { name: 'redis-server', provides: ['redis-server'], usedBy: 'several signaling servers sharing rooms' },
+  { name: 'haproxy', provides: ['haproxy'], usedBy: 'clients failing over behind a load balancer' },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */

@@ -15,6 +15,7 @@ export interface SignalFlags {
   port: string;
   token?: string;
   maxViewers: string;
+  redis?: string;
   json?: boolean;
 }
 
@@ -30,6 +31,11 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
       'answerers (viewers) one caller serves at once in a room, with protocol 2; one more is refused',
       String(SIGNAL_SERVER_DEFAULTS.maxViewers),
     )
+    .addOption(
+      new Option('--redis <url>', 'share rooms with the servers of this Redis (redis://HOST:PORT)').env(
+        'RTC_PEER_REDIS',
+      ),
+    )
     .option('--json', 'print the listening line as JSON')
     .addHelpText(
       'after',
@@ -38,7 +44,8 @@ Examples:
   rtc-peer signal
   rtc-peer signal --host 127.0.0.1 --port 0
   rtc-peer signal --max-viewers 8
-  RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443`,
+  RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
+  rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)`,
     )
     .action((flags: SignalFlags) => done(runSignal(flags)));
 }
@@ -52,9 +59,15 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     port,
     token: flags.token,
     maxViewers,
+    redis: flags.redis,
     httpHandler: webPageHandler(),
   });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
+  // With --redis: say when this server stops being able to serve (Redis away) and when it can again.
+  server.events.on('readiness', (ready: boolean, reason: string) => {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'readiness', ready, reason })}\n`);
+    process.stderr.write(`rtc-peer: signal: ${ready ? 'ready' : 'NOT READY'}: ${reason}\n`);
+  });
   // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
   const urls = listenUrls(server.host, server.port, networkInterfaces());
   process.stdout.write(
