@@ -39,11 +39,12 @@ export {
   type SendBridgeStats,
 } from './peer/index.js';
 
-// Signaling: the server that holds the offer (`rtc-peer signal`), the wire's types.
+// Signaling: the server that holds the offer (`rtc-peer signal`), the client, the wire's types.
 export {
   DEFAULT_ROOM,
   ERROR_CODES,
   PROTOCOL_VERSION,
+  SignalClient,
   listenUrls,
   startSignalServer,
   type ClientMessage,
@@ -53,6 +54,8 @@ export {
   type Role,
   type ServerMessage,
   type SignalAck,
+  type SignalClientEvents,
+  type SignalClientOptions,
   type SignalErrorCode,
   type SignalServer,
   type SignalServerOptions,

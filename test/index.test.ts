@@ -12,6 +12,7 @@ describe("rtc-peer's API", () => {
       'Call',
       'SendBridge',
       'startSignalServer',
+      'SignalClient',
       'VideoCapture',
       'AudioCapture',
       'locateFfmpeg',

@@ -13,6 +13,7 @@ export {
   type SignalServerOptions,
   type SignalServerStats,
 } from './server.js';
+export { SignalClient, type SignalClientEvents, type SignalClientOptions } from './client.js';
 export { listenUrls, type ListenUrls } from './listen-urls.js';
 export type {
   OutgoingSignal,

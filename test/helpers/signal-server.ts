@@ -1,17 +1,19 @@
 /**
  * Test helpers for the signaling room: a real server on a free port, real Socket.IO clients (raw sockets
- * and protocol-1 clients), event recorders with bounded waits, and one place that closes everything.
+ * and SignalClients), event recorders with bounded waits, and one place that closes everything.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
   SIGNAL_EVENT,
+  SignalClient,
   startSignalServer,
   type ServerMessage,
   type SignalAck,
+  type SignalClientEvents,
+  type SignalClientOptions,
   type SignalServer,
   type SignalServerOptions,
 } from '../../src/signal/index.js';
-import { V1Client, type V1ClientEvents, type V1ClientOptions } from './v1-client.js';
 
 /** A raw Socket.IO client socket, for speaking the protocol by hand (and sending junk). */
 export type RawSocket = Socket;
@@ -27,18 +29,19 @@ export async function waitFor<T>(what: string, check: () => T | undefined, ms = 
   }
 }
 
-/** Everything a protocol-1 client emitted, in order, as `[event, ...args]`. */
+/** Everything a SignalClient emitted, in order, as `[event, ...args]`. */
 export class ClientRecorder {
-  readonly events: Array<[keyof V1ClientEvents, ...unknown[]]> = [];
+  readonly events: Array<[keyof SignalClientEvents, ...unknown[]]> = [];
 
-  constructor(readonly client: V1Client) {
-    const names: Array<keyof V1ClientEvents> = [
+  constructor(readonly client: SignalClient) {
+    const names: Array<keyof SignalClientEvents> = [
       'offer',
       'answer',
       'candidate',
       'peer-joined',
       'peer-left',
       'disconnected',
+      'rejoined',
       'server-error',
     ];
     for (const name of names) {
@@ -47,12 +50,12 @@ export class ClientRecorder {
   }
 
   /** The recorded events of one kind, as argument lists. */
-  of(name: keyof V1ClientEvents): unknown[][] {
+  of(name: keyof SignalClientEvents): unknown[][] {
     return this.events.filter(([n]) => n === name).map(([, ...args]) => args);
   }
 
   /** Waits for `count` events of a kind. */
-  wait(name: keyof V1ClientEvents, count = 1, ms = 5000): Promise<unknown[][]> {
+  wait(name: keyof SignalClientEvents, count = 1, ms = 5000): Promise<unknown[][]> {
     return waitFor(
       `${count} "${name}" event(s) on ${this.client.role}`,
       () => {
@@ -96,7 +99,7 @@ export class SocketRecorder {
  */
 export class SignalTestKit {
   readonly #servers: SignalServer[] = [];
-  readonly #clients: V1Client[] = [];
+  readonly #clients: SignalClient[] = [];
   readonly #sockets: RawSocket[] = [];
 
   /** A real signaling server on 127.0.0.1 and a free port (unless `port` is given). */
@@ -106,13 +109,13 @@ export class SignalTestKit {
     return server;
   }
 
-  /** A protocol-1 client (not connected), and a recorder attached before connect. */
+  /** A SignalClient (not connected) with a short connect timeout, and a recorder attached before connect. */
   client(
     url: string,
-    role: V1ClientOptions['role'],
-    options: Partial<V1ClientOptions> = {},
-  ): { client: V1Client; rec: ClientRecorder } {
-    const client = new V1Client({ url, role, ...options });
+    role: SignalClientOptions['role'],
+    options: Partial<SignalClientOptions> = {},
+  ): { client: SignalClient; rec: ClientRecorder } {
+    const client = new SignalClient({ url, role, connectTimeoutMs: 3000, ...options });
     this.#clients.push(client);
     return { client, rec: new ClientRecorder(client) };
   }

@@ -221,4 +221,28 @@ describe('signaling through a real server', { timeout: 15_000 }, () => {
     await pairs[0]!.answerer.client.close();
     await waitFor('room count 1', () => (server.stats().rooms === 1 ? true : undefined));
   });
+
+  it('events that arrive before a listener is attached are kept for it', async () => {
+    const server = await kit.server();
+    const caller = kit.client(server.url, 'caller');
+    await caller.client.connect();
+    await caller.client.sendOffer(fakeSdp('early'));
+    await caller.client.sendCandidate(fakeCandidate(1));
+    const { SignalClient } = await import('../../src/signal/index.js');
+    const late = new SignalClient({ url: server.url, role: 'answerer', connectTimeoutMs: 3000 });
+    try {
+      await late.connect();
+      // The held offer and candidate follow the join ack. The ack of a later message of its own comes after
+      // them: then they have arrived, with no listener attached (a sleep could end before they did, and the
+      // test would pass without testing the buffering).
+      await late.sendCandidate(fakeCandidate(50));
+      const got: string[] = [];
+      late.on('offer', () => got.push('offer'));
+      late.on('candidate', () => got.push('candidate'));
+      await waitFor('buffered events', () => (got.length === 2 ? got : undefined), 2000);
+      expect(got).toEqual(['offer', 'candidate']);
+    } finally {
+      await late.close();
+    }
+  });
 });
