@@ -21,6 +21,8 @@ const REALTIME = [
   'test/e2e/shutdown.test.ts',
   'test/e2e/multi-viewer.test.ts',
   'test/e2e/protocol-1.test.ts',
+  'test/e2e/restart.test.ts',
+  'test/e2e/call-starts.test.ts',
   'test/e2e/cluster.test.ts',
   'test/signal/cluster-failures.test.ts',
   'test/web/browser-pair.test.ts',

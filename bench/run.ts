@@ -6,7 +6,10 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory)
+ *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes
+ *
+ * `crashes` (issue 18) makes hundreds of call starts on loopback and in the network lab and reports native
+ * crashes per thousand starts; RTC_PEER_BENCH_STARTS=N sets its starts per setup (default 500, quick 20).
  *
  * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
  * 2-core machine: compare the rows of one run, not runs of different days.
@@ -21,6 +24,7 @@ import { round } from './lib/stats.js';
 import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
+import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -37,6 +41,7 @@ const SECTIONS = [
   'impaired',
   'viewers',
   'cluster',
+  'crashes',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -58,6 +63,18 @@ interface Plan {
    * join -> held offer trials on each.
    */
   cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
+  /** Call starts per setup (loopback, network lab) for the crash rate. */
+  crashStarts: number;
+}
+
+/** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
+function startsFromEnv(fallback: number): number {
+  const value = process.env.RTC_PEER_BENCH_STARTS;
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new TypeError(`RTC_PEER_BENCH_STARTS=${value} is not a whole number of starts`);
+  return n;
 }
 
 const FULL: Plan = {
@@ -75,6 +92,7 @@ const FULL: Plan = {
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 3, windowSec: 15 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
+  crashStarts: startsFromEnv(500),
 };
 
 const QUICK: Plan = {
@@ -88,6 +106,7 @@ const QUICK: Plan = {
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 2, windowSec: 5 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
+  crashStarts: startsFromEnv(20),
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -134,6 +153,7 @@ async function main(): Promise<number> {
   let stall: StallResult | undefined;
   const impaired: ImpairedResult[] = [];
   const viewers: ViewersResult[] = [];
+  const crashes: CrashStartsResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -230,6 +250,10 @@ async function main(): Promise<number> {
       async () => void signaling.push(await runSignalingLoad({ ...c, servers: 'two+redis' })),
     );
   }
+  if (only.has('crashes'))
+    await step(`crashes: ${plan.crashStarts} call starts on loopback and in the network lab`, () =>
+      runCrashStarts(plan.crashStarts, (r) => void crashes.push(r)),
+    );
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
@@ -239,7 +263,10 @@ async function main(): Promise<number> {
   ];
   print(media, firstFrame, signaling, stall, goals, impaired);
   printViewers(viewers);
+  printCrashes(crashes);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
+  if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
+    missing.push('crashes loopback');
   if (quick && only.has('viewers'))
     for (const count of plan.viewers.counts) {
       const v = viewers.find((x) => x.viewers === count);
@@ -267,6 +294,7 @@ async function main(): Promise<number> {
     signaling,
     impaired,
     viewers,
+    crashes,
     goals,
     errors,
     missing,
@@ -279,6 +307,30 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function printCrashes(crashes: CrashStartsResult[]): void {
+  if (crashes.length === 0) return;
+  console.log(
+    '\ncall starts (a fresh answerer and caller each, both must exit 0): native crashes per 1000 starts ' +
+      '(upper: 95 % bound)',
+  );
+  console.log(
+    table(
+      ['setup', 'starts', 'crashes', 'per 1000', 'upper', 'other failures', 'cores', 'starts/min'],
+      crashes.map((r) => [
+        r.setup,
+        String(r.starts),
+        String(r.crashes),
+        fmt(r.perThousand, 1),
+        fmt(r.upperPerThousand, 1),
+        String(r.otherFailures),
+        r.cores.length > 0 ? `${r.cores.length} in ${r.dir}` : '0',
+        fmt(r.startsPerMinute, 0),
+      ]),
+    ),
+  );
+  for (const r of crashes) if (r.details) console.log(`${r.setup}:\n${r.details}`);
 }
 
 function print(

@@ -5,10 +5,16 @@
  */
 import { ExitCode } from './cli/exit-codes.js';
 import { runCli } from './cli/program.js';
+import { awaitGo, watchSupervisor } from './cli/supervised.js';
+
+// Under `rtc-peer ... --restart`, this process is the supervised peer: it ends when its supervisor is gone,
+// and it may be started ahead, in standby (its modules loaded), to run when the supervisor says so.
+watchSupervisor();
+const extra = await awaitGo();
 
 // An explicit exit after everything is closed: @roamhq/wrtc can crash in its native teardown when the
 // process ends by draining its event loop (see README, "Exit codes").
-runCli(process.argv).then(
+runCli([...process.argv, ...extra]).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(

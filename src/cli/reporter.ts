@@ -186,6 +186,15 @@ export class Reporter {
     }
   }
 
+  /**
+   * An event that a log must show whatever the output mode (the supervisor's restarts, which journald or a
+   * terminal keeps): its JSON line with `--json`, and its words on stderr in either mode.
+   */
+  announce(name: string, fields: Record<string, unknown>, words: string): void {
+    this.event(name, fields, words);
+    if (this.json) this.#err.write(`${words}\n`);
+  }
+
   /** A summary at the end of a run: a JSON `summary` event, or its lines on stdout. */
   summary(fields: Record<string, unknown>, lines: string[]): void {
     this.#clearStatus();

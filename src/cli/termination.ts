@@ -1,6 +1,8 @@
 /** SIGINT and SIGTERM, as `rtc-peer` treats them: the first ends the run cleanly, a second one at once. */
 import { exitCodeFor } from './exit-codes.js';
+import { errorFields } from './hints.js';
 import type { Reporter } from './reporter.js';
+import { tellSupervisor } from './supervised.js';
 
 /** A run's stop signal, and the release of the handlers once the run is over. */
 export interface Termination {
@@ -33,7 +35,7 @@ export function onTermination(): Termination {
 
 /**
  * Runs `run` until it ends or the first SIGINT/SIGTERM aborts it; an error that ends it is reported (with
- * its hint) and becomes its exit code.
+ * its hint) and becomes its exit code (and, under `--restart`, is told to the supervisor).
  */
 export async function runUntilTerminated(
   reporter: Reporter,
@@ -45,6 +47,12 @@ export async function runUntilTerminated(
   } catch (error) {
     const code = exitCodeFor(error);
     reporter.error(error, code);
+    const { code: errorCode } = errorFields(error);
+    await tellSupervisor({
+      type: 'error',
+      exitCode: code,
+      ...(typeof errorCode === 'string' ? { code: errorCode } : {}),
+    });
     return code;
   } finally {
     stop.dispose();

@@ -15,6 +15,13 @@ export interface RecordingSeriesOptions {
    * not exist, and a later call skips the numbers whose file exists).
    */
   force?: boolean;
+  /**
+   * The number of the first call's file: call 1 records to `NAME-firstNumber.ext`, call 2 to the next
+   * number, and so on. A series that starts above 1 continues an earlier one (a peer that `rtc-peer --restart`
+   * brought back after a crash): it skips every number whose file exists, even with `force`, so it never
+   * overwrites what the earlier one recorded. Default: 1.
+   */
+  firstNumber?: number;
   /** Options of every call's `Recorder`, but its file. Default: the recorder's own defaults. */
   recorder?: Omit<RecorderOptions, 'path' | 'ffmpegPath' | 'force'>;
 }
@@ -31,14 +38,20 @@ export interface RecordingSeriesOptions {
 export class RecordingSeries {
   readonly #path: string;
   readonly #force: boolean;
+  readonly #firstNumber: number;
   readonly #recorder: RecordingSeriesOptions['recorder'];
 
   /** @throws TypeError on invalid options (a name that is neither `.webm` nor `.mkv` among them). */
   constructor(options: RecordingSeriesOptions) {
     if (!options.path) throw new TypeError('recording: path is required');
     recordingFormat(options.path, options.recorder?.format);
+    const firstNumber = options.firstNumber ?? 1;
+    if (!Number.isSafeInteger(firstNumber) || firstNumber < 1)
+      throw new TypeError(`recording: firstNumber must be a whole number >= 1, not ${firstNumber}`);
     this.#path = options.path;
-    this.#force = options.force ?? false;
+    this.#firstNumber = firstNumber;
+    // A continued series never overwrites: the files below and at its numbers may be the earlier run's.
+    this.#force = firstNumber === 1 && (options.force ?? false);
     this.#recorder = options.recorder;
   }
 
@@ -49,12 +62,12 @@ export class RecordingSeries {
    * @throws RecordingPathError `RECORDING_EXISTS` or `RECORDING_UNWRITABLE`.
    */
   check(): Promise<void> {
-    return checkRecordingPath(this.#path, this.#force);
+    return checkRecordingPath(this.pathFor(1), this.#force);
   }
 
   /** The file of call `index` (1, 2, ...). */
   pathFor(index: number): string {
-    return recordingPathFor(this.#path, index, this.#force);
+    return recordingPathFor(this.#path, index + this.#firstNumber - 1, this.#force);
   }
 
   /**

@@ -52,6 +52,22 @@ describe('RecordingSeries', () => {
     expect(await readFile(path.join(dir, 'rec-2.webm'), 'utf8')).toBe('keep');
   });
 
+  test('firstNumber continues an earlier series (a restarted peer): it skips existing files even with force', async () => {
+    const dir = await tempDir();
+    const base = path.join(dir, 'rec.webm');
+    await writeFile(base, 'crashed run, call 1');
+    await writeFile(path.join(dir, 'rec-3.webm'), 'older');
+    for (const force of [false, true]) {
+      const series = new RecordingSeries({ path: base, force, firstNumber: 2 });
+      await series.check();
+      expect(series.pathFor(1)).toBe(path.join(dir, 'rec-2.webm'));
+      expect(series.pathFor(2)).toBe(path.join(dir, 'rec-4.webm'));
+    }
+    expect(await readFile(base, 'utf8')).toBe('crashed run, call 1');
+    expect(() => new RecordingSeries({ path: base, firstNumber: 0 })).toThrow(TypeError);
+    expect(() => new RecordingSeries({ path: base, firstNumber: 1.5 })).toThrow(/firstNumber/);
+  });
+
   test('with force, call 2 overwrites NAME-2: its recorder is given force too (regression: it was not)', async () => {
     const dir = await tempDir();
     const first = path.join(dir, 'rec.webm');

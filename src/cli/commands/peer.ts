@@ -10,8 +10,9 @@ import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer } from '../../peer/index.js';
 import { DEFAULT_ROOM } from '../../signal/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { rtcConfigurationFromFlags } from '../ice-flags.js';
-import { mediaFromFlags, parsePositive, parseSize } from '../options.js';
+import { mediaFromFlags, parsePositive, parsePositiveInteger, parseSize } from '../options.js';
 import { Reporter } from '../reporter.js';
+import { supervise } from '../supervisor.js';
 import { runUntilTerminated } from '../termination.js';
 
 /** The flags of `call` and `answer`, as commander gives them. */
@@ -43,6 +44,8 @@ export interface PeerFlags {
   verbose?: boolean;
   json?: boolean;
   measureLatency?: boolean;
+  restart?: boolean;
+  recordFrom?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -129,6 +132,14 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     )
     .addOption(new Option('--ffmpeg <path>', 'ffmpeg binary to use').env('RTC_PEER_FFMPEG'))
     .option('--measure-latency', "report latency from the sender's test-pattern clock (same machine only)")
+    .option(
+      '--restart',
+      'run the peer in a child process and bring it back within seconds when it crashes (see docs/deploy-systemd.md)',
+    )
+    .addOption(
+      // Set by --restart for a peer it brought back: its first recording continues the crashed one's numbers.
+      new Option('--record-from <n>', 'number of the first call recording (out-N.webm)').hideHelp(),
+    )
     .option('--json', 'print JSON event lines (the default when stdout is not a terminal)')
     .option('--verbose', 'log details (same as DEBUG=rtc-peer:*)')
     .addHelpText('after', EXAMPLES[role])
@@ -147,7 +158,6 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     role === 'caller' ? 'test-pattern' : 'none',
   );
   const rtcConfiguration = rtcConfigurationFromFlags(flags);
-  noticeDefaults(reporter, role, flags, source !== undefined, audioSource !== undefined, source?.kind);
   const peer = new Peer({
     role,
     signalUrl: signalUrls(flags.signal),
@@ -160,11 +170,25 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     height,
     fps,
     ffmpegPath: flags.ffmpeg,
-    record: flags.record === undefined ? undefined : { path: flags.record, force: flags.force },
+    record:
+      flags.record === undefined
+        ? undefined
+        : {
+            path: flags.record,
+            force: flags.force,
+            firstNumber:
+              flags.recordFrom === undefined
+                ? undefined
+                : parsePositiveInteger('--record-from', flags.recordFrom),
+          },
     durationSec,
     once: flags.once,
     measureLatency: flags.measureLatency,
   });
+  // The flags are checked above, in this process: a bad command line is exit 2 before any child starts.
+  if (flags.restart)
+    return supervise({ args: argsWithoutRestart(process.argv), record: flags.record, reporter });
+  noticeDefaults(reporter, role, flags, source !== undefined, audioSource !== undefined, source?.kind);
   reporter.attach(peer);
   return runUntilTerminated(reporter, async (stop) => {
     const summary = await peer.run(stop);
@@ -182,6 +206,11 @@ export function signalUrls(values: string | readonly string[]): string[] {
     .filter((v) => v.length > 0);
   if (urls.length === 0) throw new TypeError('--signal needs a URL, e.g. --signal http://127.0.0.1:8080');
   return urls;
+}
+
+/** The command line of the supervised peer: this one's script and arguments without `--restart`. */
+function argsWithoutRestart(argv: string[]): string[] {
+  return argv.slice(1).filter((arg, i) => i === 0 || arg !== '--restart');
 }
 
 /** Says what the command chose for the user where the flags were silent. */
