@@ -19,6 +19,8 @@ const REALTIME = [
   'test/e2e/turn.test.ts',
   'test/e2e/stun.test.ts',
   'test/e2e/shutdown.test.ts',
+  'test/e2e/multi-viewer.test.ts',
+  'test/e2e/protocol-1.test.ts',
   'test/e2e/restart.test.ts',
   'test/e2e/call-starts.test.ts',
   'test/e2e/segments.test.ts',

@@ -6,7 +6,7 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired, cluster (two signaling servers on Redis beside one in memory), crashes
+ *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -31,6 +31,7 @@ import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runFloorSoak, runRtcPeerSoak, type SoakResult } from './scenarios/soak.js';
+import { runViewers, type ViewersResult } from './scenarios/viewers.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
 const SECTIONS = [
@@ -41,6 +42,7 @@ const SECTIONS = [
   'stall',
   'signaling',
   'impaired',
+  'viewers',
   'cluster',
   'crashes',
 ] as const;
@@ -57,6 +59,8 @@ interface Plan {
   signaling: { clients: number[]; rate: number; seconds: number };
   /** Random loss each way in the network lab (needs root), rtc-peer beside raw wrtc. */
   impaired: { losses: number[]; rampSec: number; windowSec: number };
+  /** One camera, several viewers (issue 12): the viewer counts, at one size. */
+  viewers: { counts: number[]; width: number; height: number; rampSec: number; windowSec: number };
   /**
    * Two servers on Redis against one in memory, at one client count (the one-server run is reused), and
    * join -> held offer trials on each.
@@ -89,6 +93,7 @@ const FULL: Plan = {
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
   // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
+  viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 3, windowSec: 15 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
   crashStarts: startsFromEnv(500),
 };
@@ -102,6 +107,7 @@ const QUICK: Plan = {
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
+  viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 2, windowSec: 5 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
   crashStarts: startsFromEnv(20),
 };
@@ -218,6 +224,7 @@ async function main(): Promise<number> {
   const signaling: SignalingResult[] = [];
   let stall: StallResult | undefined;
   const impaired: ImpairedResult[] = [];
+  const viewers: ViewersResult[] = [];
   const crashes: CrashStartsResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
@@ -261,6 +268,13 @@ async function main(): Promise<number> {
             ),
         );
       }
+    }
+    if (only.has('viewers')) {
+      const v = plan.viewers;
+      for (const count of v.counts)
+        await step(`one camera, ${count} viewer(s) at ${v.width}x${v.height}`, async () => {
+          viewers.push(await runViewers({ ...v, viewers: count, url, fps: plan.fps }));
+        });
     }
     if (only.has('stall')) {
       const s = plan.stall;
@@ -314,12 +328,23 @@ async function main(): Promise<number> {
     );
   rmSync(dir, { recursive: true, force: true });
 
-  const goals = [...evaluateGoals(media, firstFrame, signaling, stall, plan), ...impairedGoals(impaired)];
+  const goals = [
+    ...evaluateGoals(media, firstFrame, signaling, stall, plan),
+    ...impairedGoals(impaired),
+    ...viewersGoals(viewers),
+  ];
   print(media, firstFrame, signaling, stall, goals, impaired);
+  printViewers(viewers);
   printCrashes(crashes);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
     missing.push('crashes loopback');
+  if (quick && only.has('viewers'))
+    for (const count of plan.viewers.counts) {
+      const v = viewers.find((x) => x.viewers === count);
+      if (!v || v.perViewer.length !== count || v.perViewer.some((p) => !(p.fpsReceived > 0) || !p.latencyMs))
+        missing.push(`viewers ${count}`);
+    }
   if (quick && only.has('impaired'))
     for (const loss of plan.impaired.losses)
       for (const setup of ['rtc-peer', 'raw wrtc'])
@@ -340,6 +365,7 @@ async function main(): Promise<number> {
     stall: stall ?? null,
     signaling,
     impaired,
+    viewers,
     crashes,
     goals,
     errors,
@@ -765,3 +791,45 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The one-camera, several-viewers rows: the caller's CPU, and each viewer's fps and latency. */
+function printViewers(viewers: ViewersResult[]): void {
+  if (viewers.length === 0) return;
+  console.log(
+    '\none camera, several viewers (caller CPU over the steady window: node and ffmpeg; per viewer)',
+  );
+  console.log(
+    table(
+      ['viewers', 'size', 'caller CPU', 'encoders', 'per extra', 'fps rx each', 'lat p50 each', 'p95 each'],
+      viewers.map((v) => {
+        const one = viewers.find((x) => x.viewers === 1);
+        const extra =
+          one && v.viewers > 1 ? round((v.callerCores - one.callerCores) / (v.viewers - 1)).toString() : '-';
+        return [
+          String(v.viewers),
+          v.size,
+          v.callerCores.toFixed(2),
+          v.encoderCores.toFixed(2),
+          extra,
+          v.perViewer.map((p) => p.fpsReceived.toFixed(1)).join(' '),
+          v.perViewer.map((p) => (p.latencyMs ? String(p.latencyMs.p50) : '-')).join(' '),
+          v.perViewer.map((p) => (p.latencyMs ? String(p.latencyMs.p95) : '-')).join(' '),
+        ];
+      }),
+    ),
+  );
+}
+
+/** Issue 12's goal: no viewer below 29 fps with 4 viewers. */
+function viewersGoals(viewers: ViewersResult[]): Goal[] {
+  const four = viewers.find((v) => v.viewers === 4);
+  if (!four) return [];
+  const worst = Math.min(...four.perViewer.map((p) => p.fpsReceived));
+  return [
+    {
+      goal: 'one camera, 4 viewers at 640x480@30: no viewer below 29 fps',
+      measured: `worst viewer ${worst.toFixed(1)} fps, caller ${four.callerCores.toFixed(2)} cores`,
+      met: worst >= 29,
+    },
+  ];
+}

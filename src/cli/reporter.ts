@@ -2,19 +2,21 @@
  * What the user sees while `rtc-peer` runs: the events of one or more peers, a live status line, the
  * summaries and the errors — as words on a terminal, or as JSON event lines. The words are in `wording.ts`.
  */
-import type { Peer, PeerEvents, PeerSummary } from '../peer/index.js';
+import type { LatencyPercentiles, Peer, PeerEvents, PeerSummary } from '../peer/index.js';
 import { errorFields, errorText, hintFor } from './hints.js';
 import {
   callEndedFields,
   callEndedText,
   mediaFields,
   mediaText,
+  multiStatusLine,
   peerSummaryLines,
   round,
   statsFields,
   statusLine,
   warningFields,
   warningText,
+  type CallFigures,
 } from './wording.js';
 
 /** Options of a {@link Reporter}. */
@@ -44,6 +46,7 @@ export interface AttachOptions {
 /** The events of a peer reported with `detail: 'milestones'`. */
 const MILESTONES: ReadonlySet<keyof PeerEvents> = new Set([
   'media-started',
+  'ice-restart',
   'connected',
   'first-frame',
   'warning',
@@ -82,19 +85,42 @@ export class Reporter {
         { ...tag, ...fields },
         words === undefined || name === undefined ? words : `${name}: ${words}`,
       );
-    // The status line's state, and when the call it counts began.
+    // The status line's state, and when the call it counts began; each call's latest figures.
     let state = 'starting';
     let callStartedAt = 0;
+    let role: 'caller' | 'answerer' = 'caller';
+    const figures = new Map<number, CallFigures & { latency?: LatencyPercentiles }>();
 
     on('media-started', (media) => say('media-started', mediaFields(media), `sending ${mediaText(media)}`));
-    on('joined', (room, role, peerPresent) =>
-      say('joined', { room, role, peerPresent }, `joined room "${room}" as ${role}`),
-    );
+    on('joined', (room, joinedAs, peerPresent, id) => {
+      role = joinedAs;
+      say(
+        'joined',
+        { room, role: joinedAs, peerPresent, id },
+        `joined room "${room}" as ${joinedAs} (id ${id})`,
+      );
+    });
     on('waiting', (what) => {
       state = `waiting for ${what === 'answerer' ? 'an answerer' : 'a call'}`;
       say('waiting', { for: what });
     });
-    on('offer-sent', (call) => say('offer-sent', { call }, `call ${call}: offer sent, held by the server`));
+    on('call', (call, remote) =>
+      say(
+        'call',
+        { call, remote },
+        role === 'caller' ? `call ${call}: viewer ${remote} joined` : `call ${call}: from caller ${remote}`,
+      ),
+    );
+    on('ice-restart', (call, reason) =>
+      say('ice-restart', { call, reason }, `call ${call}: ICE restart (${reason}); the call goes on`),
+    );
+    on('offer-sent', (call, held) =>
+      say(
+        'offer-sent',
+        { call, held },
+        `call ${call}: offer sent${held ? ', held by the server for the next viewer' : ''}`,
+      ),
+    );
     on('offer-received', (call) => {
       callStartedAt = performance.now();
       say('offer-received', { call }, `call ${call}: offer received`);
@@ -131,17 +157,24 @@ export class Reporter {
     on('segments-deleted', (call, paths) =>
       say('segments-deleted', { call, paths }, `call ${call}: retention deleted ${paths.join(', ')}`),
     );
-    on('stats', (call, stats, recorded, latency, latencyInterval) => {
+    on('stats', (call, stats, recorded, latency, remote, latencyInterval) => {
       if (this.json) {
-        say('stats', statsFields(call, stats, recorded, latency, latencyInterval));
+        say('stats', statsFields(call, stats, recorded, latency, remote, latencyInterval));
         return;
       }
+      figures.set(call, { call, remote, stats, recorded, latency });
       const elapsed = callStartedAt > 0 ? (performance.now() - callStartedAt) / 1000 : 0;
-      this.#err.write(`\r\x1b[K${statusLine(state, elapsed, stats, recorded, latency)}`);
+      const all = [...figures.values()];
+      const line =
+        all.length > 1
+          ? multiStatusLine(state, elapsed, role, all)
+          : statusLine(state, elapsed, stats, recorded, latency, role === 'caller' ? remote : undefined);
+      this.#err.write(`\r\x1b[K${line}`);
       this.#statusShown = true;
     });
     on('call-ended', (summary) => {
-      state = 'ended';
+      figures.delete(summary.index);
+      state = figures.size > 0 ? state : 'ended';
       say('call-ended', callEndedFields(summary), callEndedText(summary));
     });
     on('signal-lost', (reason) =>

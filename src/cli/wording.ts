@@ -49,6 +49,8 @@ export function warningText(warning: PeerWarning): string {
       return warning.step === 'apply-answer'
         ? `the answer could not be applied: ${warning.error.message}`
         : `${warning.step} failed: ${warning.error.message}`;
+    case 'negotiation':
+      return warning.message;
     case 'signal-error':
       return `signaling server: ${warning.code}: ${warning.message}`;
   }
@@ -79,6 +81,8 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
       };
     case 'negotiation-failed':
       return { kind: warning.kind, message, call: warning.call, step: warning.step };
+    case 'negotiation':
+      return { kind: warning.kind, message };
     case 'signal-error':
       return { kind: warning.kind, message, code: warning.code };
   }
@@ -90,10 +94,12 @@ export function statsFields(
   s: CallStats,
   recorded: number | undefined,
   latency?: LatencyPercentiles,
+  remote?: string,
   latencyInterval?: LatencyPercentiles,
 ): Record<string, unknown> {
   return {
     call,
+    ...(remote === undefined ? {} : { remote }),
     fpsSent: round(s.fpsSent),
     fpsReceived: round(s.fpsReceived),
     kbpsSent: round(s.kbpsSent),
@@ -132,8 +138,10 @@ export function statusLine(
   s: CallStats,
   recorded: number | undefined,
   latency?: LatencyPercentiles,
+  viewer?: string,
 ): string {
   const parts = [`${state} ${formatElapsed(elapsedSec)}`];
+  if (viewer !== undefined) parts.push(`viewer ${viewer.slice(0, 6)}`);
   if (s.sendResolution)
     parts.push(`send ${s.sendResolution} ${s.fpsSent.toFixed(0)} fps ${s.kbpsSent.toFixed(0)} kb/s`);
   if (s.receiveResolution)
@@ -160,10 +168,51 @@ export function statusLine(
   return parts.join(' | ');
 }
 
+/** One call's live figures, for a status line of several. */
+export interface CallFigures {
+  call: number;
+  /** The other side's member id. */
+  remote: string;
+  stats: CallStats;
+  recorded: number | undefined;
+}
+
+/**
+ * The live status line of a peer in several calls (a caller serving viewers): each call's peer (its id's
+ * first 6 characters) and figures, e.g.
+ * `connected 0:12 | 2 viewers | call 1 q3Xa9c: 30 fps 1490 kb/s rtt 1 ms | call 2 Lk2b0Z: 29 fps 1502 kb/s rtt 2 ms`.
+ * The figures are what is sent when sending, else what is received.
+ */
+export function multiStatusLine(
+  state: string,
+  elapsedSec: number,
+  role: 'caller' | 'answerer',
+  calls: readonly CallFigures[],
+): string {
+  const who = role === 'caller' ? 'viewer' : 'call';
+  const parts = [
+    `${state} ${formatElapsed(elapsedSec)}`,
+    `${calls.length} ${who}${calls.length === 1 ? '' : 's'}`,
+  ];
+  for (const c of calls) {
+    const s = c.stats;
+    const sending = s.sendResolution !== undefined;
+    const fps = sending ? s.fpsSent : s.fpsReceived;
+    const kbps = sending ? s.kbpsSent : s.kbpsReceived;
+    const rtt = s.rttMs === undefined ? '-' : `${s.rttMs.toFixed(0)} ms`;
+    const recorded = c.recorded === undefined ? '' : ` rec ${c.recorded}`;
+    parts.push(
+      `call ${c.call} ${c.remote.slice(0, 6)}: ${fps.toFixed(0)} fps ${kbps.toFixed(0)} kb/s rtt ${rtt}${recorded}`,
+    );
+  }
+  return parts.join(' | ');
+}
+
 /** The `call-ended` event's fields. */
 export function callEndedFields(c: CallSummary): Record<string, unknown> {
   return {
     call: c.index,
+    ...(c.peer === undefined ? {} : { remote: c.peer }),
     reason: c.reason,
     durationSec: round(c.durationSec),
     framesReceived: c.framesReceived,

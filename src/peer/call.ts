@@ -1,18 +1,15 @@
 import wrtc from '@roamhq/wrtc';
 import type { ReceivedTrack } from '../record/index.js';
-import type { IceCandidateMessage, SignalClient } from '../signal/index.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
 import type { LatencyMeter } from './latency.js';
+import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
 import type { CallSummary, EndReason } from './types.js';
 
 const log = logger('peer');
-
-/** Remote candidates kept while the remote description is not set yet; beyond this they are dropped and counted. */
-const MAX_PENDING_CANDIDATES = 200;
 
 /** What {@link Call.close} reports: a {@link CallSummary} without the recording, which is not the call's. */
 export type CallReport = Omit<CallSummary, 'recording'>;
@@ -21,8 +18,6 @@ export type CallReport = Omit<CallSummary, 'recording'>;
 export interface CallOptions {
   /** Our side of the call. */
   role: 'caller' | 'answerer';
-  /** The joined signaling client used to send our description and candidates. */
-  signal: SignalClient;
   /** The peer connection's configuration: ICE servers (STUN, TURN) and policy. */
   rtcConfiguration: RTCConfiguration;
   /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
@@ -58,16 +53,13 @@ export type CallEvents = {
 };
 
 /**
- * One WebRTC call: an RTCPeerConnection with our tracks, trickle ICE through the signaling server, and the
- * remote tracks through the receive bridge (`receive-bridge.ts`), announced as `track` events for whoever
- * records them. `Peer` drives it through the walk-through's steps.
- *
- * Every operation on the connection runs in arrival order on one promise chain, so a candidate that arrives
- * while the remote description is being applied waits for it instead of failing. Nothing assumes a single
- * exchange: a later offer or answer on the same connection (a renegotiation, an ICE restart) is applied in
- * place, and brings no second sink.
+ * One WebRTC call: an RTCPeerConnection with our tracks, and the remote tracks through the receive bridge
+ * (`receive-bridge.ts`), announced as `track` events for whoever records them. The negotiation (offer,
+ * answer, candidates, ICE restarts: the walk-through's steps 1-4) is the negotiator's (`negotiator.ts`),
+ * which only needs `pc`; a later offer or answer on the same connection (an ICE restart) brings no second
+ * sink.
  */
-export class Call extends TypedEmitter<CallEvents> {
+export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   /** The peer connection; exposed for stats and tests. */
   readonly pc: RTCPeerConnection;
   readonly index: number;
@@ -79,9 +71,8 @@ export class Call extends TypedEmitter<CallEvents> {
   readonly #options: CallOptions;
   /** The remote tracks, each into one sink. */
   readonly #received: ReceiveBridge;
-  #ops: Promise<unknown> = Promise.resolve();
-  #pendingCandidates: IceCandidateMessage[] = [];
-  #droppedCandidates = 0;
+  /** The remote tracks so far, for a recorder attached after they came. */
+  readonly #tracks: ReceivedTrack[] = [];
   #closing?: Promise<CallReport>;
   #connected = false;
 
@@ -101,40 +92,39 @@ export class Call extends TypedEmitter<CallEvents> {
       if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
       if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
-    // Steps 1-3: candidates arrive asynchronously and go up to the server as they come (trickle ICE), so
-    // a LAN or loopback call connects on host candidates without waiting for an unreachable STUN server.
-    this.pc.onicecandidate = (event) => {
-      const c = event.candidate;
-      if (!c || !c.candidate) return; // end of candidates: nothing to send in this protocol
-      const message: IceCandidateMessage = {
-        candidate: c.candidate,
-        sdpMid: c.sdpMid,
-        sdpMLineIndex: c.sdpMLineIndex,
-        usernameFragment: c.usernameFragment,
-      };
-      this.#options.signal.sendCandidate(message).catch((error: unknown) => {
-        log('call %d: a local candidate could not be sent: %s', this.index, String(error));
-      });
-    };
-    this.pc.onconnectionstatechange = () => {
-      const state = this.pc.connectionState;
-      log('call %d: connection %s', this.index, state);
-      this.emit('state', state);
-      if (state === 'connected' && !this.#connected) {
-        this.#connected = true;
-        this.emit('connected');
-      }
-    };
+    this.pc.addEventListener('connectionstatechange', this.#onState);
     // Step 4's "tracks flow": the receive bridge owns pc.ontrack.
     this.#received = new ReceiveBridge(this.pc, {
       measureLatency: options.measureLatency,
       name: `call ${options.index}`,
     });
     this.#received.on('track', (track) => {
-      if (!this.#closing) this.emit('track', track);
+      if (this.#closing) return;
+      this.#tracks.push(track);
+      this.emit('track', track);
     });
     this.#received.on('first-frame', (width, height) => this.emit('first-frame', width, height));
     this.#received.on('first-audio', (rate, channels) => this.emit('first-audio', rate, channels));
+  }
+
+  readonly #onState = (): void => {
+    const state = this.pc.connectionState;
+    log('call %d: connection %s', this.index, state);
+    this.emit('state', state);
+    if (state === 'connected' && !this.#connected) {
+      this.#connected = true;
+      this.emit('connected');
+    }
+  };
+
+  /** The remote tracks received so far (each also came as a `track` event). */
+  get tracks(): readonly ReceivedTrack[] {
+    return this.#tracks;
+  }
+
+  /** Whether the connection has been `connected` at least once. */
+  get everConnected(): boolean {
+    return this.#connected;
   }
 
   /** Decoded remote video frames received. */
@@ -174,65 +164,6 @@ export class Call extends TypedEmitter<CallEvents> {
     return this.lastFrameAt > 0 ? this.lastFrameAt : undefined;
   }
 
-  /**
-   * The caller's steps 1-2: create the offer, set it as local description, send it to the server to hold.
-   * Again on the same connection, a renegotiation (`{ iceRestart: true }`: new ICE credentials, the media
-   * goes on).
-   */
-  offer(options?: RTCOfferOptions): Promise<void> {
-    return this.#enqueue(async () => {
-      const offer = await this.pc.createOffer(options);
-      await this.pc.setLocalDescription(offer);
-      await this.#options.signal.sendOffer(requireSdp(this.pc.localDescription));
-      log('call %d: offer sent', this.index);
-    });
-  }
-
-  /**
-   * The answerer's step 3: apply the held offer as remote description, then create the answer, set it as
-   * local description and send it.
-   */
-  answer(offerSdp: string): Promise<void> {
-    return this.#enqueue(async () => {
-      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-      await this.#flushCandidates();
-      const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
-      await this.#options.signal.sendAnswer(requireSdp(this.pc.localDescription));
-      log('call %d: answer sent', this.index);
-    });
-  }
-
-  /** The caller's step 4: the answer passed on by the server becomes the remote description. */
-  acceptAnswer(answerSdp: string): Promise<void> {
-    return this.#enqueue(async () => {
-      if (this.pc.signalingState !== 'have-local-offer') {
-        log('call %d: answer ignored in signaling state %s', this.index, this.pc.signalingState);
-        return;
-      }
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
-      await this.#flushCandidates();
-    });
-  }
-
-  /**
-   * A remote ICE candidate. Kept (bounded) until the remote description is set, then applied in order:
-   * never lost because it came early.
-   */
-  addRemoteCandidate(candidate: IceCandidateMessage): Promise<void> {
-    return this.#enqueue(async () => {
-      if (!this.pc.remoteDescription) {
-        if (this.#pendingCandidates.length >= MAX_PENDING_CANDIDATES) {
-          this.#droppedCandidates++;
-          return;
-        }
-        this.#pendingCandidates.push(candidate);
-        return;
-      }
-      await this.#addCandidate(candidate);
-    });
-  }
-
   /** Samples `getStats()` into the live figures (rates since the previous sample). */
   async sampleStats(): Promise<CallStats | undefined> {
     if (this.#closing) return this.latestStats;
@@ -242,10 +173,11 @@ export class Call extends TypedEmitter<CallEvents> {
   /**
    * Ends the call: stops receiving (the sinks), then closes the peer connection, in that order (closing a
    * connection under a live sink is what crashes wrtc). A recording of its tracks is the recorder's to
-   * finalize. Idempotent; concurrent callers get the same summary.
+   * finalize. Idempotent; concurrent callers get the same summary. `droppedCandidates`: the negotiator's
+   * count of this call's remote candidates it could not keep, for the summary.
    */
-  close(reason: EndReason): Promise<CallReport> {
-    this.#closing ??= this.#close(reason);
+  close(reason: EndReason, droppedCandidates = 0): Promise<CallReport> {
+    this.#closing ??= this.#close(reason, droppedCandidates);
     return this.#closing;
   }
 
@@ -253,7 +185,7 @@ export class Call extends TypedEmitter<CallEvents> {
     return this.#closing !== undefined;
   }
 
-  async #close(reason: EndReason): Promise<CallReport> {
+  async #close(reason: EndReason, droppedCandidates: number): Promise<CallReport> {
     log('call %d: closing (%s)', this.index, reason);
     // A last sample, so the summary counts every frame sent up to the end, not up to the last tick.
     await this.#sample().catch((error: unknown) =>
@@ -262,8 +194,7 @@ export class Call extends TypedEmitter<CallEvents> {
     const received = this.#received;
     received.stop();
     const framesSent = this.latestStats?.totals.framesSent ?? 0;
-    this.pc.onicecandidate = null;
-    this.pc.onconnectionstatechange = null;
+    this.pc.removeEventListener('connectionstatechange', this.#onState);
     this.pc.close();
     this.removeAllListeners();
     return {
@@ -273,7 +204,7 @@ export class Call extends TypedEmitter<CallEvents> {
       firstFrameMs: this.firstFrameMs,
       framesSent,
       framesReceived: received.framesReceived,
-      droppedCandidates: this.#droppedCandidates,
+      droppedCandidates,
       latency: received.latency?.percentiles(),
       ...(this.latestStats?.audio || received.audioChunksReceived > 0
         ? {
@@ -305,31 +236,4 @@ export class Call extends TypedEmitter<CallEvents> {
     this.latestStats = stats;
     return stats;
   }
-
-  async #flushCandidates(): Promise<void> {
-    const pending = this.#pendingCandidates;
-    this.#pendingCandidates = [];
-    for (const candidate of pending) await this.#addCandidate(candidate);
-  }
-
-  async #addCandidate(candidate: IceCandidateMessage): Promise<void> {
-    try {
-      await this.pc.addIceCandidate(candidate);
-    } catch (error) {
-      // A candidate the stack cannot use (e.g. an address family we lack) is not fatal to the call.
-      log('call %d: candidate rejected (%s): %s', this.index, candidate.candidate, String(error));
-    }
-  }
-
-  #enqueue(op: () => Promise<void>): Promise<void> {
-    const run = this.#ops.then(() => (this.#closing ? undefined : op()));
-    // The chain itself never rejects, so one failed step does not block the next; callers see the error.
-    this.#ops = run.catch(() => undefined);
-    return run;
-  }
-}
-
-function requireSdp(description: RTCSessionDescription | null): string {
-  if (!description?.sdp) throw new Error('the peer connection produced no local description');
-  return description.sdp;
 }

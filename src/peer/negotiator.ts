@@ -29,6 +29,7 @@
  * negotiator.on('ended', (call, reason) => void call.close(reason));
  * await negotiator.start();
  */
+import { SignalError } from '../errors.js';
 import { logger } from '../util/log.js';
 import { withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -101,7 +102,7 @@ export type NegotiatorEvents<C> = {
   'peer-gone': [call: C];
   /** The peer of a call is back on the signaling (`inCall`): the call restarts if needed. */
   'peer-back': [call: C];
-  /** An ICE restart of a call began. */
+  /** An ICE restart of a call began: ours (the caller's), or the caller's offer for it came (answerer). */
   restart: [call: C, why: string];
   /** The signaling connection is lost (it reconnects by itself; the calls go on peer to peer). */
   'signal-lost': [reason: string];
@@ -131,6 +132,14 @@ interface Entry<C extends NegotiatedCall> {
   disconnectedAt: number;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
   restarts: number;
+  /**
+   * Our offer that waits for its answer: when it went, and whether it reached the peer. A second offer made
+   * before that answer comes would get it (answers carry nothing that says which offer they answer), and a
+   * restart applied to the wrong answer never connects: so a restart waits for a delivered offer's answer.
+   */
+  outstanding: { at: number; delivered: boolean } | undefined;
+  /** A restart is queued behind the call's other operations and not made yet. */
+  restartQueued: boolean;
   /** Our candidates sent (by {@link candidateKey}), and the ICE generation whose end we said. */
   sentCandidates: Set<string>;
   endSaidFor: string | undefined;
@@ -206,6 +215,11 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#hangup(peer);
   }
 
+  /** Remote candidates of `call` dropped because too many came before its remote description. */
+  droppedCandidates(call: C): number {
+    return this.#entries.get(call)?.droppedCandidates ?? 0;
+  }
+
   /** Forgets a call (its owner closes it): no more restarts, its late messages are ignored. */
   forget(call: C): void {
     const entry = this.#entries.get(call);
@@ -221,6 +235,14 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   restartAll(why: string): void {
     for (const entry of this.#entries.values()) if (entry.peer !== undefined) this.#restart(entry, why);
     // The spare's candidates name the old addresses: a new spare for the next viewer.
+    if (this.#spare !== undefined && this.role === 'caller') this.#replaceSpare();
+  }
+
+  /**
+   * Makes the offer held for the next viewer again (our addresses changed: its candidates name the old
+   * ones). The calls are left alone: `restartAll` restarts them too.
+   */
+  renewSpare(): void {
     if (this.#spare !== undefined && this.role === 'caller') this.#replaceSpare();
   }
 
@@ -280,6 +302,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             return;
           }
           await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
+          entry.outstanding = undefined;
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
         });
@@ -331,6 +354,8 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       this.#spare = undefined;
       if (existing !== undefined) this.#end(existing, 'replaced');
       entry.peer = peer;
+      // Its answer is coming now.
+      if (entry.outstanding !== undefined) entry.outstanding.at = performance.now();
       this.#updateInCall();
       this.emit('call', entry.call, peer);
       this.#ensureSpare();
@@ -353,7 +378,18 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       // The same call, renegotiated (an ICE restart): applied to the same peer connection.
       if (existing.peer !== undefined && existing.peer.id !== from)
         existing.peer = { ...existing.peer, id: from };
-      this.#enqueue(existing, () => this.#answer(existing, sdp));
+      // New ICE credentials: the caller restarted ICE (what rtc-peer renegotiates for).
+      const ufrag = (d: string | undefined): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(d ?? '')?.[1];
+      if (ufrag(sdp) !== ufrag(existing.call.pc.remoteDescription?.sdp))
+        this.emit('restart', existing.call, 'the caller restarted ICE');
+      this.#enqueue(existing, () =>
+        this.#answer(existing, sdp).catch((error: unknown) => {
+          // The answer to a renegotiation not sent (the signaling is down): the call goes on; the caller
+          // restarts again.
+          if (!(error instanceof SignalError)) throw error;
+          log('answer to the restart of %s not sent: %s', from, error.message);
+        }),
+      );
       return;
     }
     // A new call: it replaces the one we had with this caller.
@@ -425,18 +461,48 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       return;
     }
     clearTimeout(entry.restartTimer);
+    if (this.#answerComing(entry) || entry.restartQueued) {
+      // An offer of ours is on its way and will be answered, or a restart is about to be made: that exchange
+      // is the restart (its answer brings the peer's candidates of now); if it does not bring the call back,
+      // the retry restarts again.
+      log('restart with %s (%s) left to the offer on its way', peer.id, why);
+      this.#scheduleRetry(entry);
+      return;
+    }
     entry.restarts++;
+    entry.restartQueued = true;
     log('restarting ICE with %s (%s), restart %d', peer.id, why, entry.restarts);
     this.emit('restart', entry.call, why);
     this.#enqueue(entry, async () => {
+      entry.restartQueued = false;
       const pc = entry.call.pc;
       if (pc.signalingState === 'closed') return;
+      // An offer made meanwhile (queued before this restart) is on its way: it is the restart.
+      if (this.#answerComing(entry)) return;
       // A restart while an earlier offer waits for its answer: roll back to stable first.
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      await this.#makeOffer(entry, true);
+      try {
+        await this.#makeOffer(entry, true);
+      } catch (error) {
+        // Not sent (the signaling is down too: a blackout, a network change): the call is not over, its media
+        // may come back by itself; the retry restarts again.
+        if (!(error instanceof SignalError)) throw error;
+        log('restart offer to %s not sent: %s', peer.id, error.message);
+      }
     });
-    // If it does not come back, try again later (doubling), as long as it stays down.
-    const retry = this.#o.restartRetryMs * 2 ** Math.min(4, entry.restarts - 1);
+    this.#scheduleRetry(entry);
+  }
+
+  /** Whether an offer of ours reached the peer a moment ago and its answer is still to come. */
+  #answerComing(entry: Entry<C>): boolean {
+    const out = entry.outstanding;
+    return out !== undefined && out.delivered && performance.now() - out.at < this.#o.restartAfterMs;
+  }
+
+  /** If the call does not come back, a restart again later (doubling), as long as it stays down. */
+  #scheduleRetry(entry: Entry<C>): void {
+    clearTimeout(entry.restartTimer);
+    const retry = this.#o.restartRetryMs * 2 ** Math.min(4, Math.max(0, entry.restarts - 1));
     entry.restartTimer = setTimeout(() => {
       const state = entry.call.pc.connectionState;
       if (this.#entries.has(entry.call) && (state === 'disconnected' || state === 'failed'))
@@ -456,7 +522,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const offer = this.#editOffer(await pc.createOffer(restart ? { iceRestart: true } : undefined));
     if (mode === 'after-offer') {
       // Sent before gathering starts: the ICE servers its reply brings are used (RFC 9725 section 4.6).
-      await this.#send(entry, { type: 'offer', sdp: offer.sdp ?? '', ...renegotiate });
+      await this.#sendOffer(entry, { type: 'offer', sdp: offer.sdp ?? '', ...renegotiate });
       this.#applyIceServers(pc);
       await pc.setLocalDescription(offer);
       return;
@@ -464,7 +530,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#applyIceServers(pc);
     await pc.setLocalDescription(offer);
     if (mode === 'in-offer') await gatheringComplete(pc, this.#o.gatherTimeoutMs);
-    await this.#send(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate });
+    await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate });
   }
 
   /** Adds the ICE servers the signaling learnt (a WHIP server's `Link` headers) to the call's own. */
@@ -504,6 +570,8 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       disconnectedAt: 0,
       restartTimer: undefined,
       restarts: 0,
+      outstanding: undefined,
+      restartQueued: false,
       sentCandidates: new Set(),
       endSaidFor: undefined,
       removeListeners: () => undefined,
@@ -588,6 +656,17 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     }
   }
 
+  /** Sends an offer of a call, and notes it as waiting for its answer. */
+  async #sendOffer(
+    entry: Entry<C>,
+    message: { type: 'offer'; sdp: string; renegotiate?: boolean },
+  ): Promise<void> {
+    const delivered = await this.#send(entry, message);
+    // When it reached the server, which may be long after it went (a blackout holds it in TCP, and then the
+    // peer gets it late); held for the next viewer: delivered when one takes it.
+    entry.outstanding = { at: performance.now(), delivered: delivered || entry.peer === undefined };
+  }
+
   /** Sends a message of a call: to its peer, or, for the spare, held (no `to`). */
   async #send(
     entry: Entry<C>,
@@ -595,10 +674,10 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       | { type: 'offer'; sdp: string; renegotiate?: boolean }
       | { type: 'answer'; sdp: string }
       | { type: 'candidate'; candidate: IceCandidateMessage },
-  ): Promise<void> {
-    if (!this.#entries.has(entry.call)) return;
+  ): Promise<boolean> {
+    if (!this.#entries.has(entry.call)) return false;
     const to = entry.peer?.id;
-    await this.#o.signaling.send(to === undefined ? message : { ...message, to });
+    return this.#o.signaling.send(to === undefined ? message : { ...message, to });
   }
 
   /** The end-of-candidates marker for a call's current ICE generation, if its peer wants one. */

@@ -1,10 +1,13 @@
 import { locateFfmpeg } from '../capture/index.js';
 import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
-import { SignalClient, type IceCandidateMessage } from '../signal/index.js';
+import { RoomSignaling } from '../signal/room-signaling.js';
+import type { RemotePeer, SignalingEvent } from '../signal/signaling.js';
 import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { AddressWatch } from './address-watch.js';
 import { Call } from './call.js';
+import { Negotiator, type NegotiationEnd } from './negotiator.js';
 import { SendBridge } from './send-bridge.js';
 import {
   PEER_DEFAULTS,
@@ -21,21 +24,44 @@ const log = logger('peer');
 /** {@link PeerOptions} checked, with the peer's own defaults ({@link PEER_DEFAULTS}) applied. */
 type ResolvedPeerOptions = PeerOptions & Required<Pick<PeerOptions, keyof typeof PEER_DEFAULTS>>;
 
-/** How long ICE may stay `disconnected` (with the signaling server unable to tell us more) before we give up. */
-const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
+/**
+ * How long a call's connection may stay down (`disconnected` or `failed`, ICE restarts tried meanwhile)
+ * before we give up on it (`ice-failed`).
+ */
+const ICE_DOWN_TIMEOUT_MS = 10_000;
+
+/** A call of ours, with what decides when it ends. */
+interface LiveCall {
+  call: Call;
+  /** The other side, once the call is with someone (a caller's spare call has none yet). */
+  peer: RemotePeer | undefined;
+  recorder: Recorder | undefined;
+  /** Set once the call is ending: resolves when it is closed and reported. */
+  ending: Promise<void> | undefined;
+  /** When the server said the peer dropped off (no bye), 0 if it did not or came back. */
+  peerGoneAt: number;
+  /** Since when the connection is down (`disconnected` or `failed`), 0 while it is up. */
+  downSince: number;
+  /** Transport bytes received at the last stats sample, and when they last grew. */
+  lastBytes: number;
+  lastPacketAt: number;
+}
 
 /**
  * One process's side of WebRTC calls, following the walk-through:
  *
- * 1. get media (ffmpeg frames into an `RTCVideoSource`), create the peer connection with STUN servers, add the
- *    tracks, create the offer (caller);
- * 2. send the offer and every candidate to the signaling server, which holds them for the other side;
+ * 1. get media (ffmpeg frames into an `RTCVideoSource`, once for every call), create a peer connection per
+ *    call with STUN servers, add the tracks, create the offer (caller);
+ * 2. send the offer and every candidate to the signaling server, which holds them for the next viewer;
  * 3. the answerer gets the held offer and candidates, answers, and sends its answer and candidates;
  * 4. the caller applies the answer; candidates cross; media flows.
  *
- * A caller keeps offering to whoever answers next; an answerer keeps answering the next call (each recorded
- * to its own file), unless `once` or `durationSec` is set. `run()` resolves when the peer is done or `abort`
- * fires; it always cleans up in reverse order (calls, signaling, capture).
+ * The negotiation is the {@link Negotiator}'s over a {@link RoomSignaling} (protocol 2): a caller serves
+ * every viewer at once, each on its own call, from one capture, and keeps an offer held for the next one; an
+ * answerer answers call after call (each recorded to its own file). ICE restarts keep a call (and its
+ * recording) going through a network change. The peer decides when a call ends (`hangup`, `peer-hangup`,
+ * `peer-vanished`, `ice-failed`, ...) and when the run ends (`once`, `durationSec`, media ended, `abort`).
+ * `run()` always cleans up in reverse order (calls, signaling, capture).
  *
  * @example
  * const peer = new Peer({ role: 'answerer', record: { path: 'out.webm' }, once: true });
@@ -44,24 +70,25 @@ const ICE_DISCONNECTED_TIMEOUT_MS = 10_000;
  */
 export class Peer extends TypedEmitter<PeerEvents> {
   readonly #o: ResolvedPeerOptions;
-  #signal?: SignalClient;
+  #signaling?: RoomSignaling;
+  #negotiator?: Negotiator<Call>;
   /** Our media, from the captures to the tracks each call adds. */
   #media?: SendBridge;
   #ffmpegPath?: string;
-  #call?: Call;
   /** Where each call is recorded, when recording. */
   #recordings?: RecordingSeries;
-  /** The recorder of the current call, when recording. */
-  #recorder?: Recorder;
-  #endCall?: (reason: EndReason) => void;
-  #peerGone?: () => void;
-  #nextOffer?: (sdp: string | undefined) => void;
-  #heldOffer?: string;
+  readonly #live = new Map<Call, LiveCall>();
   #callCount = 0;
+  /** Calls that got a peer (the n-th records to file n). */
+  #served = 0;
   #stopped = false;
   #stopReason: EndReason = 'hangup';
+  #finished: () => void = () => undefined;
   readonly #calls: CallSummary[] = [];
-  #timers: NodeJS.Timeout[] = [];
+  #durationTimer: NodeJS.Timeout | undefined;
+  #statsTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #addresses: AddressWatch | undefined;
 
   /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
   constructor(options: PeerOptions) {
@@ -73,20 +100,20 @@ export class Peer extends TypedEmitter<PeerEvents> {
   async run(abort?: AbortSignal): Promise<PeerSummary> {
     const onAbort = (): void => this.#stop('hangup');
     abort?.addEventListener('abort', onAbort, { once: true });
+    const finished = new Promise<void>((resolve) => (this.#finished = resolve));
     try {
       if (abort?.aborted) return this.#summary();
       await this.#prepare();
-      if (this.#stopped) return this.#summary();
       // Signaling comes after media, as in the walk-through: the caller has its tracks before it offers.
-      await this.#joinRoom();
-      if (this.#stopped) return this.#summary();
-      if (this.#o.role === 'caller') await this.#callerLoop();
-      else await this.#answererLoop();
-      return this.#summary();
+      if (!this.#stopped) await this.#joinRoom();
+      if (!this.#stopped) this.#startTimers();
+      await finished;
     } finally {
       abort?.removeEventListener('abort', onAbort);
       await this.#cleanup();
     }
+    // After the cleanup: every call has ended and is in it.
+    return this.#summary();
   }
 
   /** Checks the recording path and starts local media (step 1: the caller "gets its media"). */
@@ -122,7 +149,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   /**
    * Our media ended: a file played without loop reached its end (a normal hang-up), or captures died
-   * mid-call (the session ends cleanly, recording finalized and bye sent; exit code 1).
+   * mid-call (the session ends cleanly, recordings finalized and bye sent; exit code 1).
    */
   #mediaEnded(failures: MediaFailure[]): void {
     if (this.#stopped) return;
@@ -135,109 +162,66 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   async #joinRoom(): Promise<void> {
-    const signal = new SignalClient({
+    const signaling = new RoomSignaling({
       url: this.#o.signalUrl,
       role: this.#o.role,
       room: this.#o.room,
       token: this.#o.token,
       connectTimeoutMs: this.#o.connectTimeoutMs,
     });
-    this.#signal = signal;
-    // Listeners first, then connect: a held offer can arrive right after the join is acknowledged.
-    signal.on('offer', (sdp) => this.#onOffer(sdp));
-    signal.on('answer', (sdp) => this.#onAnswer(sdp));
-    signal.on('candidate', (c) => this.#onCandidate(c));
-    signal.on('peer-left', (_role, reason) => this.#onPeerLeft(reason));
-    signal.on('disconnected', (reason) => this.emit('signal-lost', reason));
-    signal.on('rejoined', () => this.emit('signal-rejoined'));
-    signal.on('server-error', (code, message) =>
-      this.emit('warning', { kind: 'signal-error', code, message }),
-    );
+    this.#signaling = signaling;
+    const negotiator = new Negotiator<Call>({ signaling, createCall: (peer) => this.#newCall(peer) });
+    this.#negotiator = negotiator;
+    // Listeners first, then connect: a held offer can arrive right after the join is acknowledged. Ours
+    // comes before the negotiator's, so that `joined` is said before what the join brings.
+    signaling.on('signal', (event) => this.#onSignal(event));
+    negotiator.on('call', (call, peer) => this.#onCall(call, peer));
+    negotiator.on('step', (call, step) => {
+      const index = call.index;
+      if (step === 'offer-held' || step === 'offer-sent')
+        this.emit('offer-sent', index, step === 'offer-held');
+      else this.emit(step, index);
+    });
+    negotiator.on('ended', (call, reason) => this.#onNegotiationEnded(call, reason));
+    negotiator.on('peer-gone', (call) => this.#onPeerGone(call));
+    negotiator.on('peer-back', (call) => {
+      const live = this.#live.get(call);
+      // Back on the signaling in the same call: its media decides again, and the restart brings it back.
+      if (live) live.peerGoneAt = 0;
+    });
+    negotiator.on('restart', (call, why) => {
+      if (this.#live.get(call)?.peer !== undefined) this.emit('ice-restart', call.index, why);
+    });
+    negotiator.on('signal-lost', (reason) => this.emit('signal-lost', reason));
+    negotiator.on('signal-rejoined', () => this.emit('signal-rejoined'));
+    negotiator.on('warning', (message) => {
+      // The signaling's own errors come to us too (#onSignal), with their code.
+      if (!message.startsWith('signaling: ')) this.emit('warning', { kind: 'negotiation', message });
+    });
     try {
-      const { peerPresent } = await signal.connect();
-      this.emit('joined', signal.room, signal.role, peerPresent);
+      await negotiator.start();
     } catch (error) {
       // SIGINT while still connecting (closing the client aborts the attempt) is a normal end, not an error.
       if (!this.#stopped) throw error;
     }
   }
 
-  /** Caller: make a call, hold its offer on the server, wait for it to end; again unless done. */
-  async #callerLoop(): Promise<void> {
-    while (!this.#stopped) {
-      const call = this.#newCall();
-      this.emit('waiting', 'answerer');
-      const ended = this.#callEnded(call);
-      // Steps 1-2. Not awaited: a server that stops answering must not hold a hang-up back for the ack's
-      // timeout; the call ends on its own terms (see #callEnded).
-      this.#negotiate(call, 'offer', call.offer());
-      const reason = await ended;
-      await this.#finishCall(call, reason);
-      if (this.#done(reason)) break;
+  #onSignal(event: SignalingEvent): void {
+    const signaling = this.#signaling;
+    if (signaling === undefined || this.#stopped) return;
+    if (event.type === 'joined' && !event.rejoined) {
+      this.emit('joined', signaling.room, signaling.role, event.peers.length > 0, event.self);
+      this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
+    } else if (event.type === 'error') {
+      this.emit('warning', { kind: 'signal-error', code: event.code, message: event.message });
     }
   }
 
-  /** Answerer: wait for an offer, answer it, wait for the call to end; again unless done. */
-  async #answererLoop(): Promise<void> {
-    while (!this.#stopped) {
-      this.emit('waiting', 'call');
-      const offer = await this.#takeOffer();
-      if (offer === undefined) break;
-      const call = this.#newCall();
-      this.emit('offer-received', call.index);
-      const ended = this.#callEnded(call);
-      // Step 3, not awaited for the same reason as the offer.
-      this.#negotiate(call, 'answer', call.answer(offer));
-      const reason = await ended;
-      await this.#finishCall(call, reason);
-      if (this.#done(reason)) break;
-    }
-  }
-
-  /** Reports a step of the exchange when it is done; a failed one ends the call (`error`). */
-  #negotiate(call: Call, step: 'offer' | 'answer', done: Promise<void>): void {
-    done.then(
-      () => {
-        if (!call.closed) this.emit(step === 'offer' ? 'offer-sent' : 'answer-sent', call.index);
-      },
-      (error: unknown) => {
-        if (call.closed) return;
-        this.#endIfCurrent(call, 'error');
-        this.emit('warning', { kind: 'negotiation-failed', call: call.index, step, error: asError(error) });
-      },
-    );
-  }
-
-  #newCall(): Call {
+  /** The negotiator's new call (a caller's spare or a viewer's, an answerer's for an offer): step 1's pc. */
+  #newCall(peer: RemotePeer | undefined): Call {
     const index = ++this.#callCount;
-    // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
-    const recorder =
-      this.#ffmpegPath === undefined ? undefined : this.#recordings?.recorderFor(index, this.#ffmpegPath);
-    if (recorder) {
-      recorder.on('error', (error) =>
-        this.emit('warning', { kind: 'recording-failed', call: index, path: recorder.path, error }),
-      );
-      if (this.#o.record?.recorder?.segmentSec !== undefined) {
-        recorder.on('recording', (file) => this.emit('segment', index, file));
-        recorder.on('deleted', (paths) => this.emit('segments-deleted', index, paths));
-      }
-      recorder.on('paused', (p) =>
-        this.emit('warning', {
-          kind: 'recording-paused',
-          call: index,
-          path: p.path ?? recorder.path,
-          message: p.message,
-          freeBytes: p.freeBytes ?? null,
-        }),
-      );
-      recorder.on('resumed', (path) =>
-        this.emit('warning', { kind: 'recording-resumed', call: index, path }),
-      );
-      this.emit('recording', index, recorder.path);
-    }
     const call = new Call({
       role: this.#o.role,
-      signal: this.#requireSignal(),
       rtcConfiguration: this.#o.rtcConfiguration,
       videoTrack: this.#media?.videoTrack,
       audioTrack: this.#media?.audioTrack,
@@ -245,14 +229,30 @@ export class Peer extends TypedEmitter<PeerEvents> {
       index,
       measureLatency: this.#o.measureLatency,
     });
-    this.#call = call;
-    this.#recorder = recorder;
-    if (recorder) call.on('track', (track) => recorder.addTrack(track));
+    const live: LiveCall = {
+      call,
+      peer,
+      recorder: undefined,
+      ending: undefined,
+      peerGoneAt: 0,
+      downSince: 0,
+      lastBytes: -1,
+      lastPacketAt: performance.now(),
+    };
+    this.#live.set(call, live);
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
-      if (this.#o.durationSec !== undefined) {
-        this.#timers.push(setTimeout(() => this.#endIfCurrent(call, 'hangup'), this.#o.durationSec * 1000));
-      }
+      // --duration counts from the first call that connects.
+      if (this.#o.durationSec !== undefined && this.#durationTimer === undefined && !this.#stopped)
+        this.#durationTimer = setTimeout(() => this.#stop('hangup'), this.#o.durationSec * 1000);
+    });
+    call.on('state', (state) => {
+      if (state === 'connected') live.downSince = 0;
+      else if ((state === 'disconnected' || state === 'failed') && live.downSince === 0)
+        live.downSince = performance.now();
+      // A protocol-1 peer cannot be restarted: a failed connection is the end, as it always was.
+      if (state === 'failed' && live.peer !== undefined && live.peer.protocol < 2)
+        this.#end(live, 'ice-failed');
     });
     call.on('first-frame', (w, h) => this.emit('first-frame', index, w, h, call.firstFrameMs ?? 0));
     call.on('first-audio', (rate, channels) =>
@@ -261,177 +261,234 @@ export class Peer extends TypedEmitter<PeerEvents> {
     return call;
   }
 
-  /**
-   * Resolves with the reason the call ends: our stop, the peer's bye, the peer vanishing, ICE failing.
-   * Also runs the stats tick, and the watchdog for a peer that vanished without bye: once the server says it
-   * dropped off, the call ends as soon as its frames (or, when we only send, its packets) stop.
-   */
-  #callEnded(call: Call): Promise<EndReason> {
-    return new Promise<EndReason>((resolve) => {
-      const vanishMs = this.#o.vanishTimeoutMs;
-      let peerGoneAt = 0;
-      let disconnectedAt = 0;
-      let lastBytes = -1;
-      let lastPacketAt = performance.now();
-      const silentFor = (now: number): number =>
-        call.framesReceived > 0 ? now - call.lastFrameAt : now - Math.max(lastPacketAt, peerGoneAt);
-      const check = (): void => {
-        const now = performance.now();
-        if (peerGoneAt > 0 && (!call.pc.remoteDescription || silentFor(now) >= vanishMs))
-          finish('peer-vanished');
-        if (disconnectedAt > 0 && now - disconnectedAt >= ICE_DISCONNECTED_TIMEOUT_MS) finish('ice-failed');
-      };
-      const statsTick = setInterval(() => {
-        call
-          .sampleStats()
-          .then((stats) => {
-            if (!stats || call.closed) return;
-            if (stats.totals.transportBytesReceived !== lastBytes) {
-              lastBytes = stats.totals.transportBytesReceived;
-              lastPacketAt = performance.now();
-            }
-            const recorded = this.#call === call ? this.#recorder?.stats.framesInFile : undefined;
-            const latency = call.latency;
-            this.emit('stats', call.index, stats, recorded, latency?.percentiles(), latency?.interval());
-          })
-          .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
-      }, this.#o.statsIntervalMs);
-      const watchdog = setInterval(check, 250);
-      const finish = (reason: EndReason): void => {
-        clearInterval(statsTick);
-        clearInterval(watchdog);
-        if (this.#endCall === finish) this.#endCall = undefined;
-        if (this.#peerGone === onPeerGone) this.#peerGone = undefined;
-        resolve(reason);
-      };
-      // The server's notice arms the check and stays armed, even if a client of that role joins again: a peer
-      // that only lost signaling keeps sending, so its media decides; a new process in its place has no media
-      // in this call, and the call must end so that a fresh one can start.
-      const onPeerGone = (): void => {
-        peerGoneAt = performance.now();
-        check();
-      };
-      call.on('state', (state) => {
-        if (state === 'failed') finish('ice-failed');
-        disconnectedAt = state === 'disconnected' ? performance.now() : 0;
-      });
-      this.#endCall = finish;
-      this.#peerGone = onPeerGone;
-      if (this.#stopped) finish(this.#stopReason);
-    });
-  }
-
-  async #finishCall(call: Call, reason: EndReason): Promise<void> {
-    const report = await call.close(reason);
-    const recording = await this.#finishRecording(call, reason);
-    if (this.#call === call) {
-      this.#call = undefined;
-      this.#recorder = undefined;
+  /** A call now has its peer: it counts, and what it receives is recorded (step 4's "tracks flow"). */
+  #onCall(call: Call, peer: RemotePeer): void {
+    const live = this.#live.get(call);
+    if (live === undefined) return;
+    if (this.#stopped || (this.#o.once && this.#served > 0)) {
+      // One call only (`once`), or stopping: no other.
+      this.#discard(live);
+      return;
     }
-    const summary: CallSummary = recording ? { ...report, recording } : report;
-    this.#calls.push(summary);
-    this.emit('call-ended', summary);
+    live.peer = peer;
+    const n = ++this.#served;
+    // `once`: no offer held for a next viewer.
+    if (this.#o.once) this.#negotiator?.setSpare(false);
+    this.emit('call', call.index, peer.id);
+    if (this.#recordings !== undefined && this.#ffmpegPath !== undefined) {
+      // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
+      const recorder = this.#recordings.recorderFor(n, this.#ffmpegPath);
+      live.recorder = recorder;
+      recorder.on('error', (error) =>
+        this.emit('warning', { kind: 'recording-failed', call: call.index, path: recorder.path, error }),
+      );
+      if (this.#o.record?.recorder?.segmentSec !== undefined) {
+        recorder.on('recording', (file) => this.emit('segment', call.index, file));
+        recorder.on('deleted', (paths) => this.emit('segments-deleted', call.index, paths));
+      }
+      recorder.on('paused', (p) =>
+        this.emit('warning', {
+          kind: 'recording-paused',
+          call: call.index,
+          path: p.path ?? recorder.path,
+          message: p.message,
+          freeBytes: p.freeBytes ?? null,
+        }),
+      );
+      recorder.on('resumed', (path) =>
+        this.emit('warning', { kind: 'recording-resumed', call: call.index, path }),
+      );
+      this.emit('recording', call.index, recorder.path);
+      for (const track of call.tracks) recorder.addTrack(track);
+      call.on('track', (track) => recorder.addTrack(track));
+    }
   }
 
-  /** Finalizes the recording of `call` (its sinks are stopped): up to its last frame if the other side ended it. */
-  async #finishRecording(call: Call, reason: EndReason): Promise<RecordingSummary | undefined> {
-    const recorder = this.#call === call ? this.#recorder : undefined;
+  #onNegotiationEnded(call: Call, reason: NegotiationEnd): void {
+    const live = this.#live.get(call);
+    if (live === undefined) return;
+    if (live.peer === undefined) {
+      // The spare, replaced or failed before anyone took it: nobody's call.
+      this.#discard(live);
+      if (reason === 'error') log('the held offer could not be made');
+      return;
+    }
+    // (A failed negotiation was said by the negotiator's warning.)
+    this.#end(live, reason, false);
+  }
+
+  /**
+   * The server says the peer dropped off without bye. It may only have lost its signaling (its network
+   * changed: it comes back in the same call) or be gone; its media decides: the call ends once its frames
+   * (or, when we only send, its packets) stop for `vanishTimeoutMs`.
+   */
+  #onPeerGone(call: Call): void {
+    const live = this.#live.get(call);
+    if (live === undefined) return;
+    live.peerGoneAt = performance.now();
+    this.#check(live, live.peerGoneAt);
+  }
+
+  /** Ends a call for `reason`: closed (sinks, then pc), recording finalized, reported. */
+  #end(live: LiveCall, reason: EndReason, tellNegotiator = true): void {
+    if (live.ending !== undefined) return;
+    const call = live.call;
+    const negotiator = this.#negotiator;
+    const dropped = negotiator?.droppedCandidates(call) ?? 0;
+    if (tellNegotiator && negotiator !== undefined) {
+      // A caller whose viewer is still there makes it a new call (as a fresh offer after a call always was),
+      // unless this was the one call (`once`) or we are stopping.
+      const reoffer = this.#o.role === 'caller' && !this.#o.once && !this.#stopped;
+      negotiator.end(call, { reoffer });
+    }
+    live.ending = (async () => {
+      const report = await call.close(reason, dropped);
+      const recording = await this.#finishRecording(live, reason);
+      this.#live.delete(call);
+      const summary: CallSummary = {
+        ...report,
+        ...(live.peer ? { peer: live.peer.id } : {}),
+        ...(recording ? { recording } : {}),
+      };
+      this.#calls.push(summary);
+      this.emit('call-ended', summary);
+      this.#afterCall(reason);
+    })();
+  }
+
+  /** After a call ended: done (`once`, media ended), or waiting for the next one. */
+  #afterCall(reason: EndReason): void {
+    if (this.#stopped) return;
+    if (this.#o.once || reason === 'media-ended') {
+      this.#stop('hangup');
+      return;
+    }
+    if (![...this.#live.values()].some((l) => l.peer !== undefined && l.ending === undefined))
+      this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
+  }
+
+  /** A call that was nobody's (a spare never taken), or one more than `once` allows: closed, not reported. */
+  #discard(live: LiveCall): void {
+    if (live.ending !== undefined) return;
+    this.#negotiator?.forget(live.call);
+    live.ending = live.call.close('hangup').then(() => void this.#live.delete(live.call));
+  }
+
+  /** Finalizes the recording of a call (its sinks are stopped): up to its last frame if the other side ended it. */
+  async #finishRecording(live: LiveCall, reason: EndReason): Promise<RecordingSummary | undefined> {
+    const recorder = live.recorder;
     if (!recorder) return undefined;
     try {
-      return await recorder.stop({ endAtMs: call.receivedUntil(reason) });
+      return await recorder.stop({ endAtMs: live.call.receivedUntil(reason) });
     } catch (error) {
-      log('call %d: recording could not be finalized: %s', call.index, errorMessage(error));
+      log('call %d: recording could not be finalized: %s', live.call.index, errorMessage(error));
       return undefined;
     }
   }
 
-  /** Whether the loop ends after a call that ended for `reason`. */
-  #done(reason: EndReason): boolean {
-    if (this.#stopped || this.#o.once || this.#o.durationSec !== undefined) return true;
-    return reason === 'media-ended';
-  }
-
-  #takeOffer(): Promise<string | undefined> {
-    if (this.#heldOffer !== undefined) {
-      const sdp = this.#heldOffer;
-      this.#heldOffer = undefined;
-      return Promise.resolve(sdp);
+  /** The stats tick (all calls sampled together) and the watchdog of vanished peers and dead connections. */
+  #startTimers(): void {
+    this.#statsTimer = setInterval(() => {
+      for (const live of this.#live.values()) {
+        const { call, peer } = live;
+        if (peer === undefined || live.ending !== undefined) continue;
+        call
+          .sampleStats()
+          .then((stats) => {
+            if (!stats || call.closed) return;
+            if (stats.totals.transportBytesReceived !== live.lastBytes) {
+              live.lastBytes = stats.totals.transportBytesReceived;
+              live.lastPacketAt = performance.now();
+            }
+            const recorded = live.recorder?.stats.framesInFile;
+            this.emit(
+              'stats',
+              call.index,
+              stats,
+              recorded,
+              call.latency?.percentiles(),
+              peer.id,
+              call.latency?.interval(),
+            );
+          })
+          .catch((error: unknown) => log('stats failed: %s', errorMessage(error)));
+      }
+    }, this.#o.statsIntervalMs);
+    this.#watchdog = setInterval(() => {
+      const now = performance.now();
+      for (const live of this.#live.values()) this.#check(live, now);
+    }, 250);
+    if (this.#o.addressPollMs > 0) {
+      const watch = new AddressWatch({ intervalMs: this.#o.addressPollMs });
+      this.#addresses = watch;
+      watch.on('change', (_now, gone, added) => this.#addressesChanged(gone, added));
+      watch.start();
     }
-    return new Promise((resolve) => {
-      this.#nextOffer = (sdp) => {
-        this.#nextOffer = undefined;
-        resolve(sdp);
-      };
-    });
   }
 
-  #onOffer(sdp: string): void {
-    if (this.#o.role !== 'answerer' || this.#stopped) return;
-    if (this.#nextOffer) {
-      this.#nextOffer(sdp);
-      return;
+  /**
+   * Our addresses changed (Wi-Fi to LTE, a new lease): the signaling connection may be stuck on an address
+   * we no longer have, so it reconnects at once; every call restarts ICE on its new addresses (the
+   * negotiator's `restartAll`, or its restart after our rejoin), and the offer held for the next viewer is
+   * made again with them.
+   */
+  #addressesChanged(gone: string[], added: string[]): void {
+    if (this.#stopped) return;
+    const why = `our network addresses changed (${[...gone.map((a) => `-${a}`), ...added.map((a) => `+${a}`)].join(' ')})`;
+    log(why);
+    const signaling = this.#signaling;
+    if (signaling?.joined) {
+      // The rejoin restarts every call (the negotiator's rule for our own rejoin), with the new addresses:
+      // restarting them now as well would send offers that go nowhere and a second restart after them.
+      signaling.reconnect(why);
+      this.#negotiator?.renewSpare();
+    } else this.#negotiator?.restartAll(why);
+  }
+
+  /** Ends a call whose peer vanished, or whose connection stayed down too long. */
+  #check(live: LiveCall, now: number): void {
+    if (live.ending !== undefined || live.peer === undefined) return;
+    const call = live.call;
+    if (live.peerGoneAt > 0) {
+      const silentFor =
+        call.framesReceived > 0 ? now - call.lastFrameAt : now - Math.max(live.lastPacketAt, live.peerGoneAt);
+      if (!call.pc.remoteDescription || silentFor >= this.#o.vanishTimeoutMs) {
+        this.#end(live, 'peer-vanished');
+        return;
+      }
     }
-    // A new offer during a call: the caller started a fresh call. End this one; the loop answers the new one.
-    this.#heldOffer = sdp;
-    if (this.#call) this.#endIfCurrent(this.#call, 'replaced');
-  }
-
-  #onAnswer(sdp: string): void {
-    const call = this.#call;
-    if (this.#o.role !== 'caller' || !call) return;
-    this.emit('answer-received', call.index);
-    call.acceptAnswer(sdp).catch((error: unknown) => {
-      this.emit('warning', {
-        kind: 'negotiation-failed',
-        call: call.index,
-        step: 'apply-answer',
-        error: asError(error),
-      });
-      this.#endIfCurrent(call, 'error');
-    });
-  }
-
-  #onCandidate(candidate: IceCandidateMessage): void {
-    this.#call
-      ?.addRemoteCandidate(candidate)
-      .catch((error: unknown) => log('candidate: %s', errorMessage(error)));
-  }
-
-  #onPeerLeft(reason: 'bye' | 'disconnected'): void {
-    if (!this.#call) return;
-    if (reason === 'bye') this.#endIfCurrent(this.#call, 'peer-hangup');
-    else this.#peerGone?.();
-  }
-
-  #endIfCurrent(call: Call, reason: EndReason): void {
-    if (this.#call === call) this.#endCall?.(reason);
+    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) this.#end(live, 'ice-failed');
   }
 
   #stop(reason: EndReason): void {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopReason = reason;
-    // Say bye first so the other side hears of it at once, then the loop finalizes the call. Not joined
-    // yet (still connecting): closing the client ends the attempt.
-    if (this.#signal && !this.#signal.joined) void this.#signal.close().catch(() => undefined);
-    else if (reason === 'hangup') this.#signal?.bye().catch(() => undefined);
-    this.#endCall?.(reason);
-    this.#nextOffer?.(undefined);
+    // Say bye first so the other side hears of it at once, then the calls are finalized. Not joined yet
+    // (still connecting): closing the client ends the attempt.
+    void this.#signaling?.close().catch(() => undefined);
+    for (const live of [...this.#live.values()]) {
+      if (live.peer === undefined) this.#discard(live);
+      else this.#end(live, reason);
+    }
+    this.#finished();
   }
 
   /** Reverse order of start: calls (sinks, peer connection, recording), signaling, tracks, capture. */
   async #cleanup(): Promise<void> {
-    this.#stopped = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers = [];
-    if (this.#call) await this.#finishCall(this.#call, this.#stopReason);
-    await this.#signal?.close().catch((error: unknown) => log('signal close: %s', errorMessage(error)));
+    if (!this.#stopped) this.#stop(this.#stopReason);
+    clearTimeout(this.#durationTimer);
+    clearInterval(this.#statsTimer);
+    clearInterval(this.#watchdog);
+    this.#addresses?.stop();
+    while (this.#live.size > 0) {
+      await Promise.all([...this.#live.values()].map((l) => l.ending));
+      // A call created while the others closed (the negotiator's, before it was closed) ends too.
+      for (const live of [...this.#live.values()]) if (live.ending === undefined) this.#discard(live);
+    }
+    this.#negotiator?.close();
+    await this.#signaling?.close().catch((error: unknown) => log('signal close: %s', errorMessage(error)));
     await this.#media?.stop();
-  }
-
-  #requireSignal(): SignalClient {
-    if (!this.#signal) throw new Error('not joined to the signaling server');
-    return this.#signal;
   }
 
   #summary(): PeerSummary {
@@ -451,10 +508,6 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
 /**
  * Checks the options and applies the peer's own defaults. Those of the parts it hands options to (signaling
  * client, captures, recorder) are theirs, and so are the checks of those options.
@@ -468,6 +521,11 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     throw new TypeError(`role must be "caller" or "answerer", not ${JSON.stringify(role)}`);
   if (durationSec !== undefined && !(durationSec > 0))
     throw new TypeError(`duration must be a positive number of seconds, not ${durationSec}`);
+  if (
+    options.addressPollMs !== undefined &&
+    !(Number.isFinite(options.addressPollMs) && options.addressPollMs >= 0)
+  )
+    throw new TypeError(`addressPollMs must be a number of ms (0: off), not ${options.addressPollMs}`);
   for (const name of ['statsIntervalMs', 'vanishTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0))

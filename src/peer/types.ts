@@ -15,8 +15,12 @@ export const DEFAULT_STUN_URLS: readonly string[] = ['stun:stun.l.google.com:193
 export interface PeerOptions {
   /** `caller` makes the offer (walk-through steps 1-2, 4); `answerer` answers it (step 3). */
   role: 'caller' | 'answerer';
-  /** Signaling server URL. Default: `http://localhost:8080` (the server's default port on this machine). */
-  signalUrl?: string;
+  /**
+   * Signaling server URL, or several (nodes of one deployment: the first that answers is used, the others
+   * after a lost connection, in turn). Default: `http://localhost:8080` (the server's default port on this
+   * machine).
+   */
+  signalUrl?: string | readonly string[];
   /** Room to join. Default: the signaling client's, `default` (`DEFAULT_ROOM`). */
   room?: string;
   /** Token for a server that requires one. Default: none. */
@@ -50,9 +54,16 @@ export interface PeerOptions {
    * and so on; `record.force` overwrites existing files. Checked before anything starts. Default: none.
    */
   record?: RecordingSeriesOptions;
-  /** End each call this many seconds after it connects, then stop. Default: no limit. */
+  /**
+   * Stop this many seconds after the first call connects (the first viewer, for a caller), ending every call
+   * then. Default: no limit.
+   */
   durationSec?: number;
-  /** Stop after the first call instead of waiting for the next one. Default: false. */
+  /**
+   * One call only: a caller serves its first viewer alone (no offer for a next one), an answerer answers one
+   * call; the peer stops when that call ends. Default: false (a caller serves every viewer that comes, up to
+   * the room's limit; an answerer answers call after call).
+   */
   once?: boolean;
   /**
    * Measure frame-in to frame-out latency from the barcode that rtc-peer's test pattern carries (the sender's
@@ -66,6 +77,11 @@ export interface PeerOptions {
    * the call counts as hung up, ms. Default: 2000.
    */
   vanishTimeoutMs?: number;
+  /**
+   * How often our network addresses are read; a change restarts ICE on every call (and reconnects the
+   * signaling), ms. 0: not watched. Default: 500.
+   */
+  addressPollMs?: number;
 }
 
 /**
@@ -79,6 +95,7 @@ export const PEER_DEFAULTS = {
   measureLatency: false,
   statsIntervalMs: 1000,
   vanishTimeoutMs: 2000,
+  addressPollMs: 500,
 } as const;
 
 /** What a peer sends, as a capture delivers it. */
@@ -106,6 +123,8 @@ export type PeerWarning =
   | { kind: 'recording-resumed'; call: number; path: string }
   /** Creating or applying a description failed; the call ends (`error`). */
   | { kind: 'negotiation-failed'; call: number; step: 'offer' | 'answer' | 'apply-answer'; error: Error }
+  /** What the negotiation says: an offer or answer that could not be made or applied (that call ends, `error`). */
+  | { kind: 'negotiation'; message: string }
   /** The signaling server pushed an error, or a rejoin was refused. */
   | { kind: 'signal-error'; code: string; message: string };
 
@@ -113,14 +132,22 @@ export type PeerWarning =
 export type PeerEvents = {
   /** Local media started: what is sent. */
   'media-started': [media: MediaDescription];
-  /** Joined the room; `peerPresent` tells whether the other role is there. */
-  joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean];
+  /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
+  joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
-  'offer-sent': [call: number];
+  /**
+   * A call now has its peer: a viewer took the caller's held offer or got one of its own, or the answerer
+   * got a caller's offer. `peer` is the other side's member id.
+   */
+  call: [call: number, peer: string];
+  /** An offer went: held by the server for the next viewer (`held`), or to a viewer there. */
+  'offer-sent': [call: number, held: boolean];
   'offer-received': [call: number];
   'answer-sent': [call: number];
   'answer-received': [call: number];
+  /** An ICE restart of a call began (the call, its stats and its recording go on), and why. */
+  'ice-restart': [call: number, reason: string];
   /** The peer connection is connected, `ms` after the call began. */
   connected: [call: number, ms: number];
   /** First decoded remote frame, `ms` after the call began. */
@@ -134,14 +161,15 @@ export type PeerEvents = {
   /** Retention (`record.recorder.keep`) deleted these segments, the oldest. */
   'segments-deleted': [call: number, paths: string[]];
   /**
-   * Live figures, every `statsIntervalMs`; `framesRecorded` is the frames in the call's recording so far
-   * (undefined when not recording).
+   * Live figures of each call, every `statsIntervalMs`; `framesRecorded` is the frames in the call's
+   * recording so far (undefined when not recording); `peer` the other side's member id.
    */
   stats: [
     call: number,
     stats: CallStats,
     framesRecorded: number | undefined,
-    latency?: LatencyPercentiles,
+    latency: LatencyPercentiles | undefined,
+    peer: string,
     /** The latency of this interval alone (since the previous `stats`), where `latency` is a rolling window. */
     latencyInterval?: LatencyPercentiles,
   ];
@@ -179,6 +207,8 @@ export type EndReason =
 /** What a finished call reports. */
 export interface CallSummary {
   index: number;
+  /** The other side's member id (a caller's viewer, an answerer's caller); absent in a bare `Call` report. */
+  peer?: string;
   reason: EndReason;
   /** Seconds from the start of the call to its end. */
   durationSec: number;

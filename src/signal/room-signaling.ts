@@ -119,6 +119,8 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   #self: string | undefined;
   #connecting: Promise<Joined> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the first connection's wait or attempt under way at once (close() while connecting). */
+  #wake: (() => void) | undefined;
   #retries = 0;
   #closing: Promise<void> | undefined;
 
@@ -215,6 +217,22 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     }
   }
 
+  /**
+   * Drops the connection and joins again at once on a new one (saying `inCall`), as after a lost connection:
+   * for when our network changed, since the old connection may be stuck on an address we no longer have and
+   * would take a heartbeat timeout (tens of seconds) to notice. The `lost` and `joined` events follow.
+   * Nothing happens while not joined (a rejoin is already under way, or we never joined).
+   */
+  reconnect(why: string): void {
+    if (this.#closing || !this.#member || !this.#joined) return;
+    log('%s: reconnecting (%s)', this.url, why);
+    this.#joined = false;
+    this.#dropSocket();
+    this.#emitSignal({ type: 'lost', reason: why });
+    this.#retries = 0;
+    this.#scheduleRejoin(0);
+  }
+
   /** Says bye (bounded), then disconnects. Idempotent; concurrent calls share one promise. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -223,6 +241,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
 
   async #close(): Promise<void> {
     clearTimeout(this.#retry);
+    this.#wake?.();
     const socket = this.#socket;
     if (this.#joined && socket?.connected) {
       try {
@@ -259,7 +278,11 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       }
       const wait = Math.min(this.#backoff(attempts), deadline - performance.now());
       if (wait <= 0) break;
-      await new Promise((r) => (this.#retry = setTimeout(r, wait)));
+      await new Promise<void>((r) => {
+        this.#retry = setTimeout(r, wait);
+        this.#wake = r;
+      });
+      this.#wake = undefined;
       this.#urlIndex = (this.#urlIndex + 1) % this.urls.length;
     }
     const seconds = (this.#connectTimeoutMs / 1000).toFixed(1);
@@ -291,12 +314,14 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       );
       const done = (error?: Error): void => {
         clearTimeout(timer);
+        this.#wake = undefined;
         socket.off('connect', onConnect);
         socket.off('connect_error', onError);
         if (error) reject(error);
         else resolve();
       };
       const onConnect = (): void => done();
+      this.#wake = () => done(this.#closedError('connect'));
       const onError = (error: Error): void =>
         done(
           error.message.startsWith('UNAUTHORIZED')
@@ -379,10 +404,11 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     this.#scheduleRejoin();
   }
 
-  #scheduleRejoin(): void {
+  /** Rejoins after `delay` ms (default: the backoff of the next retry). */
+  #scheduleRejoin(delay?: number): void {
     if (this.#closing || !this.#member) return;
     this.#retries++;
-    const delay = this.#backoff(this.#retries);
+    delay ??= this.#backoff(this.#retries);
     this.#retry = setTimeout(() => {
       // After a failure, the next server of the list (the one we had may be the one that died).
       if (this.#retries > 1) this.#urlIndex = (this.#urlIndex + 1) % this.urls.length;

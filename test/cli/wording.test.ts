@@ -7,6 +7,7 @@ import { Reporter } from '../../src/cli/reporter.js';
 import {
   mediaFields,
   mediaText,
+  multiStatusLine,
   statsFields,
   statusLine,
   warningFields,
@@ -109,6 +110,29 @@ describe('wording', () => {
     expect(statsFields(1, stats, undefined).framesRecorded).toBeNull();
     expect(statsFields(1, stats, 86).framesRecorded).toBe(86);
   });
+
+  test("a caller's status line with several viewers names each, with what is sent to it; stats events name the remote", () => {
+    const sending: CallStats = {
+      ...stats,
+      sendResolution: '640x480',
+      fpsSent: 30.2,
+      kbpsSent: 1490.4,
+      rttMs: 1.2,
+    };
+    const second: CallStats = { ...sending, fpsSent: 28.7, kbpsSent: 1502, rttMs: undefined };
+    expect(
+      multiStatusLine('connected', 12, 'caller', [
+        { call: 1, remote: 'q3Xa9cTzAbCdEfGh', stats: sending, recorded: undefined },
+        { call: 3, remote: 'Lk2b0Z00AbCdEfGh', stats: second, recorded: 40 },
+      ]),
+    ).toBe(
+      'connected 0:12 | 2 viewers | call 1 q3Xa9c: 30 fps 1490 kb/s rtt 1 ms | call 3 Lk2b0Z: 29 fps 1502 kb/s rtt - rec 40',
+    );
+    expect(statusLine('connected', 3, sending, undefined, undefined, 'q3Xa9cTzAbCdEfGh')).toMatch(
+      /^connected 0:03 \| viewer q3Xa9c \| send 640x480 30 fps/,
+    );
+    expect(statsFields(1, stats, undefined, undefined, 'q3Xa9cTzAbCdEfGh').remote).toBe('q3Xa9cTzAbCdEfGh');
+  });
 });
 
 /** A stream that keeps what is written, and says whether it is a terminal. */
@@ -134,9 +158,9 @@ describe('Reporter', () => {
         sampleRate: 48_000,
         channels: 1,
       });
-      peer.emit('joined', 'demo', 'caller', false);
+      peer.emit('joined', 'demo', 'caller', false, 'q3Xa9cTz');
       peer.emit('connected', 1, 28.4);
-      peer.emit('stats', 1, stats, undefined);
+      peer.emit('stats', 1, stats, undefined, undefined, 'q3Xa9cTz');
     };
     const out = sink(true);
     const err = sink(true);
@@ -155,7 +179,7 @@ describe('Reporter', () => {
       detail: 'milestones',
     });
     peer2.emit('connected', 1, 28.4);
-    peer2.emit('joined', 'demo', 'caller', false);
+    peer2.emit('joined', 'demo', 'caller', false, 'q3Xa9cTz');
     const events = json
       .text()
       .trim()
@@ -171,7 +195,7 @@ describe('Reporter', () => {
     const err = sink(true);
     new Reporter({ out: sink(true).stream, err: err.stream }).attach(peer as unknown as Peer);
     peer.emit('connected', 1, 10);
-    peer.emit('stats', 1, stats, 5);
+    peer.emit('stats', 1, stats, 5, undefined, 'q3Xa9cTz');
     peer.emit('warning', { kind: 'no-audio-track', path: 'a.mp4' });
     // \r and "erase line" (ESC [K) rewrite the status line in place; a line of words clears it first.
     const clear = '\r\u001b[K';

@@ -1,12 +1,12 @@
 /**
  * The answerer's `first-audio` event reports the sound as it is received: libwebrtc hands the audio sink
  * muted 16 kHz silence from the moment the track exists, before any packet arrived, and the decoded Opus
- * that follows is 48 kHz. A real call: two Calls over a real signaling server, the caller sending a tone.
+ * that follows is 48 kHz. A real call: two Calls negotiated over a real signaling server, the caller sending a tone.
  */
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, test } from 'vitest';
 import { isStartupSilence } from '../../src/peer/first-sound.js';
-import { Call } from '../../src/peer/call.js';
+import { callPair } from '../helpers/call-pair.js';
 import { SignalTestKit, waitFor } from '../helpers/signal-server.js';
 
 const kit = new SignalTestKit();
@@ -30,11 +30,6 @@ describe('isStartupSilence', () => {
 describe('first-audio', () => {
   test('reports the rate of the decoded sound (48 kHz Opus), not the sink start-up silence', async () => {
     const server = await kit.server();
-    const caller = kit.client(server.url, 'caller', { room: 'sound' }).client;
-    const answerer = kit.client(server.url, 'answerer', { room: 'sound' }).client;
-    await answerer.connect();
-    await caller.connect();
-
     // 10 ms chunks of a 440 Hz tone, 48 kHz mono, as the audio capture sends them.
     const source = new wrtc.nonstandard.RTCAudioSource();
     const track = source.createTrack();
@@ -49,25 +44,13 @@ describe('first-audio', () => {
     }, 10);
     open.push({ close: () => (clearInterval(pump), track.stop()) });
 
-    const callerCall = new Call({
-      role: 'caller',
-      signal: caller,
-      rtcConfiguration: NO_ICE,
-      audioTrack: track,
-      index: 1,
-    });
-    const answererCall = new Call({ role: 'answerer', signal: answerer, rtcConfiguration: NO_ICE, index: 1 });
-    open.push({ close: () => callerCall.close('hangup') }, { close: () => answererCall.close('hangup') });
+    // The answer side's call, as it is created: first-audio may come before the pair is complete.
     const firstAudio: Array<[number, number]> = [];
-    answererCall.on('first-audio', (rate, channels) => firstAudio.push([rate, channels]));
-
-    let offer: string | undefined;
-    answerer.on('offer', (sdp) => (offer = sdp));
-    answerer.on('candidate', (c) => void answererCall.addRemoteCandidate(c));
-    caller.on('answer', (sdp) => void callerCall.acceptAnswer(sdp));
-    caller.on('candidate', (c) => void callerCall.addRemoteCandidate(c));
-    await callerCall.offer();
-    await answererCall.answer(await waitFor('the offer', () => offer));
+    const pair = await callPair(server.url, 'sound', { caller: { audioTrack: track } }, (call, role) => {
+      if (role === 'answerer') call.on('first-audio', (rate, channels) => firstAudio.push([rate, channels]));
+    });
+    open.push(pair);
+    const answererCall = pair.answererCall;
 
     await waitFor('first-audio', () => (firstAudio.length > 0 ? true : undefined), 10_000);
     // Sound has been decoded for a while: the event fired once, with what the decoder delivers.
@@ -79,5 +62,3 @@ describe('first-audio', () => {
     expect(firstAudio).toEqual([[48_000, 1]]);
   }, 30_000);
 });
-
-const NO_ICE: RTCConfiguration = { iceServers: [] };

@@ -142,6 +142,35 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     expect(cam.ended.map(([, r]) => r)).toEqual(['replaced']); // only the spare, renewed for new addresses
   });
 
+  it("restarts asked for again and again while one is on its way make one exchange, and the call goes on (regression: a second offer got the first one's answer; the media never came back)", async () => {
+    const server = await kit.server();
+    const cam = side(server.url, 'caller', 'again', camera());
+    await cam.negotiator.start();
+    const v = side(server.url, 'answerer', 'again');
+    await v.negotiator.start();
+    await flowing(v.calls);
+    const call = v.calls[0];
+    const offers: string[] = [];
+    v.signaling.on('signal', (e) => {
+      if (e.type === 'offer') offers.push(e.sdp);
+    });
+    // As after a server restart: our own rejoin, then the viewer's, then the retry, a moment apart.
+    cam.negotiator.restartAll('our rejoin');
+    cam.negotiator.restartAll('the viewer rejoined');
+    await new Promise((r) => setTimeout(r, 50));
+    cam.negotiator.restartAll('once more');
+    await waitFor('the restart answered', () =>
+      offers.length > 0 && cam.negotiator.calls.every((c) => c.pc.signalingState === 'stable')
+        ? true
+        : undefined,
+    );
+    const framesBefore = call?.frames ?? 0;
+    await flowing(v.calls, framesBefore + 30);
+    expect(offers).toHaveLength(1);
+    expect(cam.restarts).toEqual(['our rejoin']);
+    expect(v.calls).toHaveLength(1);
+  });
+
   it('a viewer that leaves ends its own call only; the others keep their frames', async () => {
     const server = await kit.server();
     const cam = side(server.url, 'caller', 'l', camera());

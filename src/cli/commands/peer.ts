@@ -24,7 +24,8 @@ import { runUntilTerminated } from '../termination.js';
 
 /** The flags of `call` and `answer`, as commander gives them. */
 export interface PeerFlags {
-  signal: string;
+  /** Each `--signal` given (or the default), each possibly a comma-separated list. */
+  signal: string | string[];
   room: string;
   token?: string;
   stun?: string[];
@@ -86,8 +87,15 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
       : new Command('answer').description('answer a call; record it, and optionally send video back');
   return command
     .addOption(
-      new Option('--signal <url>', 'signaling server URL')
+      new Option(
+        '--signal <url>',
+        'signaling server URL; several (repeated or comma-separated): nodes of one deployment, tried in turn',
+      )
         .env('RTC_PEER_SIGNAL')
+        // The first --signal replaces the default (a string); the next ones add to it.
+        .argParser((value: string, previous: string | string[]) =>
+          Array.isArray(previous) ? [...previous, value] : [value],
+        )
         .default(PEER_DEFAULTS.signalUrl),
     )
     .option('--room <name>', 'room to join', DEFAULT_ROOM)
@@ -120,8 +128,16 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
       'with --record-segment: delete the oldest segments to keep at most this age or total size (7d, 50GB, 7d,50GB)',
     )
     .option('--force', 'overwrite an existing recording')
-    .option('--duration <seconds>', 'end the call this many seconds after it connects, then exit')
-    .option('--once', 'exit after the first call instead of waiting for the next')
+    .option(
+      '--duration <seconds>',
+      'end every call this many seconds after the first one connects (the first viewer), then exit',
+    )
+    .option(
+      '--once',
+      role === 'caller'
+        ? 'serve one viewer only (no offer held for a next one), exit when its call ends'
+        : 'exit after the first call instead of waiting for the next',
+    )
     .option(
       '--stun <url>',
       `STUN server (repeatable; default ${DEFAULT_STUN_URLS.join(', ')}; "none" for none)`,
@@ -165,7 +181,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const rtcConfiguration = rtcConfigurationFromFlags(flags);
   const peer = new Peer({
     role,
-    signalUrl: flags.signal,
+    signalUrl: signalUrls(flags.signal),
     room: flags.room,
     token: flags.token,
     rtcConfiguration,
@@ -191,6 +207,16 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   });
+}
+
+/** The `--signal` values as URLs: each flag, each comma-separated part, in order. */
+export function signalUrls(values: string | readonly string[]): string[] {
+  const urls = (typeof values === 'string' ? [values] : values)
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+  if (urls.length === 0) throw new TypeError('--signal needs a URL, e.g. --signal http://127.0.0.1:8080');
+  return urls;
 }
 
 /** The command line of the supervised peer: this one's script and arguments without `--restart`. */
