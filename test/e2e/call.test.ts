@@ -113,8 +113,9 @@ describe('rtc-peer signal + answer --record + call', () => {
     const intervals = answerer.events
       .filter((e) => e.event === 'stats' && e.latencyIntervalMs)
       .map((e) => e.latencyIntervalMs as { p50: number; p95: number; count: number });
-    expect(intervals.length).toBeGreaterThanOrEqual(1);
-    for (const l of intervals) {
+    expect(intervals.length).toBeGreaterThanOrEqual(3);
+    // The first and the last are partial seconds: the stats tick runs from the peer's start, not the call's.
+    for (const l of intervals.slice(1, -1)) {
       expect(l.count).toBeGreaterThan(10);
       expect(l.count).toBeLessThan(50);
       expect(l.p50).toBeGreaterThan(0);
