@@ -28,8 +28,13 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * The local candidate types of the selected pair in the stats events. A stats event before a pair is selected
+ * (the call's first second: each call's stats start when its peer is known, not when it connects) says
+ * `route: null`, nothing about the route: left out.
+ */
 const routes = (events: CliEvent[]): unknown[] =>
-  events.filter((e) => e.event === 'stats').map((e) => e.route);
+  events.filter((e) => e.event === 'stats' && e.route !== null).map((e) => e.route);
 
 describe('STUN', () => {
   test('a caller behind a NAT gathers a server-reflexive candidate from the STUN server and calls on it', async () => {
