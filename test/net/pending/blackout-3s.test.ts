@@ -1,6 +1,6 @@
 /**
  * PENDING (not in the suite: vitest.config.ts excludes test/net/pending/): the issue's figure for a 10 s
- * blackout, the picture back within 3 s (test/net/impairments.test.ts holds it to 6 s meanwhile). Measured in
+ * blackout, the picture back within 3 s (test/net/impairments.test.ts holds it to 10 s meanwhile). Measured in
  * this lab: raw libwebrtc is back 0.2 s or 2.3 s after the link (the second when the receiver's keyframe
  * request goes out only with its next connectivity check), rtc-peer 1.6-6.0 s. What lands it is in
  * docs/network-lab.md, "blackout": an ICE restart by the caller when the selected pair comes back from

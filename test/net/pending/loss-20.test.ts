@@ -4,7 +4,8 @@
  * fills its gap on the media SSRC and the receiver's reports count it as received. Today the reports count
  * every packet lost on the way as lost, 20 % is past libwebrtc's loss-based threshold (10 %), its bandwidth
  * estimate falls by ~10 % a second to ~100 kbit/s, the encoder drops frames, and after ~20 s the call runs at
- * 2-5 fps: this test fails (measured: 29.5 29.8 25.4 11.2 4.6 3.2 fps per 5 s).
+ * 2-5 fps: this test fails (measured: 29.5 29.8 25.4 11.2 4.6 3.2 fps per 5 s). Since 2026-12-02 the CLI runs
+ * on the negotiator, which negotiates without RTX: to be rerun (`RTC_PEER_PENDING=1`) and moved into the suite.
  */
 import { expect, test } from 'vitest';
 import { describeLab, labFacts, startPeers, useLab, waitForFirstFrame } from '../fixture.js';
