@@ -40,6 +40,13 @@ const ICE_DOWN_TIMEOUT_MS = 10_000;
 const REPUBLISH_MIN_MS = 500;
 const REPUBLISH_MAX_MS = 30_000;
 
+/**
+ * WHIP/WHEP: a server cannot tell us that its side ended (the room's camera hung up, the viewer left, the SFU
+ * dropped the session): a call that received packets and then none for this long is over (`peer-vanished`),
+ * ms. Media and RTCP feedback arrive many times a second on a live call; an ICE restart is quicker than this.
+ */
+const HTTP_SILENCE_MS = 5000;
+
 /** A call of ours, with what decides when it ends. */
 interface LiveCall {
   call: Call;
@@ -96,6 +103,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #republishTimer: NodeJS.Timeout | undefined;
   /** The first connection (the first session) is made: failures after it are warnings, not the end. */
   #started = false;
+  /** WHIP/WHEP: sessions that could not be made in a row (the first one's failure is said, the next are logged). */
+  #failedSessions = 0;
   #negotiator?: Negotiator<Call>;
   /** Our media, from the captures to the tracks each call adds. */
   #media?: SendBridge;
@@ -246,7 +255,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
       // The signaling's own errors come to us too (#onSignal), with their code. A first WHIP/WHEP session
       // that could not be made is the error that ends the run: said once, as that.
       if (message.startsWith('signaling: ')) return;
-      if (this.#http !== undefined && !this.#started && message.startsWith('negotiation with ')) return;
+      if (
+        this.#http !== undefined &&
+        (!this.#started || this.#failedSessions > 0) &&
+        message.startsWith('negotiation with ')
+      ) {
+        log(message);
+        return;
+      }
       this.emit('warning', { kind: 'negotiation', message });
     });
     try {
@@ -284,6 +300,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (live === undefined || peer === undefined) return;
     live.pendingPeer = undefined;
     this.#republishMs = REPUBLISH_MIN_MS;
+    this.#failedSessions = 0;
     this.#saySession(live, call.index);
     this.#onCall(call, peer);
   }
@@ -398,6 +415,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#discard(live);
       if (reason === 'error') log('the held offer could not be made');
       if (this.#http !== undefined && live.pendingPeer !== undefined) {
+        this.#failedSessions++;
         this.#scheduleRepublish(this.#republishMs);
         this.#republishMs = Math.min(REPUBLISH_MAX_MS, this.#republishMs * 2);
       }
@@ -561,6 +579,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
         this.#end(live, 'peer-vanished');
         return;
       }
+    }
+    // WHIP/WHEP: the server's side went quiet (see HTTP_SILENCE_MS).
+    if (this.#http !== undefined && live.lastBytes > 0 && now - live.lastPacketAt >= HTTP_SILENCE_MS) {
+      this.#end(live, 'peer-vanished');
+      return;
     }
     if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) this.#end(live, 'ice-failed');
   }

@@ -1,0 +1,167 @@
+/**
+ * `rtc-peer call --whip URL` and `rtc-peer answer --whep URL`, the real CLI as separate processes, against
+ * `rtc-peer signal`'s own WHIP/WHEP endpoints, with room members on the other side: the recordings decoded and
+ * judged by the barcodes the test pattern carries (frame ids, the sender's clock). What the clients sent is
+ * read by a recording HTTP proxy between them and the server (test/helpers/http-recorder.ts): the witness of
+ * the DELETE on every end, outside the client.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { killAll, startCli, startSignalCli, type CliProcess } from '../helpers/cli.js';
+import { httpRecorder, type HttpRecorder } from '../helpers/http-recorder.js';
+import { expectPatternRecording } from '../helpers/pattern-recording.js';
+import { waitFor } from '../helpers/signal-server.js';
+
+let dir: string;
+const cleanups: Array<() => unknown> = [];
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-whip-cli-'));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await killAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `rtc-peer signal` on a free port, and a recording proxy in front of it (what the WHIP/WHEP client uses). */
+async function signalBehindProxy(): Promise<{ url: string; proxy: HttpRecorder }> {
+  const { url } = await startSignalCli();
+  const proxy = await httpRecorder(url);
+  cleanups.push(() => proxy.close());
+  return { url, proxy };
+}
+
+/** The session the client's `session` event named, and the proxy's DELETE of it (awaited). */
+async function expectDeleted(proxy: HttpRecorder, client: CliProcess): Promise<void> {
+  const session = await client.waitFor('session');
+  const sessionPath = new URL(String(session.session)).pathname;
+  await waitFor(
+    `the DELETE of ${sessionPath}`,
+    () => (proxy.exchanges.some((e) => e.method === 'DELETE' && e.path === sessionPath) ? true : undefined),
+    5000,
+  );
+  expect(proxy.exchanges.filter((e) => e.method === 'DELETE')).toMatchObject([
+    { path: sessionPath, status: 200 },
+  ]);
+}
+
+describe('rtc-peer call --whip, answer --whep (against rtc-peer signal)', { timeout: 60_000 }, () => {
+  test('call --whip into a room, recorded by answer --room --record; --duration ends it with a DELETE; both exit 0', async () => {
+    const { url, proxy } = await signalBehindProxy();
+    const file = path.join(dir, 'whip.webm');
+    const answerer = startCli([
+      'answer',
+      '--signal',
+      url,
+      '--room',
+      'lab',
+      '--record',
+      file,
+      '--once',
+      '--stun',
+      'none',
+    ]);
+    await answerer.waitFor('joined');
+    const from = Date.now();
+    const caller = startCli([
+      'call',
+      '--whip',
+      `${proxy.url}/whip/lab`,
+      '--stun',
+      'none',
+      '--duration',
+      '4',
+      '--once',
+    ]);
+    const session = await caller.waitFor('session');
+    expect(session).toMatchObject({ call: 1, protocol: 'WHIP', url: `${proxy.url}/whip/lab` });
+    expect(String(session.session)).toMatch(new RegExp(`^${proxy.url}/whip/lab/[A-Za-z0-9_-]{22}$`));
+    await caller.waitFor('connected', 10_000);
+    expect((await caller.exited).code).toBe(0);
+    const ended = await answerer.waitFor('call-ended', 10_000);
+    const to = Date.now();
+    expect(ended.reason).toBe('peer-hangup');
+    expect((await answerer.exited).code).toBe(0);
+    await expectDeleted(proxy, caller);
+    // The offer was a WHIP publisher's: send-only, POSTed as application/sdp.
+    const post = proxy.exchanges.find((e) => e.method === 'POST')!;
+    expect(post).toMatchObject({ path: '/whip/lab', status: 201 });
+    expect(post.headers['content-type']).toBe('application/sdp');
+    expect(post.body).toMatch(/a=sendonly/);
+    expect(post.body).not.toMatch(/a=(sendrecv|recvonly)/);
+    const callerEnd = caller.events.find((e) => e.event === 'call-ended')!;
+    expect(callerEnd).toMatchObject({ reason: 'hangup', remote: 'server' });
+    expect(caller.events.some((e) => e.event === 'stats' && Number(e.fpsSent) > 20)).toBe(true);
+    const { distinct, sentSpan } = await expectPatternRecording(file, {
+      durationSec: 4,
+      sentBetween: { from, to },
+      receiver: ended,
+    });
+    console.log('call --whip recorded by answer --room:', { distinct, sentSpan });
+  });
+
+  test('answer --whep watching a room whose caller is rtc-peer call: recorded; --duration ends it with a DELETE', async () => {
+    const { url, proxy } = await signalBehindProxy();
+    const from = Date.now();
+    const caller = startCli(['call', '--signal', url, '--room', 'cam', '--stun', 'none']);
+    await caller.waitFor('offer-sent');
+    const file = path.join(dir, 'whep.webm');
+    const answerer = startCli([
+      'answer',
+      '--whep',
+      `${proxy.url}/whep/cam`,
+      '--record',
+      file,
+      '--stun',
+      'none',
+      '--duration',
+      '4',
+    ]);
+    const session = await answerer.waitFor('session');
+    expect(session).toMatchObject({ call: 1, protocol: 'WHEP', url: `${proxy.url}/whep/cam` });
+    expect(await answerer.waitFor('recording')).toMatchObject({ call: 1, path: file });
+    await answerer.waitFor('first-frame', 10_000);
+    expect((await answerer.exited).code).toBe(0);
+    const to = Date.now();
+    const ended = answerer.events.find((e) => e.event === 'call-ended')!;
+    expect(ended).toMatchObject({ reason: 'hangup', remote: 'server' });
+    await expectDeleted(proxy, answerer);
+    // The camera's call with the WHEP viewer ended because the viewer said so (the DELETE: a bye in the room).
+    const callerEnd = await caller.waitFor('call-ended', 5000);
+    expect(callerEnd.reason).toBe('peer-hangup');
+    // The offer was a WHEP viewer's: receive-only, video and sound.
+    const post = proxy.exchanges.find((e) => e.method === 'POST')!;
+    expect(post).toMatchObject({ path: '/whep/cam', status: 201 });
+    expect(post.body.match(/a=recvonly/g)).toHaveLength(2);
+    expect(post.body).not.toMatch(/a=(sendrecv|sendonly)/);
+    const { distinct, sentSpan } = await expectPatternRecording(file, {
+      durationSec: 4,
+      sentBetween: { from, to },
+      receiver: ended,
+    });
+    console.log('answer --whep recorded:', { distinct, sentSpan });
+    caller.child.kill('SIGINT');
+    expect((await caller.exited).code).toBe(0);
+  });
+
+  test("SIGINT of the WHIP caller DELETEs its session: the answerer's call ends at once (peer-hangup); both exit 0", async () => {
+    const { url, proxy } = await signalBehindProxy();
+    const answerer = startCli(['answer', '--signal', url, '--room', 'sig', '--once', '--stun', 'none']);
+    await answerer.waitFor('joined');
+    const caller = startCli(['call', '--whip', `${proxy.url}/whip/sig`, '--stun', 'none']);
+    await caller.waitFor('connected', 10_000);
+    await answerer.waitFor('first-frame', 10_000);
+    caller.child.kill('SIGINT');
+    const stoppedAt = performance.now();
+    expect((await caller.exited).code).toBe(0);
+    await expectDeleted(proxy, caller);
+    const ended = await answerer.waitFor('call-ended', 5000);
+    // A bye through the room, not a vanished peer noticed by its silence.
+    expect(ended.reason).toBe('peer-hangup');
+    expect(performance.now() - stoppedAt).toBeLessThan(3000);
+    expect((await answerer.exited).code).toBe(0);
+    expect(caller.events.find((e) => e.event === 'call-ended')).toMatchObject({ reason: 'hangup' });
+  });
+});
