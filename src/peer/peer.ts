@@ -229,7 +229,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     negotiator.on('call', (call, peer) => {
       const live = this.#live.get(call);
       // WHIP/WHEP: the call counts (and records) once the server made its session (below).
-      if (this.#http !== undefined && live !== undefined) live.pendingPeer = peer;
+      if (this.#http !== undefined && live !== undefined) live.pendingPeer ??= peer;
       else this.#onCall(call, peer);
     });
     negotiator.on('step', (call, step) => {
@@ -331,8 +331,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     });
     const live: LiveCall = {
       call,
-      peer,
-      pendingPeer: undefined,
+      // WHIP/WHEP: the call is the server's once it made the session (#sessionMade).
+      peer: this.#http ? undefined : peer,
+      pendingPeer: this.#http ? peer : undefined,
       session: undefined,
       recorder: undefined,
       ending: undefined,

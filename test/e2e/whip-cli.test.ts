@@ -6,6 +6,7 @@
  * the DELETE on every end, outside the client.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -163,5 +164,97 @@ describe('rtc-peer call --whip, answer --whep (against rtc-peer signal)', { time
     expect(performance.now() - stoppedAt).toBeLessThan(3000);
     expect((await answerer.exited).code).toBe(0);
     expect(caller.events.find((e) => e.event === 'call-ended')).toMatchObject({ reason: 'hangup' });
+  });
+});
+
+describe('rtc-peer call --whip, answer --whep: errors', { timeout: 40_000 }, () => {
+  /** Runs the CLI to its end; its exit code, stderr and JSON `error` event. */
+  async function failing(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const proc = startCli(args, {
+      // Not from this shell: the test says what the command has.
+      env: { RTC_PEER_TOKEN: undefined, RTC_PEER_SIGNAL: undefined, ...env },
+    });
+    const started = performance.now();
+    const { code } = await proc.exited;
+    return {
+      code,
+      ms: performance.now() - started,
+      stderr: proc.stderr(),
+      error: proc.events.find((e) => e.event === 'error'),
+      events: proc.events.map((e) => e.event),
+    };
+  }
+
+  test('401 without the token: exit 3, the URL, the status, the server text and the token hint; no call', async () => {
+    const { url } = await startSignalCli(['--token', 'sekrit']);
+    const whip = `${url}/whip/lab`;
+    const run = await failing(['call', '--whip', whip, '--stun', 'none']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(
+      `rtc-peer: POST of the WHIP offer to ${whip} answered 401 Unauthorized: UNAUTHORIZED: this signaling server requires a token`,
+    );
+    expect(run.stderr).toContain('the server wants a token: pass --token (or set RTC_PEER_TOKEN)');
+    expect(run.error).toMatchObject({ code: 'UNAUTHORIZED', exitCode: 3, url: whip });
+    // Said once, as the error: no warning before it, no call that never was.
+    expect(run.events).not.toContain('warning');
+    expect(run.events).not.toContain('call-ended');
+  });
+
+  test('404 (a wrong endpoint; the token from RTC_PEER_TOKEN gets past the auth): exit 3, "check it"', async () => {
+    const { url } = await startSignalCli(['--token', 'sekrit']);
+    const wrong = `${url}/wihp/lab`;
+    const run = await failing(['answer', '--whep', wrong, '--stun', 'none'], { RTC_PEER_TOKEN: 'sekrit' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`rtc-peer: POST of the WHEP offer to ${wrong} answered 404 Not Found`);
+    expect(run.stderr).toContain('nothing is served at this URL: check it');
+    expect(run.error).toMatchObject({ code: 'NOT_FOUND', exitCode: 3, url: wrong });
+  });
+
+  test('a server that takes the POST and never answers: exit 3 after the 10 s bound, said so', async () => {
+    const sockets = new Set<Socket>();
+    const mute = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          mute.close(() => resolve());
+        }),
+    );
+    const whip = `http://127.0.0.1:${(mute.address() as AddressInfo).port}/whip/lab`;
+    const run = await failing(['call', '--whip', whip, '--stun', 'none']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`rtc-peer: POST ${whip}: no complete response within 10000 ms`);
+    expect(run.error).toMatchObject({ code: 'TIMEOUT', url: whip });
+    expect(sockets.size).toBeGreaterThan(0);
+    expect(run.ms).toBeGreaterThan(9500);
+    expect(run.ms).toBeLessThan(20_000);
+  });
+
+  test('--whip/--whep beside --signal or --room, or with what they cannot do: exit 2, said which', async () => {
+    const cases: Array<[string[], string]> = [
+      [
+        ['call', '--whip', 'http://127.0.0.1:9/whip/lab', '--room', 'lab'],
+        'rtc-peer: --whip and --room contradict each other',
+      ],
+      [
+        ['answer', '--whep', 'http://127.0.0.1:9/whep/lab', '--signal', 'http://127.0.0.1:9'],
+        'rtc-peer: --whep and --signal contradict each other',
+      ],
+      [
+        ['call', '--whip', 'rtsp://cam/whip'],
+        'rtc-peer: --whip "rtsp://cam/whip" is not an http:// or https:// URL',
+      ],
+      [['call', '--whip', 'http://127.0.0.1:9/whip/lab', '--record', 'x.webm'], '--whip only publishes'],
+      [['answer', '--whep', 'http://127.0.0.1:9/whep/lab', '--test-pattern'], '--whep only watches'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await failing(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toContain(message);
+    }
   });
 });
