@@ -103,6 +103,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #republishTimer: NodeJS.Timeout | undefined;
   /** The first connection (the first session) is made: failures after it are warnings, not the end. */
   #started = false;
+  /** WHIP/WHEP: the DELETE on stopping, after which the calls close. */
+  #bye: Promise<void> | undefined;
   /** WHIP/WHEP: sessions that could not be made in a row (the first one's failure is said, the next are logged). */
   #failedSessions = 0;
   #negotiator?: Negotiator<Call>;
@@ -596,11 +598,18 @@ export class Peer extends TypedEmitter<PeerEvents> {
     clearTimeout(this.#republishTimer);
     // Say bye first so the other side hears of it at once, then the calls are finalized. Not joined yet
     // (still connecting): closing the client ends the attempt.
-    void this.#signaling?.close().catch(() => undefined);
-    for (const live of [...this.#live.values()]) {
-      if (live.peer === undefined) this.#discard(live);
-      else this.#end(live, reason);
-    }
+    const bye = this.#signaling?.close().catch(() => undefined);
+    const endCalls = (): void => {
+      for (const live of [...this.#live.values()]) {
+        if (live.peer === undefined) this.#discard(live);
+        else this.#end(live, reason);
+      }
+    };
+    if (this.#http !== undefined && bye !== undefined) {
+      // WHIP/WHEP: the DELETE is the bye; the calls close once it is answered (bounded), so that the server
+      // ends the session because it was told to, not because it saw the connection go.
+      this.#bye = bye.then(endCalls);
+    } else endCalls();
     this.#finished();
   }
 
@@ -611,6 +620,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     clearInterval(this.#statsTimer);
     clearInterval(this.#watchdog);
     this.#addresses?.stop();
+    await this.#bye;
     while (this.#live.size > 0) {
       await Promise.all([...this.#live.values()].map((l) => l.ending));
       // A call created while the others closed (the negotiator's, before it was closed) ends too.
