@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliProcess } from '../helpers/cli.js';
 import { httpRecorder, type HttpRecorder } from '../helpers/http-recorder.js';
+import { inspectRecording } from '../helpers/media.js';
 import { expectPatternRecording } from '../helpers/pattern-recording.js';
 import { waitFor } from '../helpers/signal-server.js';
 
@@ -25,6 +26,10 @@ afterEach(async () => {
   await killAll();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** `Date.now()` as the barcode carries it (modulo 2^32 ms), and the distance between two such stamps. */
+const stampOf = (ms: number): number => ms % 2 ** 32;
+const stampDiff = (a: number, b: number): number => (((b - a) % 2 ** 32) + 2 ** 32) % 2 ** 32;
 
 /** `rtc-peer signal` on a free port, and a recording proxy in front of it (what the WHIP/WHEP client uses). */
 async function signalBehindProxy(): Promise<{ url: string; proxy: HttpRecorder }> {
@@ -145,6 +150,61 @@ describe('rtc-peer call --whip, answer --whep (against rtc-peer signal)', { time
     console.log('answer --whep recorded:', { distinct, sentSpan });
     caller.child.kill('SIGINT');
     expect((await caller.exited).code).toBe(0);
+  });
+
+  test('answer --whep across two cameras: the first one gone is noticed (peer-vanished), the next call is a new session recorded to whep-2.webm', async () => {
+    const { url, proxy } = await signalBehindProxy();
+    const file = path.join(dir, 'whep.webm');
+    const camera = (): CliProcess =>
+      startCli(['call', '--signal', url, '--room', 'two', '--stun', 'none', '--duration', '3', '--once']);
+    const fromA = Date.now();
+    const a = camera();
+    await a.waitFor('offer-sent');
+    const viewer = startCli([
+      'answer',
+      '--whep',
+      `${proxy.url}/whep/two`,
+      '--record',
+      file,
+      '--stun',
+      'none',
+    ]);
+    await viewer.waitFor('first-frame', 10_000, (e) => e.call === 1);
+    expect((await a.exited).code).toBe(0);
+    const toA = Date.now();
+    // Nothing comes any more, and the server cannot say why: the call is over once it heard nothing for 5 s.
+    const first = await viewer.waitFor('call-ended', 15_000);
+    expect(first).toMatchObject({ call: 1, reason: 'peer-vanished' });
+    const fromB = Date.now();
+    const b = camera();
+    const second = await viewer.waitFor('recording', 20_000, (e) => e.path !== file);
+    expect(second.path).toBe(path.join(dir, 'whep-2.webm'));
+    await viewer.waitFor('first-frame', 10_000, (e) => e.call === second.call);
+    expect((await b.exited).code).toBe(0);
+    const toB = Date.now();
+    viewer.child.kill('SIGINT');
+    expect((await viewer.exited).code).toBe(0);
+    // Two sessions, each DELETEd, each with a POST of its own.
+    const sessions = viewer.events
+      .filter((e) => e.event === 'session')
+      .map((e) => new URL(String(e.session)).pathname);
+    expect(new Set(sessions).size).toBe(2);
+    for (const p of sessions)
+      expect(proxy.exchanges.some((e) => e.method === 'DELETE' && e.path === p)).toBe(true);
+    // Each file holds its own camera's frames, by their stamps, in order.
+    for (const [f, from, to] of [
+      [file, fromA, toA],
+      [second.path as string, fromB, toB],
+    ] as const) {
+      const rec = await inspectRecording(f);
+      const codes = rec.barcodes.filter((c) => c !== null);
+      const ids = codes.map((c) => c.frameId);
+      expect(rec.decodeErrors).toEqual([]);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThanOrEqual(ids[i - 1]!);
+      for (const c of codes) expect(stampDiff(stampOf(from), c.timestampMs)).toBeLessThanOrEqual(to - from);
+      // About the camera's 3 s at 30 fps (its first moments go before the viewer connects).
+      expect(new Set(ids).size, path.basename(f)).toBeGreaterThan(60);
+    }
   });
 
   test("SIGINT of the WHIP caller DELETEs its session: the answerer's call ends at once (peer-hangup); both exit 0", async () => {
