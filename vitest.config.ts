@@ -44,6 +44,8 @@ const REALTIME = [
   'test/signal/whip/whip-client.test.ts',
   'test/signal/whip/browser.test.ts',
   'test/e2e/whip-answer.test.ts',
+  'test/e2e/whip-cli.test.ts',
+  'test/e2e/whip-janus.test.ts',
   'test/peer/data-link.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',

@@ -30,6 +30,12 @@ export interface CallOptions {
   index: number;
   /** Read the sender's clock from the test pattern's barcode in each received frame. Default false. */
   measureLatency?: boolean;
+  /**
+   * One way only: `sendonly` sends our tracks and asks for nothing back (a WHIP publisher); `recvonly` sends
+   * nothing and asks for the other side's video and sound (a WHEP viewer, which makes the offer). Default:
+   * both ways (a caller without a track of a kind still asks for the other side's).
+   */
+  direction?: 'sendonly' | 'recvonly';
 }
 
 /** Events of a {@link Call}. */
@@ -88,7 +94,12 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     const ours = [options.videoTrack, options.audioTrack].filter((t): t is MediaStreamTrack => !!t);
     const stream = new wrtc.MediaStream(ours);
     for (const track of ours) this.pc.addTrack(track, stream);
-    if (options.role === 'caller') {
+    if (options.direction === 'sendonly') {
+      for (const transceiver of this.pc.getTransceivers()) transceiver.direction = 'sendonly';
+    } else if (options.direction === 'recvonly') {
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
+      this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    } else if (options.role === 'caller') {
       if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
       if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }

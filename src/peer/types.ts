@@ -23,9 +23,27 @@ export interface PeerOptions {
   signalUrl?: string | readonly string[];
   /** Room to join. Default: the signaling client's, `default` (`DEFAULT_ROOM`). */
   room?: string;
-  /** Token for a server that requires one. Default: none. */
+  /**
+   * Caller only: publish to this WHIP endpoint (RFC 9725: MediaMTX `/NAME/whip`, Janus through
+   * simple-whip-server, LiveKit ingress, `rtc-peer signal`'s `/whip/ROOM`) instead of joining a room;
+   * excludes `signalUrl` and `room`. Each call is one WHIP session: its tracks sent only. Default: none.
+   */
+  whipUrl?: string;
+  /**
+   * Answerer only: watch this WHEP endpoint (MediaMTX `/NAME/whep`, `rtc-peer signal`'s `/whep/ROOM`) instead
+   * of joining a room; excludes `signalUrl`, `room` and anything to send. Each call is one WHEP session (a
+   * receive-only offer of ours), recorded as a room's call is. Default: none.
+   */
+  whepUrl?: string;
+  /**
+   * Token for a server that requires one: the Socket.IO server's, or the WHIP/WHEP server's bearer token
+   * (`Authorization: Bearer`). Default: none.
+   */
   token?: string;
-  /** Time to wait for the first connection to the signaling server, retries included, ms. Default: the client's, 10000. */
+  /**
+   * Time to wait for the first connection to the signaling server (with WHIP/WHEP: for the first session),
+   * retries included, ms. Default: the client's, 10000 (WHIP/WHEP: 15000).
+   */
   connectTimeoutMs?: number;
   /**
    * The configuration of every call's `RTCPeerConnection`: ICE servers (STUN, TURN) and policy. Default:
@@ -134,6 +152,12 @@ export type PeerEvents = {
   'media-started': [media: MediaDescription];
   /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
   joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
+  /**
+   * A WHIP/WHEP session of a call was created (where a room's peer says `joined`): `protocol`, the endpoint
+   * (`url`) and the session's own URL (its `Location`). Said again for a new session of the same call (an ICE
+   * restart the server could not make by PATCH).
+   */
+  session: [call: number, protocol: 'WHIP' | 'WHEP', url: string, session: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   /**
