@@ -43,6 +43,22 @@ export const DATA_LINK_DEFAULTS = {
   lowWaterBytes: 256 * 1024,
 } as const;
 
+/**
+ * {@link DataLinkOptions} checked, with the defaults applied.
+ *
+ * @throws TypeError naming the bad option.
+ */
+export function resolveDataLinkOptions(options: DataLinkOptions = {}): Required<DataLinkOptions> {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const resolved = { ...DATA_LINK_DEFAULTS, ...defined };
+  for (const [name, value] of Object.entries(resolved))
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`DataLink ${name} must be a positive integer, got ${value}`);
+  if (resolved.lowWaterBytes > resolved.highWaterBytes)
+    throw new TypeError('DataLink lowWaterBytes must not be above highWaterBytes');
+  return resolved;
+}
+
 /** A message over the size limit: nothing was sent. */
 export class DataMessageTooLarge extends Error {
   constructor(
@@ -96,13 +112,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
   /** @throws TypeError on invalid options. */
   constructor(channel: RTCDataChannel, options: DataLinkOptions = {}) {
     super();
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.#o = { ...DATA_LINK_DEFAULTS, ...defined };
-    for (const [name, value] of Object.entries(this.#o))
-      if (!Number.isInteger(value) || value < 1)
-        throw new TypeError(`DataLink ${name} must be a positive integer, got ${value}`);
-    if (this.#o.lowWaterBytes > this.#o.highWaterBytes)
-      throw new TypeError('DataLink lowWaterBytes must not be above highWaterBytes');
+    this.#o = resolveDataLinkOptions(options);
     this.channel = channel;
     channel.bufferedAmountLowThreshold = this.#o.lowWaterBytes;
     channel.addEventListener('open', () => {
