@@ -45,6 +45,7 @@ const REALTIME = [
   'test/signal/whip/browser.test.ts',
   'test/e2e/whip-answer.test.ts',
   'test/peer/data-link.test.ts',
+  'test/e2e/data.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];
