@@ -28,6 +28,7 @@ const REALTIME = [
   'test/signal/cluster-failures.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
+  'test/web/data-page.test.ts',
   'test/record/recorder.test.ts',
   'test/record/audio.test.ts',
   'test/record/pipeline.test.ts',
