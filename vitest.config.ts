@@ -47,6 +47,7 @@ const REALTIME = [
   'test/e2e/whip-answer.test.ts',
   'test/peer/data-link.test.ts',
   'test/e2e/data.test.ts',
+  'test/peer/peer-data.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];
