@@ -100,6 +100,13 @@ export type DataLinkEvents = {
 
 const encoder = new TextEncoder();
 
+/**
+ * How often a full channel buffer is looked at again. @roamhq/wrtc never fires `bufferedamountlow` (its
+ * channel has no such event), so the event alone would leave a queue waiting for ever there; browsers fire
+ * it, and the look finds the room a little later at worst.
+ */
+const BUFFER_POLL_MS = 5;
+
 /** A data channel with bounded buffering (see the module comment). */
 export class DataLink extends TypedEmitter<DataLinkEvents> {
   readonly channel: RTCDataChannel;
@@ -108,6 +115,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
   readonly #stats: DataLinkStats = { sent: 0, received: 0, dropped: 0, queued: 0, tooLarge: 0 };
   #wantDrain = false;
   #closed = false;
+  #poll: ReturnType<typeof setTimeout> | undefined;
 
   /** @throws TypeError on invalid options. */
   constructor(channel: RTCDataChannel, options: DataLinkOptions = {}) {
@@ -126,6 +134,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
       this.emit('message', typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer));
     });
     channel.addEventListener('close', () => {
+      clearTimeout(this.#poll);
       if (this.#closed) return;
       this.#closed = true;
       this.emit('close');
@@ -159,6 +168,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
       return true;
     }
     this.#queue.push(text);
+    this.#waitForRoom();
     if (this.#queue.length > this.#o.maxQueued) {
       const over = this.#queue.length - this.#o.maxQueued;
       this.#queue.splice(0, over);
@@ -172,6 +182,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
 
   /** Closes the channel (idempotent). Queued messages are dropped (counted). */
   close(): void {
+    clearTimeout(this.#poll);
     if (this.#queue.length > 0) {
       this.#stats.dropped += this.#queue.length;
       this.#queue.length = 0;
@@ -188,9 +199,19 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
     this.#stats.sent++;
   }
 
+  /** Messages wait for the channel's buffer to fall: look again soon (see {@link BUFFER_POLL_MS}). */
+  #waitForRoom(): void {
+    if (this.#poll !== undefined || this.#queue.length === 0 || this.channel.readyState !== 'open') return;
+    this.#poll = setTimeout(() => {
+      this.#poll = undefined;
+      this.#pump();
+    }, BUFFER_POLL_MS);
+  }
+
   /** Hands queued messages to the channel while its buffer has room. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#canSend()) this.#deliver(this.#queue.shift() ?? '');
+    this.#waitForRoom();
     if (this.#wantDrain && this.#queue.length < this.#o.maxQueued) {
       this.#wantDrain = false;
       this.emit('drain');
