@@ -160,4 +160,47 @@ describe('rtc-peer call/answer --data', { timeout: 120_000 }, () => {
     await endBoth(call, v1, v2);
     expect(v1.stdout()).toBe(`${down.join('\n')}\n`);
   });
+
+  test('the channel survives an ICE restart (the signaling server restarted): same channel, nothing lost, in order', async () => {
+    const first = await startSignalCli();
+    const port = new URL(first.url).port;
+    const call = caller(first.url, 'data-restart', ['--once', '--json']);
+    const answer = answerer(first.url, 'data-restart');
+    await call.waitFor('data-open', 20_000);
+    await waitForWords(answer, /data channel open/);
+    // Both sides write a line every 20 ms through it all.
+    let n = 0;
+    const ticker = setInterval(() => {
+      call.child.stdin?.write(`down ${n}\n`);
+      answer.child.stdin?.write(`up ${n}\n`);
+      n++;
+    }, 20);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      await first.proc.kill('SIGKILL');
+      await call.waitFor('signal-lost', 5000);
+      const second = startCli(['signal', '--host', '127.0.0.1', '--port', port]);
+      await second.waitForLine(/listening on/);
+      // The caller's rejoin restarts ICE on the call (its network may have changed).
+      await call.waitFor('ice-restart', 20_000);
+      await waitForWords(answer, /call 1: ICE restart/);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      clearInterval(ticker);
+    }
+    call.child.stdin?.write('down last\n');
+    answer.child.stdin?.write('up last\n');
+    const sent = (tag: string): string[] => [
+      ...Array.from({ length: n }, (_, i) => `${tag} ${i}`),
+      `${tag} last`,
+    ];
+    expect(await waitForLines(answer, n + 1)).toEqual(sent('down'));
+    await call.waitFor('data', 20_000, (e) => e.text === 'up last');
+    expect(call.events.filter((e) => e.event === 'data').map((e) => e.text)).toEqual(sent('up'));
+    // One call, one channel: opened once, before the restart.
+    expect(call.events.filter((e) => e.event === 'data-open')).toHaveLength(1);
+    expect(call.events.filter((e) => e.event === 'call')).toHaveLength(1);
+    await endBoth(call, answer);
+    expect(answer.stdout()).toBe(`${sent('down').join('\n')}\n`);
+  });
 });
