@@ -66,9 +66,11 @@ const MILESTONES: ReadonlySet<keyof PeerEvents> = new Set([
 
 /**
  * Reports peers' events. On a terminal: a line per event on stderr, one live status line (state, elapsed,
- * fps, bitrate, RTT, loss, resolution, sound, frames recorded) rewritten every second, a summary at the end on
- * stdout. With `--json` or when stdout is not a terminal: one JSON object per line on stdout
- * (`{"event":"connected","t":1.23,...}`, `t` in seconds since start).
+ * fps, bitrate, RTT, loss, resolution, sound, frames recorded) rewritten every second (when stderr is a
+ * terminal), a summary at the end on stdout. With `--json` or when stdout is not a terminal: one JSON object
+ * per line on stdout (`{"event":"connected","t":1.23,...}`, `t` in seconds since start). With `--data`
+ * (`dataOut`), stdout is the data messages': words unless `--json`, whatever stdout is, each message received
+ * raw on its line and everything else (the summary too) on stderr.
  */
 export class Reporter {
   readonly json: boolean;
