@@ -53,6 +53,13 @@ export function warningText(warning: PeerWarning): string {
       return warning.message;
     case 'signal-error':
       return `signaling server: ${warning.code}: ${warning.message}`;
+    case 'data-dropped':
+      return (
+        `${warning.call === null ? 'data held for the first call' : `call ${warning.call}: data`}: ` +
+        `${warning.count} message(s) dropped, the oldest (${warning.total} so far): sent faster than the channel carries them`
+      );
+    case 'no-data-channel':
+      return `call ${warning.call}: the caller opened no data channel (run it with --data too)`;
   }
 }
 
@@ -85,6 +92,10 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
       return { kind: warning.kind, message };
     case 'signal-error':
       return { kind: warning.kind, message, code: warning.code };
+    case 'data-dropped':
+      return { kind: warning.kind, message, call: warning.call, count: warning.count, total: warning.total };
+    case 'no-data-channel':
+      return { kind: warning.kind, message, call: warning.call };
   }
 }
 
@@ -220,6 +231,7 @@ export function callEndedFields(c: CallSummary): Record<string, unknown> {
     recording: c.recording ?? null,
     latencyMs: c.latency ?? null,
     audio: c.audio ?? null,
+    ...(c.data ? { data: c.data } : {}),
   };
 }
 
@@ -247,6 +259,11 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
       `  sound sent ${(a.chunksSent / 100).toFixed(1)} s (${a.chunksDropped} chunks dropped, ${a.underruns} underruns)`,
     );
   }
+  if (summary.data && (summary.data.tooLarge > 0 || summary.data.heldDropped > 0))
+    lines.push(
+      `  data: ${summary.data.tooLarge} message(s) refused (too large), ` +
+        `${summary.data.heldDropped} held for a call that never came (dropped)`,
+    );
   for (const c of summary.calls) {
     lines.push(
       `  call ${c.index}: ${c.reason}, ${c.durationSec.toFixed(1)} s, sent ${c.framesSent} frames, ` +
@@ -262,6 +279,10 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
           `received ${a.packetsReceived} (lost ${a.packetsLost}), ${(a.chunksReceived / 100).toFixed(1)} s decoded`,
         );
       if (sound.length > 0) lines.push(`    sound: ${sound.join(', ')}`);
+    }
+    if (c.data) {
+      const d = c.data;
+      lines.push(`    data: sent ${d.sent} messages, received ${d.received}, dropped ${d.dropped}`);
     }
     if (c.latency) {
       const l = c.latency;

@@ -4,6 +4,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
+import { DATA_CHANNEL_LABEL, DataLink, type DataLinkOptions } from './data-link.js';
 import type { LatencyMeter } from './latency.js';
 import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
@@ -36,6 +37,12 @@ export interface CallOptions {
    * both ways (a caller without a track of a kind still asks for the other side's).
    */
   direction?: 'sendonly' | 'recvonly';
+  /**
+   * A data channel beside the media, with these limits: the caller opens it (before the offer, so that the
+   * offer carries it), the answerer takes the one the caller opened. Default: none (an answerer ignores a
+   * caller's channel).
+   */
+  data?: DataLinkOptions;
 }
 
 /** Events of a {@link Call}. */
@@ -56,6 +63,8 @@ export type CallEvents = {
    * record it (`Recorder.addTrack`). At most one per kind, however often the call is renegotiated.
    */
   track: [track: ReceivedTrack];
+  /** The answerer's call got the caller's data channel (a caller's call has its own from the start: `data`). */
+  'data-link': [link: DataLink];
 };
 
 /**
@@ -81,6 +90,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   readonly #tracks: ReceivedTrack[] = [];
   #closing?: Promise<CallReport>;
   #connected = false;
+  #data: DataLink | undefined;
 
   constructor(options: CallOptions) {
     super();
@@ -102,6 +112,13 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     } else if (options.role === 'caller') {
       if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
       if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+    const data = options.data;
+    if (data !== undefined) {
+      // Step 1: the caller's channel is part of the offer (an SCTP m-line); the answerer's arrives with it.
+      if (options.role === 'caller')
+        this.#data = new DataLink(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), data);
+      else this.pc.addEventListener('datachannel', this.#onDataChannel);
     }
     this.pc.addEventListener('connectionstatechange', this.#onState);
     // Step 4's "tracks flow": the receive bridge owns pc.ontrack.
@@ -127,6 +144,18 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       this.emit('connected');
     }
   };
+
+  readonly #onDataChannel = (event: RTCDataChannelEvent): void => {
+    if (this.#closing || this.#data !== undefined || event.channel.label !== DATA_CHANNEL_LABEL) return;
+    const link = new DataLink(event.channel, this.#options.data);
+    this.#data = link;
+    this.emit('data-link', link);
+  };
+
+  /** The call's data channel (with `data`): the caller's from the start, the answerer's once it came. */
+  get data(): DataLink | undefined {
+    return this.#data;
+  }
 
   /** The remote tracks received so far (each also came as a `track` event). */
   get tracks(): readonly ReceivedTrack[] {
@@ -206,6 +235,9 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     received.stop();
     const framesSent = this.latestStats?.totals.framesSent ?? 0;
     this.pc.removeEventListener('connectionstatechange', this.#onState);
+    this.pc.removeEventListener('datachannel', this.#onDataChannel);
+    const data = this.#data;
+    data?.close();
     this.pc.close();
     this.removeAllListeners();
     return {
@@ -217,6 +249,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       framesReceived: received.framesReceived,
       droppedCandidates,
       latency: received.latency?.percentiles(),
+      ...(data ? { data: data.stats } : {}),
       ...(this.latestStats?.audio || received.audioChunksReceived > 0
         ? {
             audio: {

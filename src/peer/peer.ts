@@ -10,6 +10,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AddressWatch } from './address-watch.js';
 import { Call } from './call.js';
+import { DataLink, DataMessageTooLarge, resolveDataLinkOptions, type DataLinkOptions } from './data-link.js';
 import { Negotiator, type NegotiationEnd } from './negotiator.js';
 import { SendBridge } from './send-bridge.js';
 import {
@@ -66,7 +67,11 @@ interface LiveCall {
   /** Transport bytes received at the last stats sample, and when they last grew. */
   lastBytes: number;
   lastPacketAt: number;
+  /** Its data channel, once the call is someone's and has one: what `send()` sends to. */
+  data: DataLink | undefined;
 }
+
+const utf8 = new TextEncoder();
 
 /**
  * One process's side of WebRTC calls, following the walk-through:
@@ -125,11 +130,107 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #statsTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #addresses: AddressWatch | undefined;
+  /** With `data`: the data channels' limits. */
+  readonly #data: Required<DataLinkOptions> | undefined;
+  /** Messages sent while no call had a data channel: they go to the first that gets one. */
+  readonly #held: string[] = [];
+  #heldDropped = 0;
+  #tooLarge = 0;
+  /** Channels whose queue `send()` found full, and whether `send()` said to wait (`data-drain` owed). */
+  readonly #full = new Set<DataLink>();
+  #drainOwed = false;
 
   /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
   constructor(options: PeerOptions) {
     super();
     this.#o = resolvePeerOptions(options);
+    const data = this.#o.data;
+    if (data !== undefined && data !== false) {
+      this.#data = resolveDataLinkOptions(data === true ? {} : data);
+    }
+  }
+
+  /**
+   * Sends a data message (with the `data` option) to every call's peer: every viewer, for a caller. Sent
+   * while no call has a channel yet, it is held (up to `maxQueued`) and goes to the first call that gets one.
+   * Returns false when the sender should wait for `data-drain` before sending more (a queue is full; more
+   * would drop its oldest, counted in a `data-dropped` warning), like a stream's `write()`.
+   *
+   * @throws TypeError without the `data` option; {@link DataMessageTooLarge} over `maxMessageBytes` (nothing
+   * is sent).
+   *
+   * @example
+   * peer.on('data', (text, _call, from) => console.log(from, text));
+   * if (!peer.send(JSON.stringify({ speed: 0.5 }))) await once(peer, 'data-drain');
+   */
+  send(text: string): boolean {
+    const limits = this.#data;
+    if (limits === undefined)
+      throw new TypeError('Peer.send() needs the data option: new Peer({ data: true })');
+    const bytes = utf8.encode(text).length;
+    if (bytes > limits.maxMessageBytes) {
+      this.#tooLarge++;
+      throw new DataMessageTooLarge(bytes, limits.maxMessageBytes);
+    }
+    const links = [...this.#live.values()]
+      .filter((l) => l.data !== undefined && l.ending === undefined)
+      .map((l) => l.data as DataLink);
+    if (links.length === 0) {
+      this.#held.push(text);
+      if (this.#held.length > limits.maxQueued) {
+        this.#held.shift();
+        this.#heldDropped++;
+        this.emit('warning', { kind: 'data-dropped', call: null, count: 1, total: this.#heldDropped });
+      }
+      if (this.#held.length < limits.maxQueued) return true;
+      this.#drainOwed = true;
+      return false;
+    }
+    let ok = true;
+    for (const link of links)
+      if (!link.send(text)) {
+        this.#full.add(link);
+        ok = false;
+      }
+    if (!ok) this.#drainOwed = true;
+    return ok;
+  }
+
+  /** With `data`: the largest message `send()` takes, UTF-8 bytes. */
+  get maxDataMessageBytes(): number {
+    return this.#data?.maxMessageBytes ?? 0;
+  }
+
+  /** A message refused before it reached `send()` (a line too long to read whole): counted in the summary. */
+  countTooLarge(): void {
+    this.#tooLarge++;
+  }
+
+  /** A call that is someone's and has its data channel: `send()` sends to it, and the held messages go first. */
+  #attachData(live: LiveCall): void {
+    const link = live.call.data;
+    if (live.data !== undefined || link === undefined || live.peer === undefined || live.ending) return;
+    live.data = link;
+    const call = live.call.index;
+    const from = live.peer.id;
+    link.on('message', (text) => this.emit('data', text, call, from));
+    link.on('open', () => this.emit('data-open', call, from));
+    link.on('dropped', (count, total) => this.emit('warning', { kind: 'data-dropped', call, count, total }));
+    link.on('drain', () => {
+      this.#full.delete(link);
+      this.#maybeDrain();
+    });
+    for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
+    this.#maybeDrain();
+  }
+
+  /** Says `data-drain` once no queue `send()` found full is full any more. */
+  #maybeDrain(): void {
+    const limits = this.#data;
+    if (!this.#drainOwed || limits === undefined) return;
+    if (this.#full.size > 0 || this.#held.length >= limits.maxQueued) return;
+    this.#drainOwed = false;
+    this.emit('data-drain');
   }
 
   /** Runs until done (`once`, `durationSec`, media ended) or until `abort` fires. */
@@ -330,6 +431,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       sentLevel: this.#media?.sentLevel,
       index,
       measureLatency: this.#o.measureLatency,
+      ...(this.#data ? { data: this.#data } : {}),
     });
     const live: LiveCall = {
       call,
@@ -343,10 +445,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
       downSince: 0,
       lastBytes: -1,
       lastPacketAt: performance.now(),
+      data: undefined,
     };
     this.#live.set(call, live);
+    call.on('data-link', () => this.#attachData(live));
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
+      if (this.#data && !call.data && !/^m=application /m.test(call.pc.remoteDescription?.sdp ?? ''))
+        this.emit('warning', { kind: 'no-data-channel', call: index });
       // --duration counts from the first call that connects.
       if (this.#o.durationSec !== undefined && this.#durationTimer === undefined && !this.#stopped)
         this.#durationTimer = setTimeout(() => this.#stop('hangup'), this.#o.durationSec * 1000);
@@ -380,6 +486,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     // `once`: no offer held for a next viewer.
     if (this.#o.once) this.#negotiator?.setSpare(false);
     this.emit('call', call.index, peer.id);
+    this.#attachData(live);
     if (this.#recordings !== undefined && this.#ffmpegPath !== undefined) {
       // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
       const recorder = this.#recordings.recorderFor(n, this.#ffmpegPath);
@@ -454,6 +561,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       negotiator.end(call, { reoffer });
     }
     live.ending = (async () => {
+      this.#detachData(live);
       const report = await call.close(reason, dropped);
       const recording = await this.#finishRecording(live, reason);
       this.#live.delete(call);
@@ -466,6 +574,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.emit('call-ended', summary);
       this.#afterCall(reason);
     })();
+  }
+
+  /** A call ends: `send()` no longer waits on its channel. */
+  #detachData(live: LiveCall): void {
+    const link = live.data;
+    if (link === undefined) return;
+    this.#full.delete(link);
+    this.#maybeDrain();
   }
 
   /** After a call ended: done (`once`, media ended), or waiting for the next one. */
@@ -640,6 +756,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
       framesDroppedAtCapture: media?.framesDropped ?? 0,
       ...(media?.audio ? { audioCaptured: media.audio } : {}),
       recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
+      ...(this.#data
+        ? { data: { tooLarge: this.#tooLarge, heldDropped: this.#heldDropped + this.#held.length } }
+        : {}),
     };
   }
 }

@@ -6,6 +6,7 @@ import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/i
 import type { RecordingSeriesOptions, RecordingSummary } from '../record/index.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../signal/server.js';
 import type { CallStats } from './call-stats.js';
+import type { DataLinkOptions, DataLinkStats } from './data-link.js';
 import type { LatencyPercentiles } from './latency.js';
 
 /** The STUN server the walk-through uses; reachable from most networks, harmless when it is not. */
@@ -100,6 +101,12 @@ export interface PeerOptions {
    * signaling), ms. 0: not watched. Default: 500.
    */
   addressPollMs?: number;
+  /**
+   * A data channel on every call, for commands and telemetry beside the video (`true`, or its limits: message
+   * size, queue length, buffer): the caller opens it with each offer, the answerer takes it. Messages go
+   * with `peer.send()` to every call (every viewer) and come as `data` events. Default: false (none).
+   */
+  data?: boolean | DataLinkOptions;
 }
 
 /**
@@ -144,7 +151,14 @@ export type PeerWarning =
   /** What the negotiation says: an offer or answer that could not be made or applied (that call ends, `error`). */
   | { kind: 'negotiation'; message: string }
   /** The signaling server pushed an error, or a rejoin was refused. */
-  | { kind: 'signal-error'; code: string; message: string };
+  | { kind: 'signal-error'; code: string; message: string }
+  /**
+   * Data messages dropped: the oldest of a queue that was full (`send()` said to wait for `data-drain`, and
+   * the sender went on), of a call's channel or (`call` null) of the messages held until a call comes.
+   */
+  | { kind: 'data-dropped'; call: number | null; count: number; total: number }
+  /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
+  | { kind: 'no-data-channel'; call: number };
 
 /** Events of a `Peer`, in the order they usually come. */
 export type PeerEvents = {
@@ -203,6 +217,12 @@ export type PeerEvents = {
   'signal-lost': [reason: string];
   /** Back on the signaling server, rejoined the room. */
   'signal-rejoined': [];
+  /** A call's data channel is open (messages held for it go now). `peer`: the other side's member id. */
+  'data-open': [call: number, peer: string];
+  /** A data message from call `call`'s peer, `from` (a viewer's id, for a caller). */
+  data: [text: string, call: number, from: string];
+  /** `send()` may be called again: the queues it said were full have room. */
+  'data-drain': [];
   /** Something the user should know. */
   warning: [warning: PeerWarning];
 };
@@ -216,6 +236,8 @@ export interface PeerSummary {
   /** Sound sent: 10 ms chunks, chunks dropped, buffer underruns (when sending sound). */
   audioCaptured?: AudioCaptureStats;
   recordings: RecordingSummary[];
+  /** With `data`: messages refused for their size, and those held for a call that never came (dropped). */
+  data?: { tooLarge: number; heldDropped: number };
 }
 
 /** Why a call ended. */
@@ -248,6 +270,8 @@ export interface CallSummary {
   latency?: LatencyPercentiles;
   /** Sound, when the call carried an audio track either way. */
   audio?: CallAudioSummary;
+  /** The call's data channel: messages sent, received, dropped (queue full or left at the end), refused. */
+  data?: DataLinkStats;
 }
 
 /** The audio part of a {@link CallSummary}. */
