@@ -12,7 +12,11 @@ describe("rtc-peer's API", () => {
       'Call',
       'SendBridge',
       'startSignalServer',
-      'SignalClient',
+      'RoomSignaling',
+      'Negotiator',
+      'WhipSignaling',
+      'WhepSignaling',
+      'ROOM_SIGNALING_DEFAULTS',
       'VideoCapture',
       'AudioCapture',
       'locateFfmpeg',
@@ -47,6 +51,8 @@ describe("rtc-peer's API", () => {
       'AudioTimeline',
       'ReceiveBridge',
       'Reporter',
+      'SignalClient',
+      'ResendLedger',
     ])
       expect(api, name).not.toHaveProperty(name);
   });
