@@ -215,6 +215,19 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#hangup(peer);
   }
 
+  /**
+   * Makes a new call with a viewer whose call is over but who is still in the room (its hang-up came as our
+   * own timeout ran out: the call never connected), as `end(call, { reoffer: true })` does for a call we end.
+   * Returns whether an offer went. Caller only; not to a viewer that makes its own offers.
+   */
+  offerAgain(peerId: string): boolean {
+    const present = this.#present.get(peerId);
+    if (this.#closed || !this.#offering() || present === undefined || present.offers) return false;
+    if (this.#byPeer(peerId) !== undefined) return false;
+    this.#offerTo(present);
+    return true;
+  }
+
   /** Remote candidates of `call` dropped because too many came before its remote description. */
   droppedCandidates(call: C): number {
     return this.#entries.get(call)?.droppedCandidates ?? 0;

@@ -48,6 +48,7 @@ export interface PeerFlags {
   recordKeep?: string;
   force?: boolean;
   duration?: string;
+  iceTimeout: string;
   once?: boolean;
   ffmpeg?: string;
   verbose?: boolean;
@@ -146,6 +147,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
+    .option(
+      '--ice-timeout <seconds>',
+      'end a call that finds no network path this long after its offer and answer, saying what ICE tried',
+      String(PEER_DEFAULTS.iceTimeoutMs / 1000),
+    )
     .addOption(
       new Option('--ice-transport-policy <policy>', 'all candidates, or relay (TURN) only')
         .choices(['all', 'relay'])
@@ -174,6 +180,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
+  const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
@@ -193,6 +200,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     ffmpegPath: flags.ffmpeg,
     record: recordFromFlags(flags),
     durationSec,
+    iceTimeoutMs,
     once: flags.once,
     measureLatency: flags.measureLatency,
   });
