@@ -48,6 +48,12 @@ const REPUBLISH_MAX_MS = 30_000;
  */
 const HTTP_SILENCE_MS = 5000;
 
+/**
+ * How far ahead of our own ICE deadline the other side's end of a call that never connected still counts as
+ * the same timeout (its timer started at its side of the exchange, and the watchdog ticks every 250 ms).
+ */
+const ICE_TIMEOUT_SLACK_MS = 1000;
+
 /** A call of ours, with what decides when it ends. */
 interface LiveCall {
   call: Call;
@@ -64,6 +70,8 @@ interface LiveCall {
   peerGoneAt: number;
   /** Since when the connection is down (`disconnected` or `failed`), 0 while it is up. */
   downSince: number;
+  /** When the offer and answer were exchanged (we sent or applied the answer), 0 before. */
+  exchangedAt: number;
   /** Transport bytes received at the last stats sample, and when they last grew. */
   lastBytes: number;
   lastPacketAt: number;
@@ -338,6 +346,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
     negotiator.on('step', (call, step) => {
       const index = call.index;
       if (step === 'offer-sent') this.#sessionMade(call);
+      const live = this.#live.get(call);
+      // The ICE timeout counts from the first exchange (a restart's new answer does not reset it).
+      if ((step === 'answer-sent' || step === 'answer-received') && live && live.exchangedAt === 0)
+        live.exchangedAt = performance.now();
       if (step === 'offer-held' || step === 'offer-sent')
         this.emit('offer-sent', index, step === 'offer-held');
       else this.emit(step, index);
@@ -443,6 +455,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       ending: undefined,
       peerGoneAt: 0,
       downSince: 0,
+      exchangedAt: 0,
       lastBytes: -1,
       lastPacketAt: performance.now(),
       data: undefined,
@@ -529,6 +542,19 @@ export class Peer extends TypedEmitter<PeerEvents> {
         this.#scheduleRepublish(this.#republishMs);
         this.#republishMs = Math.min(REPUBLISH_MAX_MS, this.#republishMs * 2);
       }
+      return;
+    }
+    // Both sides time ICE out, each from its side of the exchange: the other side's end (its hang-up, or a
+    // caller's new offer) can come a moment before our own deadline. A call that never connected, ended so
+    // within the watchdog's slack of that deadline, ended for the same reason, and says what ICE tried here.
+    if (
+      (reason === 'peer-hangup' || reason === 'replaced') &&
+      this.#iceTimedOut(live, performance.now() + ICE_TIMEOUT_SLACK_MS)
+    ) {
+      this.#iceTimeout(live, performance.now());
+      // The viewer hung up on a call that found no path, and stays: as after our own timeout, a new call.
+      if (reason === 'peer-hangup' && this.#o.role === 'caller' && !this.#o.once && !this.#stopped)
+        this.#negotiator?.offerAgain(live.peer.id);
       return;
     }
     // (A failed negotiation was said by the negotiator's warning.)
@@ -704,7 +730,32 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#end(live, 'peer-vanished');
       return;
     }
-    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) this.#end(live, 'ice-failed');
+    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) {
+      this.#end(live, 'ice-failed');
+      return;
+    }
+    if (this.#iceTimedOut(live, now)) this.#iceTimeout(live, now);
+  }
+
+  /** Whether, at `now`, a call has gone `iceTimeoutMs` since its offer and answer without connecting. */
+  #iceTimedOut(live: LiveCall, now: number): boolean {
+    return !live.call.everConnected && live.exchangedAt > 0 && now - live.exchangedAt >= this.#o.iceTimeoutMs;
+  }
+
+  /** No network path found in time: says what ICE tried, and ends the call (a caller offers again). */
+  #iceTimeout(live: LiveCall, now: number): void {
+    if (live.ending !== undefined) return;
+    log('call %d: no path %d ms after the exchange', live.call.index, Math.round(now - live.exchangedAt));
+    // The timeout that ran out (the other side's end may have come a moment before it).
+    const afterSec = this.#o.iceTimeoutMs / 1000;
+    this.emit('warning', {
+      kind: 'ice-timeout',
+      call: live.call.index,
+      afterSec,
+      ice: live.call.iceReport(),
+    });
+    // (A call the negotiator ended already is forgotten there: telling it again does nothing.)
+    this.#end(live, 'ice-timeout');
   }
 
   #stop(reason: EndReason): void {
@@ -808,7 +859,7 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     !(Number.isFinite(options.addressPollMs) && options.addressPollMs >= 0)
   )
     throw new TypeError(`addressPollMs must be a number of ms (0: off), not ${options.addressPollMs}`);
-  for (const name of ['statsIntervalMs', 'vanishTimeoutMs'] as const) {
+  for (const name of ['statsIntervalMs', 'vanishTimeoutMs', 'iceTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new TypeError(`${name} must be a positive number of ms, not ${value}`);

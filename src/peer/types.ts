@@ -97,6 +97,13 @@ export interface PeerOptions {
    */
   vanishTimeoutMs?: number;
   /**
+   * How long a call may take to connect after its offer and answer were exchanged, ms: a call not
+   * `connected` by then ends (`ice-timeout`), with what ICE tried ({@link IceReport}) in its summary and a
+   * `warning`, and the peers go on (the caller offers again, the answerer waits for the next call). Default:
+   * 15000.
+   */
+  iceTimeoutMs?: number;
+  /**
    * How often our network addresses are read; a change restarts ICE on every call (and reconnects the
    * signaling), ms. 0: not watched. Default: 500.
    */
@@ -120,8 +127,29 @@ export const PEER_DEFAULTS = {
   measureLatency: false,
   statsIntervalMs: 1000,
   vanishTimeoutMs: 2000,
+  iceTimeoutMs: 15_000,
   addressPollMs: 500,
 } as const;
+
+/** Candidates of one side of a call, by type. */
+export interface CandidateCounts {
+  host: number;
+  srflx: number;
+  prflx: number;
+  relay: number;
+}
+
+/**
+ * What ICE tried in a call that never connected: the candidates each side had (ours as gathered, theirs as
+ * received), and whether our STUN server answered (`none`: none configured) and our TURN server gave us a
+ * relay (`refused`: it turned our credentials down).
+ */
+export interface IceReport {
+  local: CandidateCounts;
+  remote: CandidateCounts;
+  stun: 'answered' | 'no answer' | 'none';
+  turn: 'allocated' | 'refused' | 'no answer' | 'none';
+}
 
 /** What a peer sends, as a capture delivers it. */
 export type MediaDescription =
@@ -158,7 +186,9 @@ export type PeerWarning =
    */
   | { kind: 'data-dropped'; call: number | null; count: number; total: number }
   /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
-  | { kind: 'no-data-channel'; call: number };
+  | { kind: 'no-data-channel'; call: number }
+  /** A call found no network path within `iceTimeoutMs` (`afterSec`, in s): it ends (`ice-timeout`). */
+  | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport };
 
 /** Events of a `Peer`, in the order they usually come. */
 export type PeerEvents = {
@@ -245,7 +275,8 @@ export type EndReason =
   | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
   | 'peer-hangup' // the other side said bye
   | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
-  | 'ice-failed' // no network path, or it broke and did not come back
+  | 'ice-failed' // the network path broke and did not come back
+  | 'ice-timeout' // no network path found within `iceTimeoutMs` of the offer and answer
   | 'replaced' // a new offer arrived: a fresh call starts
   | 'media-ended' // our source ended (ffmpeg died, file ended)
   | 'error';
@@ -266,6 +297,8 @@ export interface CallSummary {
   recording?: RecordingSummary;
   /** Remote candidates dropped because too many arrived before the remote description. */
   droppedCandidates: number;
+  /** What ICE tried, for a call that never connected (`ice-timeout`, `ice-failed`). */
+  ice?: IceReport;
   /** Frame-in to frame-out latency, with `measureLatency`. */
   latency?: LatencyPercentiles;
   /** Sound, when the call carried an audio track either way. */

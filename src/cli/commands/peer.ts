@@ -54,6 +54,7 @@ export interface PeerFlags {
   recordKeep?: string;
   force?: boolean;
   duration?: string;
+  iceTimeout: string;
   once?: boolean;
   ffmpeg?: string;
   verbose?: boolean;
@@ -177,6 +178,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
+    .option(
+      '--ice-timeout <seconds>',
+      'end a call that finds no network path this long after its offer and answer, saying what ICE tried',
+      String(PEER_DEFAULTS.iceTimeoutMs / 1000),
+    )
     .addOption(
       new Option('--ice-transport-policy <policy>', 'all candidates, or relay (TURN) only')
         .choices(['all', 'relay'])
@@ -230,6 +236,7 @@ async function runPeer(
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
+  const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
@@ -252,6 +259,7 @@ async function runPeer(
     ffmpegPath: flags.ffmpeg,
     record,
     durationSec,
+    iceTimeoutMs,
     once: flags.once,
     measureLatency: flags.measureLatency,
     data,
