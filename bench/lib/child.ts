@@ -230,8 +230,14 @@ export function startCli(
 }
 
 /** Starts `rtc-peer signal` on a free loopback port and resolves with it and its URL. */
-export async function startSignal(options: { nofile?: number } = {}): Promise<{ child: Child; url: string }> {
-  const child = startCli('signal', ['signal', '--host', '127.0.0.1', '--port', '0', '--json'], options);
+export async function startSignal(
+  options: { nofile?: number; args?: string[] } = {},
+): Promise<{ child: Child; url: string }> {
+  const child = startCli(
+    'signal',
+    ['signal', '--host', '127.0.0.1', '--port', '0', '--json', ...(options.args ?? [])],
+    options,
+  );
   const listening = await child.waitFor('listening', 15_000);
   return { child, url: String(listening.url) };
 }

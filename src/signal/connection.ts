@@ -8,8 +8,10 @@ import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
 import type { Delivery } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
+import { truncate } from './limits.js';
 import {
   SIGNAL_EVENT,
+  type ClientMessage,
   type ClientToServerEvents,
   type makeClientMessageSchema,
   type ServerMessage,
@@ -27,6 +29,14 @@ export interface ConnectionContext {
   schema: ReturnType<typeof makeClientMessageSchema>;
   /** True once the server is shutting down: departures are then not announced. */
   shuttingDown: () => boolean;
+  /**
+   * The limits' hook (server-guard.ts): `check` may refuse a valid message before the rooms apply it,
+   * `settled` accounts for what the rooms did. Default: none.
+   */
+  guard?: {
+    check(connId: string, message: ClientMessage): SignalErrorBody | undefined;
+    settled(connId: string): void;
+  };
 }
 
 /** Serves one connected socket until it disconnects. */
@@ -49,8 +59,22 @@ export function serveConnection(
     }
   };
 
-  socket.on(SIGNAL_EVENT, (raw: unknown, ack: unknown) => {
+  socket.on(SIGNAL_EVENT, (...args: unknown[]) => {
+    // Exactly one ack whatever the shape: the ack is the last argument when it is a function (Socket.IO
+    // puts it there), the message the one before; anything else is refused, not half-applied.
+    const ack = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+    const raw = args[0];
     try {
+      if (args.length !== 1) {
+        reply(ack, {
+          ok: false,
+          error: {
+            code: 'BAD_MESSAGE',
+            message: `"signal" takes one message (and an ack), got ${args.length} arguments; see docs/protocol.md`,
+          },
+        });
+        return;
+      }
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
         const error = describeInvalid(parsed.error, raw);
@@ -58,7 +82,14 @@ export function serveConnection(
         reply(ack, { ok: false, error });
         return;
       }
+      // Limits (server-guard.ts): a new room or held bytes over their budget are refused here.
+      const limited = ctx.guard?.check(socket.id, parsed.data);
+      if (limited !== undefined) {
+        reply(ack, { ok: false, error: limited });
+        return;
+      }
       const { ack: response, deliveries } = registry.dispatch(socket.id, parsed.data);
+      ctx.guard?.settled(socket.id);
       log(
         '%s: %s -> %s',
         socket.id,
@@ -119,6 +150,7 @@ export function describeInvalid(error: ZodError, raw: unknown): SignalErrorBody 
   const where = first && first.path.length > 0 ? ` at ${first.path.map(String).join('.')}` : '';
   return {
     code: 'BAD_MESSAGE',
-    message: `invalid message${where}: ${first?.message ?? 'does not match the protocol'}; see docs/protocol.md`,
+    // Quoted input is cut short: a message with 20,000 unknown keys gets a sentence, not 190 KB back.
+    message: `invalid message${truncate(where, 120)}: ${truncate(first?.message ?? 'does not match the protocol', 200)}; see docs/protocol.md`,
   };
 }

@@ -7,12 +7,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
-import { requireToken } from './auth.js';
+import { checkToken } from './auth.js';
 import { serveConnection } from './connection.js';
 import { httpRoutes, type HttpHandler } from './http-routes.js';
 import { closer, listen } from './lifecycle.js';
+import { resolveLimits, SIGNAL_LIMITS_DEFAULTS, type SignalLimits } from './limits.js';
 import { isLoopback } from './listen-urls.js';
 import { RoomRegistry } from './room-registry.js';
+import { ServerGuard, type RefusalCounts } from './server-guard.js';
 import type { AllowedOrigins } from './whip/cors.js';
 import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
@@ -60,6 +62,19 @@ export interface SignalServerOptions {
   allowOrigin?: AllowedOrigins;
   /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
   whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
+  /**
+   * What one connection and one address may cost the server (limits.ts): message rate, connections, rooms,
+   * held bytes, handshake time, wrong-token back-off. Each field defaults to {@link SIGNAL_LIMITS_DEFAULTS}.
+   *
+   * @example
+   * limits: { connectionsPerAddress: 64, heldBytes: 256 * 1024 * 1024 }
+   */
+  limits?: Partial<SignalLimits>;
+  /**
+   * Where refused connections and messages are reported, one line each, rate-limited (`rtc-peer signal`
+   * writes them to stderr). Default: the `rtc-peer:signal:guard` debug log only.
+   */
+  securityLog?: (line: string) => void;
 }
 
 /** What `GET /healthz` returns and {@link SignalServer.stats} computes. */
@@ -70,6 +85,12 @@ export interface SignalServerStats {
   clients: number;
   /** Seconds since the server started listening. */
   uptimeSec: number;
+  /** Transport connections that have not finished their handshake (or were refused and wait to close). */
+  pending: number;
+  /** Bytes of held offers and candidates, as the held-bytes budget counts them. */
+  heldBytes: number;
+  /** Refusals by the limits since start (server-guard.ts). */
+  refused: RefusalCounts;
 }
 
 /** A running signaling server. */
@@ -98,6 +119,7 @@ export const SIGNAL_SERVER_DEFAULTS = {
   maxSdpBytes: LIMITS.maxSdpBytes,
   maxHeldCandidates: LIMITS.maxHeldCandidates,
   maxViewers: DEFAULT_MAX_VIEWERS,
+  limits: SIGNAL_LIMITS_DEFAULTS,
 } as const;
 
 /**
@@ -112,6 +134,7 @@ export const SIGNAL_SERVER_DEFAULTS = {
  */
 export async function startSignalServer(options: SignalServerOptions = {}): Promise<SignalServer> {
   const o = resolveOptions(options);
+  const limits = resolveLimits(options.limits);
   const registry = new RoomRegistry({ maxHeldCandidates: o.maxHeldCandidates, maxViewers: o.maxViewers });
   let startedAt = performance.now();
   let closing: Promise<void> | undefined;
@@ -120,19 +143,35 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
   const whip = new WhipEndpoints({ ...o, ...o.whip });
   const http = createServer(httpRoutes(() => stats(), whip.handler(o.httpHandler)));
+  // The limits (server-guard.ts): connections, handshake time, wrong-token back-off, message rate, rooms
+  // and held bytes, each refusal counted in stats() and reported through securityLog.
+  const token = o.token;
+  const guard = new ServerGuard({
+    limits,
+    registry,
+    ...(token !== undefined ? { credentials: (auth: unknown) => checkToken(token, auth) } : {}),
+    ...(o.securityLog !== undefined ? { securityLog: o.securityLog } : {}),
+  });
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
+    // A connection that has not finished its handshake (token included) by then is closed.
+    connectTimeout: limits.authTimeoutMs,
+    allowRequest: guard.allowRequest,
   });
   const close = closer(http, io);
-  if (o.token !== undefined) requireToken(io, o.token);
+  guard.install(io);
   const ctx = {
     io,
     registry,
     schema: makeClientMessageSchema(o.maxSdpBytes),
     shuttingDown: () => shuttingDown,
+    guard,
   };
-  io.on('connection', (socket) => serveConnection(ctx, socket));
+  io.on('connection', (socket) => {
+    guard.attach(socket);
+    serveConnection(ctx, socket);
+  });
 
   try {
     await listen(http, o.host, o.port);
@@ -159,6 +198,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       rooms: registry.roomCount,
       clients: io.of('/').sockets.size,
       uptimeSec: Math.round((performance.now() - startedAt) / 100) / 10,
+      pending: guard.pending,
+      heldBytes: guard.heldBytes,
+      refused: { ...guard.refused },
     };
   }
 
@@ -179,7 +221,8 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   };
 }
 
-type OptionalOptions = 'token' | 'httpHandler' | 'iceServers' | 'allowOrigin' | 'whip';
+type OptionalOptions =
+  'token' | 'httpHandler' | 'iceServers' | 'allowOrigin' | 'whip' | 'limits' | 'securityLog';
 type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
   Pick<SignalServerOptions, OptionalOptions>;
 

@@ -2,6 +2,7 @@
 import { networkInterfaces } from 'node:os';
 import { Command, Option } from 'commander';
 import { listenUrls, startSignalServer } from '../../signal/index.js';
+import { parseLimit, type SignalLimits } from '../../signal/limits.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
 import { webPageHandler } from '../../web/index.js';
 import { ExitCode } from '../exit-codes.js';
@@ -15,6 +16,7 @@ export interface SignalFlags {
   port: string;
   token?: string;
   maxViewers: string;
+  limit: string[];
   json?: boolean;
 }
 
@@ -30,6 +32,13 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
       'answerers (viewers) one caller serves at once in a room, with protocol 2; one more is refused',
       String(SIGNAL_SERVER_DEFAULTS.maxViewers),
     )
+    .option(
+      '--limit <name=value>',
+      "set one of the server's limits (repeatable), e.g. connectionsPerAddress=64, heldBytes=128Mi; " +
+        'see docs/security.md',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--json', 'print the listening line as JSON')
     .addHelpText(
       'after',
@@ -38,6 +47,7 @@ Examples:
   rtc-peer signal
   rtc-peer signal --host 127.0.0.1 --port 0
   rtc-peer signal --max-viewers 8
+  rtc-peer signal --limit connectionsPerAddress=64 --limit heldBytes=256Mi
   RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443`,
     )
     .action((flags: SignalFlags) => done(runSignal(flags)));
@@ -46,12 +56,16 @@ Examples:
 async function runSignal(flags: SignalFlags): Promise<number> {
   const port = parsePort('--port', flags.port);
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
+  const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
   // The browser page at / speaks the same protocol (watch: /?room=NAME, call: &role=call).
   const server = await startSignalServer({
     host: flags.host,
     port,
     token: flags.token,
     maxViewers,
+    limits,
+    // Refused connections and messages, one line each (rate-limited): an operator sees an attack.
+    securityLog: (line) => process.stderr.write(`rtc-peer: security: ${line}\n`),
     httpHandler: webPageHandler(),
   });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
