@@ -6,7 +6,7 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired
+ *                    impaired, flood
  *
  * Every run is on loopback, bounded in time, and closes what it started. Figures are noisy on a shared
  * 2-core machine: compare the rows of one run, not runs of different days.
@@ -20,12 +20,22 @@ import { machineFacts } from './lib/machine.js';
 import { round } from './lib/stats.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
+import { runFlood, type FloodResult } from './scenarios/flood.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
-const SECTIONS = ['floor', 'rtc-peer', 'chromium', 'first-frame', 'stall', 'signaling', 'impaired'] as const;
+const SECTIONS = [
+  'floor',
+  'rtc-peer',
+  'chromium',
+  'first-frame',
+  'stall',
+  'signaling',
+  'impaired',
+  'flood',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Durations and counts of one mode. */
@@ -39,6 +49,8 @@ interface Plan {
   signaling: { clients: number[]; rate: number; seconds: number };
   /** Random loss each way in the network lab (needs root), rtc-peer beside raw wrtc. */
   impaired: { losses: number[]; rampSec: number; windowSec: number };
+  /** Seconds of probe relay per flood run (issue 15). */
+  floodSec: number;
 }
 
 const FULL: Plan = {
@@ -54,6 +66,7 @@ const FULL: Plan = {
   signaling: { clients: [1000, 5000, 10_000], rate: 500, seconds: 10 },
   // 30 s: libwebrtc's estimate under 20 % loss takes ~20 s to collapse (docs/network-lab.md)
   impaired: { losses: [5, 20], rampSec: 2, windowSec: 30 },
+  floodSec: 8,
 };
 
 const QUICK: Plan = {
@@ -65,6 +78,7 @@ const QUICK: Plan = {
   stall: { width: 640, height: 480, beforeSec: 1, stopSec: 2, afterSec: 3 },
   signaling: { clients: [100, 200, 400], rate: 100, seconds: 2 },
   impaired: { losses: [5, 20], rampSec: 1, windowSec: 3 },
+  floodSec: 3,
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -110,6 +124,7 @@ async function main(): Promise<number> {
   const signaling: SignalingResult[] = [];
   let stall: StallResult | undefined;
   const impaired: ImpairedResult[] = [];
+  const flood: FloodResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -179,10 +194,27 @@ async function main(): Promise<number> {
       runImpaired(losses, { rampSec, windowSec }, (r) => void impaired.push(r)),
     );
   }
+  if (only.has('flood')) {
+    const setups: FloodResult['setup'][] = [
+      'no flooder',
+      'flooder, default limits',
+      'flooder, no message limit',
+    ];
+    for (const setup of setups)
+      await step(
+        `flood: ${setup}, ${plan.floodSec} s`,
+        async () => void flood.push(await runFlood(setup, plan.floodSec)),
+      );
+  }
   rmSync(dir, { recursive: true, force: true });
 
-  const goals = [...evaluateGoals(media, firstFrame, signaling, stall, plan), ...impairedGoals(impaired)];
+  const goals = [
+    ...evaluateGoals(media, firstFrame, signaling, stall, plan),
+    ...impairedGoals(impaired),
+    ...floodGoals(flood),
+  ];
   print(media, firstFrame, signaling, stall, goals, impaired);
+  printFlood(flood);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('impaired'))
     for (const loss of plan.impaired.losses)
@@ -193,6 +225,8 @@ async function main(): Promise<number> {
           )
         )
           missing.push(`impaired ${setup} ${loss} %`);
+  if (quick && only.has('flood'))
+    for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -204,6 +238,7 @@ async function main(): Promise<number> {
     stall: stall ?? null,
     signaling,
     impaired,
+    flood,
     goals,
     errors,
     missing,
@@ -537,3 +572,44 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The flood rows (issue 15): other rooms' relay with and without a flooder, in one run. */
+function printFlood(flood: FloodResult[]): void {
+  if (flood.length === 0) return;
+  console.log(
+    "\nflood: another room's offer relay (40/s) beside one client flooding join/bye pairs (issue 15)",
+  );
+  console.log(
+    table(
+      ['setup', 'probes', 'lost', 'relay p50 ms', 'p99', 'flood msgs', 'cuts', 'first cut ms'],
+      flood.map((r) => [
+        r.setup,
+        String(r.probes),
+        String(r.lost),
+        fmt(r.relayMs?.p50, 2),
+        fmt(r.relayMs?.p99, 2),
+        r.floodSent === null ? '-' : String(r.floodSent),
+        r.floodCuts === null ? '-' : String(r.floodCuts),
+        r.firstCutMs === null ? '-' : String(r.firstCutMs),
+      ]),
+    ),
+  );
+}
+
+function floodGoals(flood: FloodResult[]): Goal[] {
+  const limited = flood.find((r) => r.setup === 'flooder, default limits');
+  if (limited === undefined) return [];
+  const idle = flood.find((r) => r.setup === 'no flooder');
+  return [
+    {
+      goal: "flood: other rooms' relay p99 <= 10 ms (issue 15)",
+      measured: `${fmt(limited.relayMs?.p99, 2)} ms (no flooder ${fmt(idle?.relayMs?.p99, 2)}), ${limited.lost} lost`,
+      met: limited.relayMs !== undefined && limited.relayMs.p99 <= 10 && limited.lost === 0,
+    },
+    {
+      goal: 'flood: the flooder cut off within 1 s (issue 15)',
+      measured: `first cut after ${limited.firstCutMs ?? '-'} ms, ${limited.floodCuts ?? 0} cuts`,
+      met: limited.firstCutMs !== null && limited.firstCutMs <= 1000,
+    },
+  ];
+}

@@ -91,6 +91,8 @@ export class ServerGuard {
   readonly #registry: RoomRegistry;
   readonly #o: ServerGuardOptions;
   readonly #backoff: AuthBackoff;
+  /** Addresses cut for flooding wait before they may connect again: 1 s, doubling at each further cut. */
+  readonly #cutBackoff = new AuthBackoff({ authFailures: 0, authBackoffMs: 1000, authBackoffMaxMs: 60_000 });
   readonly #report: RateLimitedLog;
   /** Engine (transport) connections per address, admitted or not. */
   readonly #transports = new Counter();
@@ -135,6 +137,13 @@ export class ServerGuard {
       this.refused.connections++;
       this.#line('connection', `refused a connection from ${address}: too many connections (transport cap)`);
       callback('TOO_MANY_CONNECTIONS', false);
+      return;
+    }
+    const cutWait = this.#cutBackoff.waitMs(address, performance.now());
+    if (cutWait > 0) {
+      this.refused.connections++;
+      this.#line('connection', `refused a connection from ${address}: cut for flooding, waits ${cutWait} ms`);
+      callback(`RATE_LIMITED: cut for flooding; try again in ${Math.ceil(cutWait / 1000)} s`, false);
       return;
     }
     const originRefusal = this.#o.origin?.(req);
@@ -267,6 +276,8 @@ export class ServerGuard {
         };
         socket.emit(SIGNAL_EVENT, bye);
         socket.disconnect(true);
+        // Reconnecting at once would start the flood again: the address waits first.
+        this.#cutBackoff.failed(address, performance.now());
       }
     });
     // After the rooms' own disconnect handling (connection.ts), so that what is left in the room is known.
