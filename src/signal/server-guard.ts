@@ -47,7 +47,7 @@ export interface ServerGuardOptions {
   registry: RoomRegistry;
   /** Checks a handshake's `auth`; undefined: an open server. */
   credentials?: (auth: unknown) => AuthResult;
-  /** Checks a browser's `Origin`; returns the refusal's message, or undefined when allowed. */
+  /** Checks a browser's `Origin` (origin.ts); returns the refusal's message, or undefined when allowed. */
   origin?: (req: IncomingMessage) => string | undefined;
   /** Where refusals are reported, one line each, rate-limited (the CLI writes them to stderr). */
   securityLog?: (line: string) => void;
@@ -146,13 +146,6 @@ export class ServerGuard {
       callback(`RATE_LIMITED: cut for flooding; try again in ${Math.ceil(cutWait / 1000)} s`, false);
       return;
     }
-    const originRefusal = this.#o.origin?.(req);
-    if (originRefusal !== undefined) {
-      this.refused.origin++;
-      this.#line('origin', `refused a connection from ${address}: ${originRefusal}`);
-      callback(originRefusal, false);
-      return;
-    }
     callback(null, true);
   };
 
@@ -186,8 +179,12 @@ export class ServerGuard {
         this.#line(kind, `refused ${address}: ${message}`);
         next(new Error(message));
       };
-      // The origin is checked at the transport (allowRequest); a client that upgraded from polling has
-      // its Origin checked there as well.
+      // A browser page from another site (cross-site websocket hijacking): refused before anything else.
+      const originRefusal = this.#o.origin?.(socket.request);
+      if (originRefusal !== undefined) {
+        refuse('origin', originRefusal);
+        return;
+      }
       const wait = this.#backoff.waitMs(address, performance.now());
       if (wait > 0) {
         refuse(

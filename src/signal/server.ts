@@ -13,6 +13,7 @@ import { httpRoutes, type HttpHandler } from './http-routes.js';
 import { closer, listen } from './lifecycle.js';
 import { resolveLimits, SIGNAL_LIMITS_DEFAULTS, type SignalLimits } from './limits.js';
 import { isLoopback } from './listen-urls.js';
+import { checkOrigin } from './origin.js';
 import { RoomRegistry } from './room-registry.js';
 import { ServerGuard, type RefusalCounts } from './server-guard.js';
 import type { AllowedOrigins } from './whip/cors.js';
@@ -58,7 +59,11 @@ export interface SignalServerOptions {
   httpHandler?: HttpHandler;
   /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
   iceServers?: IceServer[];
-  /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
+  /**
+   * Origins (`https://example.org`) whose pages may open the websocket and use the WHIP/WHEP endpoints
+   * (CORS), besides the server's own page, or `'*'` for any. Default: none (own page only; clients that send
+   * no `Origin`, such as the CLI, are not concerned). See origin.ts.
+   */
   allowOrigin?: AllowedOrigins;
   /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
   whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
@@ -151,6 +156,12 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     registry,
     ...(token !== undefined ? { credentials: (auth: unknown) => checkToken(token, auth) } : {}),
     ...(o.securityLog !== undefined ? { securityLog: o.securityLog } : {}),
+    origin: (req) =>
+      checkOrigin(
+        { headers: req.headers, secure: 'encrypted' in req.socket && req.socket.encrypted === true },
+        o.allowOrigin ?? [],
+        isLoopback(o.host),
+      ),
   });
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,

@@ -2,6 +2,7 @@
 import { networkInterfaces } from 'node:os';
 import { Command, Option } from 'commander';
 import { listenUrls, startSignalServer } from '../../signal/index.js';
+import { checkAllowedOrigins } from '../../signal/whip/cors.js';
 import { parseLimit, type SignalLimits } from '../../signal/limits.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
 import { webPageHandler } from '../../web/index.js';
@@ -17,6 +18,7 @@ export interface SignalFlags {
   token?: string;
   maxViewers: string;
   limit: string[];
+  allowOrigin: string[];
   json?: boolean;
 }
 
@@ -36,6 +38,13 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
       '--limit <name=value>',
       "set one of the server's limits (repeatable), e.g. connectionsPerAddress=64, heldBytes=128Mi; " +
         'see docs/security.md',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--allow-origin <origin>',
+      'let pages from this origin (e.g. https://example.org; repeatable; * for any) use the server ' +
+        'besides its own page',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
@@ -64,6 +73,7 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     token: flags.token,
     maxViewers,
     limits,
+    allowOrigin: flags.allowOrigin.includes('*') ? '*' : checkAllowedOrigins(flags.allowOrigin),
     // Refused connections and messages, one line each (rate-limited): an operator sees an attack.
     securityLog: (line) => process.stderr.write(`rtc-peer: security: ${line}\n`),
     httpHandler: webPageHandler(),
