@@ -29,6 +29,10 @@ import {
 
 const log = logger('signal');
 
+/** How long one HTTP request may take to arrive, body included, and its headers, ms. */
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
 /** Options of {@link startSignalServer}. */
 export interface SignalServerOptions {
   /**
@@ -148,6 +152,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
   const whip = new WhipEndpoints({ ...o, ...o.whip });
   const http = createServer(httpRoutes(() => stats(), whip.handler(o.httpHandler)));
+  // A request (body included) has 30 s, its headers 10 s: a slow body is not held for Node's 300 s.
+  http.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  http.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
   // The limits (server-guard.ts): connections, handshake time, wrong-token back-off, message rate, rooms
   // and held bytes, each refusal counted in stats() and reported through securityLog.
   const token = o.token;
