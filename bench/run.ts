@@ -18,6 +18,7 @@ import { findCommand } from '../test/system/find-command.js';
 import { ROOT, startSignal } from './lib/child.js';
 import { machineFacts } from './lib/machine.js';
 import { round } from './lib/stats.js';
+import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runFlood, type FloodResult } from './scenarios/flood.js';
@@ -277,6 +278,24 @@ function print(
           fmt(m.cpuCores, 2),
           fmt(m.peakRssMb),
           fmt(m.pssMb),
+        ]),
+      ),
+    );
+  }
+  for (const size of new Set(media.map((m) => m.size))) {
+    // Where the time goes, thread by thread: rtc-peer beside the raw floor (issue 16).
+    const setups = ['raw wrtc', 'rtc-peer', 'rtc-peer --record']
+      .map((setup) => media.find((m) => m.setup === setup && m.size === size))
+      .filter((m): m is MediaResult => m !== undefined);
+    if (setups.length < 2 || setups[0]?.setup !== 'raw wrtc') continue;
+    console.log(`\nCPU by thread, ${size} (cores over the steady window; x = rtc-peer / raw wrtc)`);
+    console.log(
+      table(
+        ['thread', ...setups.map((m) => m.setup), 'x'],
+        compareThreads(setups).map((r) => [
+          r.what,
+          ...r.cores.map((c) => fmt(c, 3)),
+          (r.cores[0] ?? 0) > 0.005 ? fmt((r.cores[1] ?? 0) / (r.cores[0] ?? 1), 2) : '-',
         ]),
       ),
     );

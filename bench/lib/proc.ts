@@ -72,6 +72,48 @@ export function cpuSeconds(pids: Iterable<number>): Map<number, number> {
   return out;
 }
 
+/**
+ * CPU seconds of each thread of a process, by thread id, with the thread's name (`comm`: libwebrtc names its
+ * threads — `EncoderQueue`, `DecodingQueue`, `network_thread`, `worker_thread`, `signaling_thread` …; node's
+ * main thread carries the process's name, its pool threads `node`/`libuv-worker`).
+ */
+export function threadSeconds(pid: number): Map<number, { name: string; cpuSec: number }> {
+  const out = new Map<number, { name: string; cpuSec: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // exited meanwhile
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const close = text.lastIndexOf(')');
+      const name = text.slice(text.indexOf('(') + 1, close);
+      const fields = text.slice(close + 2).split(' ');
+      out.set(Number(tid), { name, cpuSec: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Threads' CPU over a window, summed by thread name (digits dropped: `worker-3` → `worker-#`), in cores. */
+function threadCores(
+  start: Map<number, { name: string; cpuSec: number }>,
+  end: Map<number, { name: string; cpuSec: number }>,
+  wallSec: number,
+): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const [tid, t] of end) {
+    const used = t.cpuSec - (start.get(tid)?.cpuSec ?? 0);
+    const name = t.name.replace(/\d+/g, '#');
+    byName[name] = (byName[name] ?? 0) + (wallSec > 0 ? used / wallSec : 0);
+  }
+  return byName;
+}
+
 /** A field of /proc/<pid>/status in kB (VmRSS, VmHWM), or 0 when the process is gone. */
 export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
@@ -103,8 +145,11 @@ export interface CpuResult {
    * processes (a browser's many processes, node's binary) count once.
    */
   pssMb: number;
-  /** Processes seen at the end, by pid: name and CPU over the window in cores. */
-  processes: Record<string, { comm: string; cores: number }>;
+  /**
+   * Processes seen at the end, by pid: name, CPU over the window in cores, and that CPU by thread name
+   * (threads of one name summed).
+   */
+  processes: Record<string, { comm: string; cores: number; threads: Record<string, number> }>;
 }
 
 /**
@@ -121,6 +166,7 @@ export class CpuWindow {
   readonly #roots: () => number[];
   readonly #filter: (comm: string) => boolean;
   #startCpu = new Map<number, number>();
+  #startThreads = new Map<number, Map<number, { name: string; cpuSec: number }>>();
   #startAt = 0;
 
   constructor(roots: () => number[], filter: (comm: string) => boolean = () => true) {
@@ -136,7 +182,9 @@ export class CpuWindow {
 
   /** Starts the window. */
   start(): void {
-    this.#startCpu = cpuSeconds(this.#pids().keys());
+    const pids = [...this.#pids().keys()];
+    this.#startCpu = cpuSeconds(pids);
+    this.#startThreads = new Map(pids.map((pid) => [pid, threadSeconds(pid)]));
     this.#startAt = performance.now();
   }
 
@@ -144,6 +192,7 @@ export class CpuWindow {
   stop(): CpuResult {
     const tree = this.#pids();
     const end = cpuSeconds(tree.keys());
+    const endThreads = new Map([...tree.keys()].map((pid) => [pid, threadSeconds(pid)]));
     const wallSec = (performance.now() - this.#startAt) / 1000;
     let cpu = 0;
     let rssKb = 0;
@@ -152,7 +201,15 @@ export class CpuWindow {
     for (const [pid, sec] of end) {
       const used = sec - (this.#startCpu.get(pid) ?? 0);
       cpu += used;
-      processes[String(pid)] = { comm: tree.get(pid) ?? '?', cores: wallSec > 0 ? used / wallSec : 0 };
+      processes[String(pid)] = {
+        comm: tree.get(pid) ?? '?',
+        cores: wallSec > 0 ? used / wallSec : 0,
+        threads: threadCores(
+          this.#startThreads.get(pid) ?? new Map(),
+          endThreads.get(pid) ?? new Map(),
+          wallSec,
+        ),
+      };
       rssKb += statusKb(pid, 'VmHWM');
       pss += pssKb(pid);
     }

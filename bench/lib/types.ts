@@ -21,8 +21,10 @@ export interface MediaResult {
   peakRssMb: number;
   /** Sum of their PSS at the end of the window (shared pages counted once), MB. */
   pssMb: number;
-  /** The processes counted, by pid: name and CPU over the window in cores. */
-  processes: Record<string, { comm: string; cores: number }>;
+  /** The processes counted, by pid: name, CPU over the window in cores, and that CPU by thread name. */
+  processes: Record<string, { comm: string; cores: number; threads: Record<string, number> }>;
+  /** The pids of the sending and the receiving node process (the rest are their children: ffmpeg). */
+  peers?: { sender: number; receiver: number };
   /** Frames in the recording, with `--record`. */
   framesRecorded?: number;
   /** What was sent besides video, and other remarks. */

@@ -112,6 +112,7 @@ export async function runRtcPeerMedia(o: RtcPeerMediaOptions): Promise<MediaResu
       peakRssMb: usage.peakRssMb,
       pssMb: usage.pssMb,
       processes: usage.processes,
+      peers: { sender: caller.pid, receiver: answerer.pid },
       framesRecorded: o.record ? (recording?.frames ?? 0) : undefined,
       note,
     };

@@ -89,6 +89,7 @@ export async function runWrtcFloor(o: WrtcFloorOptions): Promise<MediaResult> {
       peakRssMb: usage.peakRssMb,
       pssMb: usage.pssMb,
       processes: usage.processes,
+      peers: { sender: sender.pid, receiver: receiver.pid },
       note: 'pattern generated in process, video only',
     };
   } finally {
