@@ -72,6 +72,10 @@ Examples:
 }
 
 async function runSignal(flags: SignalFlags): Promise<number> {
+  // SIGHUP (a closed terminal, or an operator's reload) does not end the server; installed before the
+  // listening line, which is when a supervisor may start sending signals.
+  const onHangup = (): void => undefined;
+  process.on('SIGHUP', onHangup);
   const port = parsePort('--port', flags.port);
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
   const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
@@ -105,9 +109,6 @@ async function runSignal(flags: SignalFlags): Promise<number> {
       ? `${JSON.stringify({ ...listeningEvent(server.url, urls), ...(generated ? { token: generated } : {}) })}\n`
       : listeningText(server.url, urls, generated),
   );
-  // SIGHUP (a closed terminal, or an operator's reload) does not end the server.
-  const onHangup = (): void => undefined;
-  process.on('SIGHUP', onHangup);
   const stop = onTermination();
   await new Promise<void>((resolve) =>
     stop.signal.addEventListener('abort', () => resolve(), { once: true }),
