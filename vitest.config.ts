@@ -28,6 +28,7 @@ const REALTIME = [
   'test/signal/cluster-failures.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
+  'test/web/data-page.test.ts',
   'test/record/recorder.test.ts',
   'test/record/audio.test.ts',
   'test/record/pipeline.test.ts',
@@ -44,7 +45,11 @@ const REALTIME = [
   'test/signal/whip/whip-client.test.ts',
   'test/signal/whip/browser.test.ts',
   'test/e2e/whip-answer.test.ts',
+  'test/e2e/whip-cli.test.ts',
+  'test/e2e/whip-janus.test.ts',
   'test/peer/data-link.test.ts',
+  'test/e2e/data.test.ts',
+  'test/peer/peer-data.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];

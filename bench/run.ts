@@ -6,7 +6,8 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes
+ *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes,
+ *                    data (data channel round trips and throughput, raw wrtc beside Chromium)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -27,6 +28,7 @@ import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
+import { runChromiumData, runWrtcData, type DataPlan, type DataResult } from './scenarios/data.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -45,6 +47,7 @@ const SECTIONS = [
   'viewers',
   'cluster',
   'crashes',
+  'data',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -68,6 +71,8 @@ interface Plan {
   cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
   /** Call starts per setup (loopback, network lab) for the crash rate. */
   crashStarts: number;
+  /** The data channel: round trips, and a throughput run per message size. */
+  data: DataPlan;
 }
 
 /** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
@@ -96,6 +101,13 @@ const FULL: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 3, windowSec: 15 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
   crashStarts: startsFromEnv(500),
+  data: {
+    pings: 2000,
+    runs: [
+      { size: 64, count: 50_000 },
+      { size: 16_384, count: 4000 },
+    ],
+  },
 };
 
 const QUICK: Plan = {
@@ -110,6 +122,13 @@ const QUICK: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 2, windowSec: 5 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
   crashStarts: startsFromEnv(20),
+  data: {
+    pings: 200,
+    runs: [
+      { size: 64, count: 5000 },
+      { size: 16_384, count: 400 },
+    ],
+  },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -226,6 +245,7 @@ async function main(): Promise<number> {
   const impaired: ImpairedResult[] = [];
   const viewers: ViewersResult[] = [];
   const crashes: CrashStartsResult[] = [];
+  const data: DataResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -326,6 +346,12 @@ async function main(): Promise<number> {
     await step(`crashes: ${plan.crashStarts} call starts on loopback and in the network lab`, () =>
       runCrashStarts(plan.crashStarts, (r) => void crashes.push(r)),
     );
+  if (only.has('data')) {
+    const d = plan.data;
+    const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
+    await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
+    await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
+  }
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
@@ -336,6 +362,7 @@ async function main(): Promise<number> {
   print(media, firstFrame, signaling, stall, goals, impaired);
   printViewers(viewers);
   printCrashes(crashes);
+  printData(data);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
     missing.push('crashes loopback');
@@ -354,6 +381,12 @@ async function main(): Promise<number> {
           )
         )
           missing.push(`impaired ${setup} ${loss} %`);
+  if (quick && only.has('data'))
+    for (const setup of ['raw wrtc', 'chromium'] as const) {
+      const r = data.find((x) => x.setup === setup);
+      if (!r?.rttMs || r.runs.length !== plan.data.runs.length || r.runs.some((x) => !x.intact))
+        missing.push(`data ${setup}`);
+    }
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -367,6 +400,7 @@ async function main(): Promise<number> {
     impaired,
     viewers,
     crashes,
+    data,
     goals,
     errors,
     missing,
@@ -379,6 +413,31 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function printData(data: DataResult[]): void {
+  if (data.length === 0) return;
+  console.log(
+    '\ndata channel over loopback (reliable, ordered): round trip one message at a time, ms; throughput as ' +
+      'fast as the channel takes them (1 MiB buffered at most), every message checked in order',
+  );
+  console.log(
+    table(
+      ['setup', 'rtt p50', 'rtt p99', 'size B', 'messages', 'msg/s', 'MB/s', 'intact'],
+      data.flatMap((r) =>
+        r.runs.map((run, i) => [
+          i === 0 ? r.setup : '',
+          i === 0 ? fmt(r.rttMs?.p50, 2) : '',
+          i === 0 ? fmt(r.rttMs?.p99, 2) : '',
+          String(run.size),
+          String(run.count),
+          fmt(run.messagesPerSec),
+          fmt(run.mbPerSec, 1),
+          run.intact ? 'yes' : 'NO',
+        ]),
+      ),
+    ),
+  );
 }
 
 function printCrashes(crashes: CrashStartsResult[]): void {

@@ -15,6 +15,10 @@
 // A peer: one process's side of calls, as `rtc-peer call` / `rtc-peer answer` run it.
 export {
   Call,
+  DATA_CHANNEL_LABEL,
+  DATA_LINK_DEFAULTS,
+  DataLink,
+  DataMessageTooLarge,
   DEFAULT_STUN_URLS,
   Negotiator,
   NEGOTIATOR_DEFAULTS,
@@ -28,6 +32,9 @@ export {
   type CallReport,
   type CallStats,
   type CallSummary,
+  type DataLinkEvents,
+  type DataLinkOptions,
+  type DataLinkStats,
   type CandidateCounts,
   type EndReason,
   type IceReport,

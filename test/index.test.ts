@@ -10,6 +10,8 @@ describe("rtc-peer's API", () => {
     for (const name of [
       'Peer',
       'Call',
+      'DataLink',
+      'DataMessageTooLarge',
       'SendBridge',
       'startSignalServer',
       'RoomSignaling',

@@ -59,6 +59,13 @@ export function warningText(warning: PeerWarning): string {
       return warning.message;
     case 'signal-error':
       return `signaling server: ${warning.code}: ${warning.message}`;
+    case 'data-dropped':
+      return (
+        `${warning.call === null ? 'data held for the first call' : `call ${warning.call}: data`}: ` +
+        `${warning.count} message(s) dropped, the oldest (${warning.total} so far): sent faster than the channel carries them`
+      );
+    case 'no-data-channel':
+      return `call ${warning.call}: the caller opened no data channel (run it with --data too)`;
     case 'ice-timeout':
       return iceTimeoutText(warning.call, warning.afterSec, warning.ice);
   }
@@ -126,6 +133,10 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
       return { kind: warning.kind, message };
     case 'signal-error':
       return { kind: warning.kind, message, code: warning.code };
+    case 'data-dropped':
+      return { kind: warning.kind, message, call: warning.call, count: warning.count, total: warning.total };
+    case 'no-data-channel':
+      return { kind: warning.kind, message, call: warning.call };
     case 'ice-timeout':
       return {
         kind: warning.kind,
@@ -269,6 +280,7 @@ export function callEndedFields(c: CallSummary): Record<string, unknown> {
     recording: c.recording ?? null,
     latencyMs: c.latency ?? null,
     audio: c.audio ?? null,
+    ...(c.data ? { data: c.data } : {}),
     ...(c.ice ? { ice: c.ice } : {}),
   };
 }
@@ -297,6 +309,11 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
       `  sound sent ${(a.chunksSent / 100).toFixed(1)} s (${a.chunksDropped} chunks dropped, ${a.underruns} underruns)`,
     );
   }
+  if (summary.data && (summary.data.tooLarge > 0 || summary.data.heldDropped > 0))
+    lines.push(
+      `  data: ${summary.data.tooLarge} message(s) refused (too large), ` +
+        `${summary.data.heldDropped} held for a call that never came (dropped)`,
+    );
   for (const c of summary.calls) {
     lines.push(
       `  call ${c.index}: ${c.reason}, ${c.durationSec.toFixed(1)} s, sent ${c.framesSent} frames, ` +
@@ -312,6 +329,10 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
           `received ${a.packetsReceived} (lost ${a.packetsLost}), ${(a.chunksReceived / 100).toFixed(1)} s decoded`,
         );
       if (sound.length > 0) lines.push(`    sound: ${sound.join(', ')}`);
+    }
+    if (c.data) {
+      const d = c.data;
+      lines.push(`    data: sent ${d.sent} messages, received ${d.received}, dropped ${d.dropped}`);
     }
     if (c.latency) {
       const l = c.latency;

@@ -4,6 +4,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
+import { DATA_CHANNEL_LABEL, DataLink, type DataLinkOptions } from './data-link.js';
 import type { LatencyMeter } from './latency.js';
 import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
@@ -30,6 +31,18 @@ export interface CallOptions {
   index: number;
   /** Read the sender's clock from the test pattern's barcode in each received frame. Default false. */
   measureLatency?: boolean;
+  /**
+   * One way only: `sendonly` sends our tracks and asks for nothing back (a WHIP publisher); `recvonly` sends
+   * nothing and asks for the other side's video and sound (a WHEP viewer, which makes the offer). Default:
+   * both ways (a caller without a track of a kind still asks for the other side's).
+   */
+  direction?: 'sendonly' | 'recvonly';
+  /**
+   * A data channel beside the media, with these limits: the caller opens it (before the offer, so that the
+   * offer carries it), the answerer takes the one the caller opened. Default: none (an answerer ignores a
+   * caller's channel).
+   */
+  data?: DataLinkOptions;
 }
 
 /** Events of a {@link Call}. */
@@ -50,6 +63,8 @@ export type CallEvents = {
    * record it (`Recorder.addTrack`). At most one per kind, however often the call is renegotiated.
    */
   track: [track: ReceivedTrack];
+  /** The answerer's call got the caller's data channel (a caller's call has its own from the start: `data`). */
+  'data-link': [link: DataLink];
 };
 
 /**
@@ -75,6 +90,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   readonly #tracks: ReceivedTrack[] = [];
   #closing?: Promise<CallReport>;
   #connected = false;
+  #data: DataLink | undefined;
   /** Error codes our TURN servers answered candidate gathering with (401: wrong credentials). */
   readonly #turnErrors: number[] = [];
 
@@ -90,9 +106,21 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     const ours = [options.videoTrack, options.audioTrack].filter((t): t is MediaStreamTrack => !!t);
     const stream = new wrtc.MediaStream(ours);
     for (const track of ours) this.pc.addTrack(track, stream);
-    if (options.role === 'caller') {
+    if (options.direction === 'sendonly') {
+      for (const transceiver of this.pc.getTransceivers()) transceiver.direction = 'sendonly';
+    } else if (options.direction === 'recvonly') {
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
+      this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    } else if (options.role === 'caller') {
       if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
       if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+    const data = options.data;
+    if (data !== undefined) {
+      // Step 1: the caller's channel is part of the offer (an SCTP m-line); the answerer's arrives with it.
+      if (options.role === 'caller')
+        this.#data = new DataLink(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), data);
+      else this.pc.addEventListener('datachannel', this.#onDataChannel);
     }
     this.pc.addEventListener('connectionstatechange', this.#onState);
     this.pc.addEventListener('icecandidateerror', this.#onCandidateError);
@@ -119,6 +147,18 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       this.emit('connected');
     }
   };
+
+  readonly #onDataChannel = (event: RTCDataChannelEvent): void => {
+    if (this.#closing || this.#data !== undefined || event.channel.label !== DATA_CHANNEL_LABEL) return;
+    const link = new DataLink(event.channel, this.#options.data);
+    this.#data = link;
+    this.emit('data-link', link);
+  };
+
+  /** The call's data channel (with `data`): the caller's from the start, the answerer's once it came. */
+  get data(): DataLink | undefined {
+    return this.#data;
+  }
 
   readonly #onCandidateError = (event: Event): void => {
     const e = event as Event & { url?: string; errorCode?: number; errorText?: string };
@@ -231,6 +271,9 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
         ? this.iceReport()
         : undefined;
     this.pc.removeEventListener('connectionstatechange', this.#onState);
+    this.pc.removeEventListener('datachannel', this.#onDataChannel);
+    const data = this.#data;
+    data?.close();
     this.pc.removeEventListener('icecandidateerror', this.#onCandidateError);
     this.pc.close();
     this.removeAllListeners();
@@ -244,6 +287,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       droppedCandidates,
       ...(ice ? { ice } : {}),
       latency: received.latency?.percentiles(),
+      ...(data ? { data: data.stats } : {}),
       ...(this.latestStats?.audio || received.audioChunksReceived > 0
         ? {
             audio: {

@@ -22,6 +22,15 @@ export {
   type NegotiatorEvents,
   type NegotiatorOptions,
 } from './negotiator.js';
+export {
+  DATA_CHANNEL_LABEL,
+  DATA_LINK_DEFAULTS,
+  DataLink,
+  DataMessageTooLarge,
+  type DataLinkEvents,
+  type DataLinkOptions,
+  type DataLinkStats,
+} from './data-link.js';
 export { LatencyMeter, type LatencyPercentiles } from './latency.js';
 export {
   DEFAULT_STUN_URLS,

@@ -216,15 +216,15 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   }
 
   /**
-   * Makes a new call with a viewer whose call is over but who is still in the room (its hang-up came as our
-   * own timeout ran out: the call never connected), as `end(call, { reoffer: true })` does for a call we end.
-   * Returns whether an offer went. Caller only; not to a viewer that makes its own offers.
+   * Offers a new call to peer `id` of the other side, which is there and has no call with us: a WHIP/WHEP
+   * server, after a session ended or could not be made (the server stays "there": its endpoint does).
+   * Returns false, and does nothing, when there is no such peer, it makes its own offers, or we do not offer.
    */
-  offerAgain(peerId: string): boolean {
-    const present = this.#present.get(peerId);
-    if (this.#closed || !this.#offering() || present === undefined || present.offers) return false;
-    if (this.#byPeer(peerId) !== undefined) return false;
-    this.#offerTo(present);
+  offerAgain(id: string): boolean {
+    const peer = this.#present.get(id);
+    if (this.#closed || !this.#offering() || peer === undefined || peer.offers) return false;
+    if (this.#byPeer(id) !== undefined) return false;
+    this.#offerTo(peer);
     return true;
   }
 

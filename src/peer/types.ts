@@ -6,6 +6,7 @@ import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/i
 import type { RecordingSeriesOptions, RecordingSummary } from '../record/index.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../signal/server.js';
 import type { CallStats } from './call-stats.js';
+import type { DataLinkOptions, DataLinkStats } from './data-link.js';
 import type { LatencyPercentiles } from './latency.js';
 
 /** The STUN server the walk-through uses; reachable from most networks, harmless when it is not. */
@@ -23,9 +24,27 @@ export interface PeerOptions {
   signalUrl?: string | readonly string[];
   /** Room to join. Default: the signaling client's, `default` (`DEFAULT_ROOM`). */
   room?: string;
-  /** Token for a server that requires one. Default: none. */
+  /**
+   * Caller only: publish to this WHIP endpoint (RFC 9725: MediaMTX `/NAME/whip`, Janus through
+   * simple-whip-server, LiveKit ingress, `rtc-peer signal`'s `/whip/ROOM`) instead of joining a room;
+   * excludes `signalUrl` and `room`. Each call is one WHIP session: its tracks sent only. Default: none.
+   */
+  whipUrl?: string;
+  /**
+   * Answerer only: watch this WHEP endpoint (MediaMTX `/NAME/whep`, `rtc-peer signal`'s `/whep/ROOM`) instead
+   * of joining a room; excludes `signalUrl`, `room` and anything to send. Each call is one WHEP session (a
+   * receive-only offer of ours), recorded as a room's call is. Default: none.
+   */
+  whepUrl?: string;
+  /**
+   * Token for a server that requires one: the Socket.IO server's, or the WHIP/WHEP server's bearer token
+   * (`Authorization: Bearer`). Default: none.
+   */
   token?: string;
-  /** Time to wait for the first connection to the signaling server, retries included, ms. Default: the client's, 10000. */
+  /**
+   * Time to wait for the first connection to the signaling server (with WHIP/WHEP: for the first session),
+   * retries included, ms. Default: the client's, 10000 (WHIP/WHEP: 15000).
+   */
   connectTimeoutMs?: number;
   /**
    * The configuration of every call's `RTCPeerConnection`: ICE servers (STUN, TURN) and policy. Default:
@@ -89,6 +108,12 @@ export interface PeerOptions {
    * signaling), ms. 0: not watched. Default: 500.
    */
   addressPollMs?: number;
+  /**
+   * A data channel on every call, for commands and telemetry beside the video (`true`, or its limits: message
+   * size, queue length, buffer): the caller opens it with each offer, the answerer takes it. Messages go
+   * with `peer.send()` to every call (every viewer) and come as `data` events. Default: false (none).
+   */
+  data?: boolean | DataLinkOptions;
 }
 
 /**
@@ -155,6 +180,13 @@ export type PeerWarning =
   | { kind: 'negotiation'; message: string }
   /** The signaling server pushed an error, or a rejoin was refused. */
   | { kind: 'signal-error'; code: string; message: string }
+  /**
+   * Data messages dropped: the oldest of a queue that was full (`send()` said to wait for `data-drain`, and
+   * the sender went on), of a call's channel or (`call` null) of the messages held until a call comes.
+   */
+  | { kind: 'data-dropped'; call: number | null; count: number; total: number }
+  /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
+  | { kind: 'no-data-channel'; call: number }
   /** A call found no network path within `iceTimeoutMs` (`afterSec`, in s): it ends (`ice-timeout`). */
   | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport };
 
@@ -164,6 +196,12 @@ export type PeerEvents = {
   'media-started': [media: MediaDescription];
   /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
   joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
+  /**
+   * A WHIP/WHEP session of a call was created (where a room's peer says `joined`): `protocol`, the endpoint
+   * (`url`) and the session's own URL (its `Location`). Said again for a new session of the same call (an ICE
+   * restart the server could not make by PATCH).
+   */
+  session: [call: number, protocol: 'WHIP' | 'WHEP', url: string, session: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   /**
@@ -209,6 +247,12 @@ export type PeerEvents = {
   'signal-lost': [reason: string];
   /** Back on the signaling server, rejoined the room. */
   'signal-rejoined': [];
+  /** A call's data channel is open (messages held for it go now). `peer`: the other side's member id. */
+  'data-open': [call: number, peer: string];
+  /** A data message from call `call`'s peer, `from` (a viewer's id, for a caller). */
+  data: [text: string, call: number, from: string];
+  /** `send()` may be called again: the queues it said were full have room. */
+  'data-drain': [];
   /** Something the user should know. */
   warning: [warning: PeerWarning];
 };
@@ -222,6 +266,8 @@ export interface PeerSummary {
   /** Sound sent: 10 ms chunks, chunks dropped, buffer underruns (when sending sound). */
   audioCaptured?: AudioCaptureStats;
   recordings: RecordingSummary[];
+  /** With `data`: messages refused for their size, and those held for a call that never came (dropped). */
+  data?: { tooLarge: number; heldDropped: number };
 }
 
 /** Why a call ended. */
@@ -257,6 +303,8 @@ export interface CallSummary {
   latency?: LatencyPercentiles;
   /** Sound, when the call carried an audio track either way. */
   audio?: CallAudioSummary;
+  /** The call's data channel: messages sent, received, dropped (queue full or left at the end), refused. */
+  data?: DataLinkStats;
 }
 
 /** The audio part of a {@link CallSummary}. */
