@@ -730,7 +730,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#end(live, 'peer-vanished');
       return;
     }
-    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) {
+    // Down: the connection says so, and no packet came since. wrtc's state can stay `disconnected` while a
+    // restarted path carries media again (seen once after a lab blackout: 31 fps received, then ended as
+    // ice-failed), so the packets have the last word.
+    if (live.downSince > 0 && now - Math.max(live.downSince, live.lastPacketAt) >= ICE_DOWN_TIMEOUT_MS) {
       this.#end(live, 'ice-failed');
       return;
     }
