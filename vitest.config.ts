@@ -45,6 +45,8 @@ const REALTIME = [
   'test/signal/whip/whip-client.test.ts',
   'test/signal/whip/browser.test.ts',
   'test/e2e/whip-answer.test.ts',
+  'test/e2e/whip-cli.test.ts',
+  'test/e2e/whip-janus.test.ts',
   'test/peer/data-link.test.ts',
   'test/e2e/data.test.ts',
   'test/peer/peer-data.test.ts',

@@ -20,6 +20,8 @@ export {
   DataLink,
   DataMessageTooLarge,
   DEFAULT_STUN_URLS,
+  Negotiator,
+  NEGOTIATOR_DEFAULTS,
   Peer,
   PEER_DEFAULTS,
   SendBridge,
@@ -33,7 +35,13 @@ export {
   type DataLinkEvents,
   type DataLinkOptions,
   type DataLinkStats,
+  type CandidateCounts,
   type EndReason,
+  type IceReport,
+  type NegotiatedCall,
+  type NegotiationEnd,
+  type NegotiatorEvents,
+  type NegotiatorOptions,
   type LatencyPercentiles,
   type MediaDescription,
   type MediaFailure,
@@ -46,12 +54,14 @@ export {
   type SendBridgeStats,
 } from './peer/index.js';
 
-// Signaling: the server that holds the offer (`rtc-peer signal`), the client, the wire's types.
+// Signaling: the server that holds the offer (`rtc-peer signal`), the room client (protocol 2, what the
+// peers use), the signaling seam it implements, the wire's types.
 export {
   DEFAULT_ROOM,
   ERROR_CODES,
   PROTOCOL_VERSION,
-  SignalClient,
+  ROOM_SIGNALING_DEFAULTS,
+  RoomSignaling,
   listenUrls,
   startSignalServer,
   type ClientMessage,
@@ -60,13 +70,22 @@ export {
   type ListenUrls,
   type Role,
   type ServerMessage,
+  type OutgoingSignal,
+  type RemotePeer,
+  type RoomSignalingOptions,
   type SignalAck,
-  type SignalClientEvents,
-  type SignalClientOptions,
   type SignalErrorCode,
+  type Signaling,
+  type SignalingCapabilities,
+  type SignalingEvent,
+  type SignalingEvents,
   type SignalServer,
   type SignalServerOptions,
   type SignalServerStats,
+  WhepSignaling,
+  WhipSignaling,
+  type WhepSignalingOptions,
+  type WhipSignalingOptions,
 } from './signal/index.js';
 export { SIGNAL_SERVER_DEFAULTS } from './signal/server.js';
 /** The browser page `rtc-peer signal` serves, for `startSignalServer`'s `httpHandler`. */

@@ -14,7 +14,11 @@ describe("rtc-peer's API", () => {
       'DataMessageTooLarge',
       'SendBridge',
       'startSignalServer',
-      'SignalClient',
+      'RoomSignaling',
+      'Negotiator',
+      'WhipSignaling',
+      'WhepSignaling',
+      'ROOM_SIGNALING_DEFAULTS',
       'VideoCapture',
       'AudioCapture',
       'locateFfmpeg',
@@ -49,6 +53,8 @@ describe("rtc-peer's API", () => {
       'AudioTimeline',
       'ReceiveBridge',
       'Reporter',
+      'SignalClient',
+      'ResendLedger',
     ])
       expect(api, name).not.toHaveProperty(name);
   });

@@ -122,6 +122,8 @@ export class Reporter {
     let state = 'starting';
     let callStartedAt = 0;
     let role: 'caller' | 'answerer' = 'caller';
+    // WHIP/WHEP: the calls are sessions with a server, said by `session` (a room's `call` names a member).
+    let http = false;
     const figures = new Map<number, CallFigures & { latency?: LatencyPercentiles }>();
 
     on('media-started', (media) => say('media-started', mediaFields(media), `sending ${mediaText(media)}`));
@@ -133,6 +135,15 @@ export class Reporter {
         `joined room "${room}" as ${joinedAs} (id ${id})`,
       );
     });
+    on('session', (call, protocol, url, session) => {
+      role = protocol === 'WHIP' ? 'caller' : 'answerer';
+      http = true;
+      say(
+        'session',
+        { call, protocol, url, session },
+        `call ${call}: ${protocol === 'WHIP' ? 'publishing to' : 'watching'} ${url} over ${protocol} (session ${session})`,
+      );
+    });
     on('waiting', (what) => {
       state = `waiting for ${what === 'answerer' ? 'an answerer' : 'a call'}`;
       say('waiting', { for: what });
@@ -141,7 +152,11 @@ export class Reporter {
       say(
         'call',
         { call, remote },
-        role === 'caller' ? `call ${call}: viewer ${remote} joined` : `call ${call}: from caller ${remote}`,
+        http
+          ? undefined
+          : role === 'caller'
+            ? `call ${call}: viewer ${remote} joined`
+            : `call ${call}: from caller ${remote}`,
       ),
     );
     on('ice-restart', (call, reason) =>

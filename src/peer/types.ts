@@ -24,9 +24,27 @@ export interface PeerOptions {
   signalUrl?: string | readonly string[];
   /** Room to join. Default: the signaling client's, `default` (`DEFAULT_ROOM`). */
   room?: string;
-  /** Token for a server that requires one. Default: none. */
+  /**
+   * Caller only: publish to this WHIP endpoint (RFC 9725: MediaMTX `/NAME/whip`, Janus through
+   * simple-whip-server, LiveKit ingress, `rtc-peer signal`'s `/whip/ROOM`) instead of joining a room;
+   * excludes `signalUrl` and `room`. Each call is one WHIP session: its tracks sent only. Default: none.
+   */
+  whipUrl?: string;
+  /**
+   * Answerer only: watch this WHEP endpoint (MediaMTX `/NAME/whep`, `rtc-peer signal`'s `/whep/ROOM`) instead
+   * of joining a room; excludes `signalUrl`, `room` and anything to send. Each call is one WHEP session (a
+   * receive-only offer of ours), recorded as a room's call is. Default: none.
+   */
+  whepUrl?: string;
+  /**
+   * Token for a server that requires one: the Socket.IO server's, or the WHIP/WHEP server's bearer token
+   * (`Authorization: Bearer`). Default: none.
+   */
   token?: string;
-  /** Time to wait for the first connection to the signaling server, retries included, ms. Default: the client's, 10000. */
+  /**
+   * Time to wait for the first connection to the signaling server (with WHIP/WHEP: for the first session),
+   * retries included, ms. Default: the client's, 10000 (WHIP/WHEP: 15000).
+   */
   connectTimeoutMs?: number;
   /**
    * The configuration of every call's `RTCPeerConnection`: ICE servers (STUN, TURN) and policy. Default:
@@ -79,6 +97,13 @@ export interface PeerOptions {
    */
   vanishTimeoutMs?: number;
   /**
+   * How long a call may take to connect after its offer and answer were exchanged, ms: a call not
+   * `connected` by then ends (`ice-timeout`), with what ICE tried ({@link IceReport}) in its summary and a
+   * `warning`, and the peers go on (the caller offers again, the answerer waits for the next call). Default:
+   * 15000.
+   */
+  iceTimeoutMs?: number;
+  /**
    * How often our network addresses are read; a change restarts ICE on every call (and reconnects the
    * signaling), ms. 0: not watched. Default: 500.
    */
@@ -102,8 +127,29 @@ export const PEER_DEFAULTS = {
   measureLatency: false,
   statsIntervalMs: 1000,
   vanishTimeoutMs: 2000,
+  iceTimeoutMs: 15_000,
   addressPollMs: 500,
 } as const;
+
+/** Candidates of one side of a call, by type. */
+export interface CandidateCounts {
+  host: number;
+  srflx: number;
+  prflx: number;
+  relay: number;
+}
+
+/**
+ * What ICE tried in a call that never connected: the candidates each side had (ours as gathered, theirs as
+ * received), and whether our STUN server answered (`none`: none configured) and our TURN server gave us a
+ * relay (`refused`: it turned our credentials down).
+ */
+export interface IceReport {
+  local: CandidateCounts;
+  remote: CandidateCounts;
+  stun: 'answered' | 'no answer' | 'none';
+  turn: 'allocated' | 'refused' | 'no answer' | 'none';
+}
 
 /** What a peer sends, as a capture delivers it. */
 export type MediaDescription =
@@ -140,7 +186,9 @@ export type PeerWarning =
    */
   | { kind: 'data-dropped'; call: number | null; count: number; total: number }
   /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
-  | { kind: 'no-data-channel'; call: number };
+  | { kind: 'no-data-channel'; call: number }
+  /** A call found no network path within `iceTimeoutMs` (`afterSec`, in s): it ends (`ice-timeout`). */
+  | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport };
 
 /** Events of a `Peer`, in the order they usually come. */
 export type PeerEvents = {
@@ -148,6 +196,12 @@ export type PeerEvents = {
   'media-started': [media: MediaDescription];
   /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
   joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
+  /**
+   * A WHIP/WHEP session of a call was created (where a room's peer says `joined`): `protocol`, the endpoint
+   * (`url`) and the session's own URL (its `Location`). Said again for a new session of the same call (an ICE
+   * restart the server could not make by PATCH).
+   */
+  session: [call: number, protocol: 'WHIP' | 'WHEP', url: string, session: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   /**
@@ -221,7 +275,8 @@ export type EndReason =
   | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
   | 'peer-hangup' // the other side said bye
   | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
-  | 'ice-failed' // no network path, or it broke and did not come back
+  | 'ice-failed' // the network path broke and did not come back
+  | 'ice-timeout' // no network path found within `iceTimeoutMs` of the offer and answer
   | 'replaced' // a new offer arrived: a fresh call starts
   | 'media-ended' // our source ended (ffmpeg died, file ended)
   | 'error';
@@ -242,6 +297,8 @@ export interface CallSummary {
   recording?: RecordingSummary;
   /** Remote candidates dropped because too many arrived before the remote description. */
   droppedCandidates: number;
+  /** What ICE tried, for a call that never connected (`ice-timeout`, `ice-failed`). */
+  ice?: IceReport;
   /** Frame-in to frame-out latency, with `measureLatency`. */
   latency?: LatencyPercentiles;
   /** Sound, when the call carried an audio track either way. */

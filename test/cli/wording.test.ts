@@ -101,6 +101,39 @@ describe('wording', () => {
     });
   });
 
+  test('a call with no network path: what ICE tried on each side, and what to do', () => {
+    const counts = (host: number, srflx: number, relay = 0) => ({ host, srflx, prflx: 0, relay });
+    const warning: PeerWarning = {
+      kind: 'ice-timeout',
+      call: 1,
+      afterSec: 6,
+      ice: { local: counts(1, 1), remote: counts(2, 1), stun: 'answered', turn: 'none' },
+    };
+    expect(warningText(warning)).toBe(
+      'call 1: no network path after 6 s (here: host, srflx; there: host, srflx; STUN answered; no TURN server): ' +
+        'both sides may be behind symmetric NATs; add a TURN server (--turn)',
+    );
+    expect(warningFields(warning)).toMatchObject({
+      kind: 'ice-timeout',
+      call: 1,
+      afterSec: 6,
+      ice: warning.ice,
+    });
+    const refused = { ...warning, ice: { ...warning.ice, turn: 'refused' as const } };
+    expect(warningText(refused)).toMatch(
+      /TURN refused our credentials\): check --turn-user and --turn-pass$/,
+    );
+    const silent = {
+      ...warning,
+      ice: { ...warning.ice, turn: 'no answer' as const, stun: 'no answer' as const },
+    };
+    expect(warningText(silent)).toMatch(
+      /here: host, srflx; .*STUN did not answer; TURN did not answer\): check --turn's/,
+    );
+    const alone = { ...warning, ice: { ...warning.ice, remote: counts(0, 0) } };
+    expect(warningText(alone)).toMatch(/there: none; .*no candidates came from the other side/);
+  });
+
   test('the status line says "recorded" only when recording; the stats event says null', () => {
     expect(statusLine('connected', 3.4, stats, 111)).toBe(
       'connected 0:03 | recv 640x480 30 fps 1565 kb/s | rtt 1 ms via host | loss 0.0% | recorded 111',

@@ -14,6 +14,7 @@ import { rtcConfigurationFromFlags } from '../ice-flags.js';
 import {
   mediaFromFlags,
   parseDuration,
+  parseHttpUrl,
   parseKeep,
   parsePositive,
   parsePositiveInteger,
@@ -28,6 +29,10 @@ export interface PeerFlags {
   /** Each `--signal` given (or the default), each possibly a comma-separated list. */
   signal: string | string[];
   room: string;
+  /** `call --whip URL`: publish to a WHIP endpoint instead of a room. */
+  whip?: string;
+  /** `answer --whep URL`: watch a WHEP endpoint instead of a room. */
+  whep?: string;
   token?: string;
   stun?: string[];
   turn?: string[];
@@ -49,6 +54,7 @@ export interface PeerFlags {
   recordKeep?: string;
   force?: boolean;
   duration?: string;
+  iceTimeout: string;
   once?: boolean;
   ffmpeg?: string;
   verbose?: boolean;
@@ -72,6 +78,9 @@ Examples:
   rtc-peer call --input clip.mp4 --signal http://server:8080 --room lab
   rtc-peer call --no-video                              # the test beep only
   rtc-peer call --duration 10 --once --json
+  rtc-peer call --device /dev/video0 --whip http://mediamtx:8889/cam/whip   # publish to MediaMTX (WHIP)
+  rtc-peer call --whip https://janus.example/whip/endpoint/cam --token SECRET   # Janus, LiveKit, ...
+  rtc-peer call --whip http://server:8080/whip/lab      # into rtc-peer signal's room "lab"
   my-telemetry | rtc-peer call --data                   # each line to every viewer; theirs on stdout`,
   answerer: `
 Examples:
@@ -81,6 +90,8 @@ Examples:
                                                         # for days: 10-minute files, a week of them at most
   rtc-peer answer --device /dev/video0 --record in.mkv  # two-way
   rtc-peer answer --audio-device pulse --record in.webm # send the microphone back
+  rtc-peer answer --whep http://mediamtx:8889/cam/whep --record cam.webm   # watch a WHEP stream
+  rtc-peer answer --whep http://server:8080/whep/lab --record lab.webm --once   # a room's camera, over WHEP
   rtc-peer answer --data | my-controller                # the caller's data messages, one per line`,
 };
 
@@ -104,7 +115,23 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
         .default(PEER_DEFAULTS.signalUrl),
     )
     .option('--room <name>', 'room to join', DEFAULT_ROOM)
-    .addOption(new Option('--token <secret>', 'token the signaling server requires').env('RTC_PEER_TOKEN'))
+    .addOption(
+      role === 'caller'
+        ? new Option(
+            '--whip <url>',
+            'publish to this WHIP endpoint (MediaMTX, Janus, LiveKit, rtc-peer signal /whip/ROOM) instead of a room',
+          )
+        : new Option(
+            '--whep <url>',
+            'watch this WHEP endpoint (MediaMTX, rtc-peer signal /whep/ROOM) instead of a room',
+          ),
+    )
+    .addOption(
+      new Option(
+        '--token <secret>',
+        'token the signaling server requires (with --whip/--whep: sent as Authorization: Bearer)',
+      ).env('RTC_PEER_TOKEN'),
+    )
     .option('--device <device>', 'camera: /dev/videoN (Linux), index or name (macOS), name (Windows)')
     .option('--input-format <fmt>', 'camera pixel format, e.g. mjpeg, yuyv422, h264 (with --device)')
     .option(
@@ -151,6 +178,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
+    .option(
+      '--ice-timeout <seconds>',
+      'end a call that finds no network path this long after its offer and answer, saying what ICE tried',
+      String(PEER_DEFAULTS.iceTimeoutMs / 1000),
+    )
     .addOption(
       new Option('--ice-transport-policy <policy>', 'all candidates, or relay (TURN) only')
         .choices(['all', 'relay'])
@@ -178,11 +210,20 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--json', 'print JSON event lines (the default when stdout is not a terminal)')
     .option('--verbose', 'log details (same as DEBUG=rtc-peer:*)')
     .addHelpText('after', EXAMPLES[role])
-    .action((flags: PeerFlags) => done(runPeer(role, flags)));
+    .action((flags: PeerFlags, command: Command) =>
+      done(runPeer(role, flags, (name) => command.getOptionValueSource(name) === 'cli')),
+    );
 }
 
-/** Runs one peer with the flags until it is done or SIGINT/SIGTERM; resolves with the exit code. */
-async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<number> {
+/**
+ * Runs one peer with the flags until it is done or SIGINT/SIGTERM; resolves with the exit code. `given`
+ * tells whether a flag was given on the command line (not a default or an environment variable).
+ */
+async function runPeer(
+  role: 'caller' | 'answerer',
+  flags: PeerFlags,
+  given: (flag: string) => boolean,
+): Promise<number> {
   if (flags.verbose) createDebug.enable('rtc-peer:*');
   if (flags.dataIn !== undefined && !flags.data)
     throw new TypeError('--data-in needs --data (it says where the lines to send come from)');
@@ -195,15 +236,19 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
+  const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
   );
   const rtcConfiguration = rtcConfigurationFromFlags(flags);
+  const record = recordFromFlags(flags);
   const peer = new Peer({
     role,
-    signalUrl: signalUrls(flags.signal),
-    room: flags.room,
+    ...signalingFromFlags(flags, given, {
+      sends: source !== undefined || audioSource !== undefined,
+      records: record !== undefined,
+    }),
     token: flags.token,
     rtcConfiguration,
     source,
@@ -212,8 +257,9 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     height,
     fps,
     ffmpegPath: flags.ffmpeg,
-    record: recordFromFlags(flags),
+    record,
     durationSec,
+    iceTimeoutMs,
     once: flags.once,
     measureLatency: flags.measureLatency,
     data,
@@ -233,6 +279,43 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   });
+}
+
+/**
+ * Where the offers go: a WHIP endpoint (`call --whip`), a WHEP endpoint (`answer --whep`), or the signaling
+ * server's room (`--signal`, `--room`). `--whip`/`--whep` exclude `--signal` and `--room` given on the command
+ * line (`RTC_PEER_SIGNAL` in the environment is not used then); WHIP only sends, WHEP only receives.
+ *
+ * @throws TypeError naming the flags that contradict each other.
+ */
+export function signalingFromFlags(
+  flags: Pick<PeerFlags, 'signal' | 'room' | 'whip' | 'whep'>,
+  given: (flag: string) => boolean,
+  media: { sends: boolean; records: boolean },
+): Pick<PeerOptions, 'signalUrl' | 'room' | 'whipUrl' | 'whepUrl'> {
+  const http = flags.whip !== undefined ? 'whip' : flags.whep !== undefined ? 'whep' : undefined;
+  if (http === undefined) return { signalUrl: signalUrls(flags.signal), room: flags.room };
+  const flag = `--${http}`;
+  const clash = ['signal', 'room'].filter((name) => given(name)).map((name) => `--${name}`);
+  if (clash.length > 0)
+    throw new TypeError(
+      `${flag} and ${clash.join(' and ')} contradict each other: ${flag} URL takes the place of a server and ` +
+        `a room (for rtc-peer signal's room ROOM: ${flag} http://HOST:8080/${http}/ROOM); give one or the other`,
+    );
+  if (http === 'whip') {
+    const url = parseHttpUrl('--whip', flags.whip!, 'http://127.0.0.1:8889/cam/whip');
+    if (media.records)
+      throw new TypeError('--whip only publishes: nothing comes back to --record; drop --record');
+    if (!media.sends)
+      throw new TypeError('--whip needs something to publish: drop --no-video or --no-audio (or both)');
+    return { whipUrl: url };
+  }
+  const url = parseHttpUrl('--whep', flags.whep!, 'http://127.0.0.1:8889/cam/whep');
+  if (media.sends)
+    throw new TypeError(
+      '--whep only watches (a WHEP viewer sends nothing): drop --device, --input, --test-pattern and --audio-device',
+    );
+  return { whepUrl: url };
 }
 
 /**
