@@ -3,7 +3,7 @@
  * speaking the protocol by hand, and RoomSignaling members), recorders with bounded waits, and one place
  * that closes everything.
  */
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   SIGNAL_EVENT,
   RoomSignaling,
@@ -136,8 +136,12 @@ export class SignalTestKit {
   }
 
   /** A raw socket.io-client socket, connected (resolves on `connect`), without reconnection. */
-  async socket(url: string, auth: Record<string, unknown> = {}): Promise<RawSocket> {
-    const socket = this.rawSocket(url, auth);
+  async socket(
+    url: string,
+    auth: Record<string, unknown> = {},
+    options: Partial<ManagerOptions & SocketOptions> = {},
+  ): Promise<RawSocket> {
+    const socket = this.rawSocket(url, auth, options);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`raw socket: no connect to ${url} within 3 s`)), 3000);
       socket.once('connect', () => {
@@ -153,14 +157,22 @@ export class SignalTestKit {
     return socket;
   }
 
-  /** A raw socket that is not connected yet (to observe `connect_error`). */
-  rawSocket(url: string, auth: Record<string, unknown> = {}): RawSocket {
+  /**
+   * A raw socket that is not connected yet (to observe `connect_error`). `options` go to socket.io-client
+   * (e.g. `localAddress: '127.0.0.2'` to come from another address, `extraHeaders: { origin }`).
+   */
+  rawSocket(
+    url: string,
+    auth: Record<string, unknown> = {},
+    options: Partial<ManagerOptions & SocketOptions> = {},
+  ): RawSocket {
     const socket = io(url, {
       autoConnect: false,
       forceNew: true,
       reconnection: false,
       transports: ['websocket'],
       auth,
+      ...options,
     });
     this.#sockets.push(socket);
     return socket;

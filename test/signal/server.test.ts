@@ -8,7 +8,8 @@ afterEach(() => kit.closeAll());
 
 describe('signal server', { timeout: 15_000 }, () => {
   it('refuses a missing or wrong token at connection and accepts the right one', async () => {
-    const server = await kit.server({ token: 's3cret' });
+    // Six wrong tries here: past the default allowance of 5 the address would wait (guard.test.ts).
+    const server = await kit.server({ token: 's3cret', limits: { authFailures: 10 } });
 
     for (const auth of [{}, { token: 'wrong' }, { token: 's3cret-longer' }, { token: 42 }]) {
       const raw = kit.rawSocket(server.url, auth);
@@ -39,7 +40,24 @@ describe('signal server', { timeout: 15_000 }, () => {
     const empty = await fetch(`${server.url}/healthz`);
     expect(empty.status).toBe(200);
     expect(empty.headers.get('content-type')).toMatch(/application\/json/);
-    expect(await empty.json()).toEqual({ status: 'ok', rooms: 0, clients: 0, uptimeSec: expect.any(Number) });
+    expect(await empty.json()).toEqual({
+      status: 'ok',
+      rooms: 0,
+      clients: 0,
+      uptimeSec: expect.any(Number),
+      pending: 0,
+      heldBytes: 0,
+      refused: {
+        rate: 0,
+        cut: 0,
+        connections: 0,
+        rooms: 0,
+        heldBytes: 0,
+        auth: 0,
+        authTimeout: 0,
+        origin: 0,
+      },
+    });
 
     await kit.signaling({ url: server.url, role: 'caller', room: 'a' }).s.connect();
     await kit.signaling({ url: server.url, role: 'caller', room: 'b' }).s.connect();
