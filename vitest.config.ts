@@ -66,6 +66,9 @@ export default defineConfig({
     // any test file loads; `npm test` does it once before vitest too (pretest), with cleaner output. (vitest
     // runs it again for each project, one after the other: a few file checks once the packages are there.)
     globalSetup: ['test/system/ensure-packages.ts'],
+    // Nothing a test file starts outlives it: processes still running after its last hook fail the file
+    // (test/helpers/leak-check.ts).
+    setupFiles: ['test/helpers/leak-check.ts'],
     // Each test file runs in its own child process: @roamhq/wrtc is native code and a crash in one file
     // must not take the others with it.
     pool: 'forks',
