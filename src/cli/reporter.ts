@@ -183,7 +183,14 @@ export class Reporter {
       const line =
         all.length > 1
           ? multiStatusLine(state, elapsed, role, all)
-          : statusLine(state, elapsed, stats, recorded, latency, role === 'caller' ? remote : undefined);
+          : statusLine(
+              state,
+              elapsed,
+              stats,
+              recorded,
+              latency,
+              role === 'caller' && !http ? remote : undefined,
+            );
       this.#err.write(`\r\x1b[K${line}`);
       this.#statusShown = true;
     });
