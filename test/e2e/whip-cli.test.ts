@@ -207,6 +207,47 @@ describe('rtc-peer call --whip, answer --whep (against rtc-peer signal)', { time
     }
   });
 
+  test('call --whip goes on publishing: its viewer gone is noticed (peer-vanished), the next viewer gets a new session', async () => {
+    const { url, proxy } = await signalBehindProxy();
+    const viewer = (name: string): CliProcess =>
+      startCli([
+        'answer',
+        '--signal',
+        url,
+        '--room',
+        'pub',
+        '--record',
+        path.join(dir, name),
+        '--once',
+        '--duration',
+        '2',
+        '--stun',
+        'none',
+      ]);
+    const first = viewer('one.webm');
+    await first.waitFor('joined');
+    const caller = startCli(['call', '--whip', `${proxy.url}/whip/pub`, '--stun', 'none']);
+    await first.waitFor('first-frame', 10_000);
+    expect((await first.exited).code).toBe(0);
+    const vanished = await caller.waitFor('call-ended', 15_000);
+    expect(vanished).toMatchObject({ call: 1, reason: 'peer-vanished', remote: 'server' });
+    const second = viewer('two.webm');
+    await second.waitFor('first-frame', 25_000);
+    const ended = await second.waitFor('call-ended', 10_000);
+    expect(ended.reason).toBe('hangup');
+    expect((await second.exited).code).toBe(0);
+    const sessions = caller.events.filter((e) => e.event === 'session');
+    expect(sessions.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(sessions.map((e) => e.session)).size).toBe(sessions.length);
+    const rec = await inspectRecording(path.join(dir, 'two.webm'));
+    const ids = rec.barcodes.filter((c) => c !== null).map((c) => c.frameId);
+    expect(rec.decodeErrors).toEqual([]);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThanOrEqual(ids[i - 1]!);
+    expect(new Set(ids).size).toBeGreaterThan(40);
+    caller.child.kill('SIGINT');
+    expect((await caller.exited).code).toBe(0);
+  });
+
   test("SIGINT of the WHIP caller DELETEs its session: the answerer's call ends at once (peer-hangup); both exit 0", async () => {
     const { url, proxy } = await signalBehindProxy();
     const answerer = startCli(['answer', '--signal', url, '--room', 'sig', '--once', '--stun', 'none']);
