@@ -6,7 +6,9 @@
  * Flags:
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
- *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes
+ *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes,
+ *                    data (data channel round trips and throughput, raw wrtc beside Chromium),
+ *                    flood (another room's relay beside a flooding client, issue 15)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -27,6 +29,8 @@ import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
+import { runChromiumData, runWrtcData, type DataPlan, type DataResult } from './scenarios/data.js';
+import { runFlood, type FloodResult } from './scenarios/flood.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -47,6 +51,8 @@ const SECTIONS = [
   'viewers',
   'cluster',
   'crashes',
+  'data',
+  'flood',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -70,6 +76,10 @@ interface Plan {
   cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
   /** Call starts per setup (loopback, network lab) for the crash rate. */
   crashStarts: number;
+  /** The data channel: round trips, and a throughput run per message size. */
+  data: DataPlan;
+  /** Seconds of probe relay per flood run (issue 15). */
+  floodSec: number;
 }
 
 /** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
@@ -98,6 +108,14 @@ const FULL: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 3, windowSec: 15 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
   crashStarts: startsFromEnv(500),
+  data: {
+    pings: 2000,
+    runs: [
+      { size: 64, count: 50_000 },
+      { size: 16_384, count: 4000 },
+    ],
+  },
+  floodSec: 8,
 };
 
 const QUICK: Plan = {
@@ -112,6 +130,14 @@ const QUICK: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 2, windowSec: 5 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
   crashStarts: startsFromEnv(20),
+  data: {
+    pings: 200,
+    runs: [
+      { size: 64, count: 5000 },
+      { size: 16_384, count: 400 },
+    ],
+  },
+  floodSec: 3,
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -229,6 +255,8 @@ async function main(): Promise<number> {
   const impaired: ImpairedResult[] = [];
   const viewers: ViewersResult[] = [];
   const crashes: CrashStartsResult[] = [];
+  const data: DataResult[] = [];
+  const flood: FloodResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -340,17 +368,38 @@ async function main(): Promise<number> {
     await step(`crashes: ${plan.crashStarts} call starts on loopback and in the network lab`, () =>
       runCrashStarts(plan.crashStarts, (r) => void crashes.push(r)),
     );
+  if (only.has('data')) {
+    const d = plan.data;
+    const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
+    await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
+    await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
+  }
+  if (only.has('flood')) {
+    const setups: FloodResult['setup'][] = [
+      'no flooder',
+      'flooder, default limits',
+      'flooder, no message limit',
+    ];
+    for (const setup of setups)
+      await step(
+        `flood: ${setup}, ${plan.floodSec} s`,
+        async () => void flood.push(await runFlood(setup, plan.floodSec)),
+      );
+  }
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
     ...evaluateGoals(media, firstFrame, signaling, stall, plan),
     ...impairedGoals(impaired),
     ...viewersGoals(viewers),
+    ...floodGoals(flood),
   ];
   print(media, firstFrame, signaling, stall, goals, impaired);
   printWhipFirstFrame(whipFirstFrame, firstFrame);
   printViewers(viewers);
   printCrashes(crashes);
+  printData(data);
+  printFlood(flood);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('whip'))
     for (const r of whipFirstFrame)
@@ -373,6 +422,14 @@ async function main(): Promise<number> {
           )
         )
           missing.push(`impaired ${setup} ${loss} %`);
+  if (quick && only.has('data'))
+    for (const setup of ['raw wrtc', 'chromium'] as const) {
+      const r = data.find((x) => x.setup === setup);
+      if (!r?.rttMs || r.runs.length !== plan.data.runs.length || r.runs.some((x) => !x.intact))
+        missing.push(`data ${setup}`);
+    }
+  if (quick && only.has('flood'))
+    for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -387,6 +444,8 @@ async function main(): Promise<number> {
     impaired,
     viewers,
     crashes,
+    data,
+    flood,
     goals,
     errors,
     missing,
@@ -427,6 +486,31 @@ function printWhipFirstFrame(whip: WhipFirstFrameResult[], firstFrame: FirstFram
     ]);
   }
   console.log(table(['path', 'size', 'trials', 'first p50', 'p95', 'connected p50'], rows));
+}
+
+function printData(data: DataResult[]): void {
+  if (data.length === 0) return;
+  console.log(
+    '\ndata channel over loopback (reliable, ordered): round trip one message at a time, ms; throughput as ' +
+      'fast as the channel takes them (1 MiB buffered at most), every message checked in order',
+  );
+  console.log(
+    table(
+      ['setup', 'rtt p50', 'rtt p99', 'size B', 'messages', 'msg/s', 'MB/s', 'intact'],
+      data.flatMap((r) =>
+        r.runs.map((run, i) => [
+          i === 0 ? r.setup : '',
+          i === 0 ? fmt(r.rttMs?.p50, 2) : '',
+          i === 0 ? fmt(r.rttMs?.p99, 2) : '',
+          String(run.size),
+          String(run.count),
+          fmt(run.messagesPerSec),
+          fmt(run.mbPerSec, 1),
+          run.intact ? 'yes' : 'NO',
+        ]),
+      ),
+    ),
+  );
 }
 
 function printCrashes(crashes: CrashStartsResult[]): void {
@@ -868,6 +952,29 @@ function printViewers(viewers: ViewersResult[]): void {
   );
 }
 
+/** The flood rows (issue 15): other rooms' relay with and without a flooder, in one run. */
+function printFlood(flood: FloodResult[]): void {
+  if (flood.length === 0) return;
+  console.log(
+    "\nflood: another room's offer relay (40/s) beside one client flooding join/bye pairs (issue 15)",
+  );
+  console.log(
+    table(
+      ['setup', 'probes', 'lost', 'relay p50 ms', 'p99', 'flood msgs', 'cuts', 'first cut ms'],
+      flood.map((r) => [
+        r.setup,
+        String(r.probes),
+        String(r.lost),
+        fmt(r.relayMs?.p50, 2),
+        fmt(r.relayMs?.p99, 2),
+        r.floodSent === null ? '-' : String(r.floodSent),
+        r.floodCuts === null ? '-' : String(r.floodCuts),
+        r.firstCutMs === null ? '-' : String(r.firstCutMs),
+      ]),
+    ),
+  );
+}
+
 /** Issue 12's goal: no viewer below 29 fps with 4 viewers. */
 function viewersGoals(viewers: ViewersResult[]): Goal[] {
   const four = viewers.find((v) => v.viewers === 4);
@@ -878,6 +985,24 @@ function viewersGoals(viewers: ViewersResult[]): Goal[] {
       goal: 'one camera, 4 viewers at 640x480@30: no viewer below 29 fps',
       measured: `worst viewer ${worst.toFixed(1)} fps, caller ${four.callerCores.toFixed(2)} cores`,
       met: worst >= 29,
+    },
+  ];
+}
+
+function floodGoals(flood: FloodResult[]): Goal[] {
+  const limited = flood.find((r) => r.setup === 'flooder, default limits');
+  if (limited === undefined) return [];
+  const idle = flood.find((r) => r.setup === 'no flooder');
+  return [
+    {
+      goal: "flood: other rooms' relay p99 <= 10 ms (issue 15)",
+      measured: `${fmt(limited.relayMs?.p99, 2)} ms (no flooder ${fmt(idle?.relayMs?.p99, 2)}), ${limited.lost} lost`,
+      met: limited.relayMs !== undefined && limited.relayMs.p99 <= 10 && limited.lost === 0,
+    },
+    {
+      goal: 'flood: the flooder cut off within 1 s (issue 15)',
+      measured: `first cut after ${limited.firstCutMs ?? '-'} ms, ${limited.floodCuts ?? 0} cuts`,
+      met: limited.firstCutMs !== null && limited.firstCutMs <= 1000,
     },
   ];
 }

@@ -231,12 +231,12 @@ export function startCli(
 
 /** Starts `rtc-peer signal` on a free loopback port and resolves with it and its URL. */
 export async function startSignal(
-  options: { nofile?: number; redis?: string; name?: string } = {},
+  options: { nofile?: number; redis?: string; name?: string; args?: string[] } = {},
 ): Promise<{ child: Child; url: string }> {
   const redis = options.redis === undefined ? [] : ['--redis', options.redis];
   const child = startCli(
     options.name ?? 'signal',
-    ['signal', '--host', '127.0.0.1', '--port', '0', '--json', ...redis],
+    ['signal', '--host', '127.0.0.1', '--port', '0', '--json', ...redis, ...(options.args ?? [])],
     options,
   );
   const listening = await child.waitFor('listening', 15_000);

@@ -32,6 +32,14 @@ export interface SignalingOptions {
   heldOfferTrials?: number;
 }
 
+/**
+ * Every client comes from 127.0.0.1: the per-address and total limits (issue 15) are lifted, this measures
+ * capacity (the flood section measures the limits).
+ */
+const UNLIMITED = ['connectionsPerAddress', 'connections', 'roomsPerAddress', 'rooms', 'heldBytesPerAddress']
+  .map((name) => ['--limit', `${name}=0`])
+  .flat();
+
 /** The servers under load: where the callers and the answerers connect, the processes to measure. */
 interface Servers {
   callerUrl: string;
@@ -77,7 +85,8 @@ async function startRedisPair(): Promise<Servers> {
     });
     const urls: string[] = [];
     for (const name of ['signal-a', 'signal-b']) {
-      const { child, url } = await startSignal({ nofile: NOFILE, redis: `redis://127.0.0.1:${port}`, name });
+      const redisUrl = `redis://127.0.0.1:${port}`;
+      const { child, url } = await startSignal({ nofile: NOFILE, redis: redisUrl, name, args: UNLIMITED });
       nodes.push(child);
       urls.push(url);
     }
@@ -118,7 +127,7 @@ export async function runSignalingLoad(o: SignalingOptions): Promise<SignalingRe
   const setup = o.servers ?? 'one';
   let servers: Servers;
   if (setup === 'one') {
-    const { child, url } = await startSignal({ nofile: NOFILE });
+    const { child, url } = await startSignal({ nofile: NOFILE, args: UNLIMITED });
     servers = { callerUrl: url, answererUrl: url, pids: [child.pid], stop: () => child.stop('SIGTERM') };
   } else {
     servers = await startRedisPair();

@@ -15,11 +15,19 @@ const PAGE = `/?room=${DEFAULT_ROOM}`;
  *       Local:   http://127.0.0.1:8080/?room=default
  *       Network: http://192.168.1.20:8080/?room=default
  */
-export function listeningText(url: string, urls: ListenUrls): string {
+export function listeningText(url: string, urls: ListenUrls, generatedToken?: string): string {
+  // A generated token goes in the links' fragment: the page reads it there and drops it from history.
+  const page = generatedToken === undefined ? PAGE : `${PAGE}#token=${generatedToken}`;
   const lines = [`listening on ${url}`];
-  if (urls.local !== undefined) lines.push(`  Local:   ${urls.local}${PAGE}`);
+  if (urls.local !== undefined) lines.push(`  Local:   ${urls.local}${page}`);
   if (urls.network.length === 0) lines.push(`  Network: none (${urls.networkNote ?? 'not exposed'})`);
-  urls.network.forEach((u, i) => lines.push(`${i === 0 ? '  Network: ' : '           '}${u}${PAGE}`));
+  urls.network.forEach((u, i) => lines.push(`${i === 0 ? '  Network: ' : '           '}${u}${page}`));
+  if (generatedToken !== undefined) {
+    lines.push(
+      `  Token:   ${generatedToken} (generated for this run: peers pass --token ${generatedToken}; ` +
+        'choose one with --token or RTC_PEER_TOKEN, or serve without one with --open)',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

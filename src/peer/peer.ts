@@ -10,6 +10,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AddressWatch } from './address-watch.js';
 import { Call } from './call.js';
+import { DataLink, DataMessageTooLarge, resolveDataLinkOptions, type DataLinkOptions } from './data-link.js';
 import { Negotiator, type NegotiationEnd } from './negotiator.js';
 import { SendBridge } from './send-bridge.js';
 import {
@@ -47,6 +48,12 @@ const REPUBLISH_MAX_MS = 30_000;
  */
 const HTTP_SILENCE_MS = 5000;
 
+/**
+ * How far ahead of our own ICE deadline the other side's end of a call that never connected still counts as
+ * the same timeout (its timer started at its side of the exchange, and the watchdog ticks every 250 ms).
+ */
+const ICE_TIMEOUT_SLACK_MS = 1000;
+
 /** A call of ours, with what decides when it ends. */
 interface LiveCall {
   call: Call;
@@ -63,10 +70,16 @@ interface LiveCall {
   peerGoneAt: number;
   /** Since when the connection is down (`disconnected` or `failed`), 0 while it is up. */
   downSince: number;
+  /** When the offer and answer were exchanged (we sent or applied the answer), 0 before. */
+  exchangedAt: number;
   /** Transport bytes received at the last stats sample, and when they last grew. */
   lastBytes: number;
   lastPacketAt: number;
+  /** Its data channel, once the call is someone's and has one: what `send()` sends to. */
+  data: DataLink | undefined;
 }
+
+const utf8 = new TextEncoder();
 
 /**
  * One process's side of WebRTC calls, following the walk-through:
@@ -125,11 +138,107 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #statsTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #addresses: AddressWatch | undefined;
+  /** With `data`: the data channels' limits. */
+  readonly #data: Required<DataLinkOptions> | undefined;
+  /** Messages sent while no call had a data channel: they go to the first that gets one. */
+  readonly #held: string[] = [];
+  #heldDropped = 0;
+  #tooLarge = 0;
+  /** Channels whose queue `send()` found full, and whether `send()` said to wait (`data-drain` owed). */
+  readonly #full = new Set<DataLink>();
+  #drainOwed = false;
 
   /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
   constructor(options: PeerOptions) {
     super();
     this.#o = resolvePeerOptions(options);
+    const data = this.#o.data;
+    if (data !== undefined && data !== false) {
+      this.#data = resolveDataLinkOptions(data === true ? {} : data);
+    }
+  }
+
+  /**
+   * Sends a data message (with the `data` option) to every call's peer: every viewer, for a caller. Sent
+   * while no call has a channel yet, it is held (up to `maxQueued`) and goes to the first call that gets one.
+   * Returns false when the sender should wait for `data-drain` before sending more (a queue is full; more
+   * would drop its oldest, counted in a `data-dropped` warning), like a stream's `write()`.
+   *
+   * @throws TypeError without the `data` option; {@link DataMessageTooLarge} over `maxMessageBytes` (nothing
+   * is sent).
+   *
+   * @example
+   * peer.on('data', (text, _call, from) => console.log(from, text));
+   * if (!peer.send(JSON.stringify({ speed: 0.5 }))) await once(peer, 'data-drain');
+   */
+  send(text: string): boolean {
+    const limits = this.#data;
+    if (limits === undefined)
+      throw new TypeError('Peer.send() needs the data option: new Peer({ data: true })');
+    const bytes = utf8.encode(text).length;
+    if (bytes > limits.maxMessageBytes) {
+      this.#tooLarge++;
+      throw new DataMessageTooLarge(bytes, limits.maxMessageBytes);
+    }
+    const links = [...this.#live.values()]
+      .filter((l) => l.data !== undefined && l.ending === undefined)
+      .map((l) => l.data as DataLink);
+    if (links.length === 0) {
+      this.#held.push(text);
+      if (this.#held.length > limits.maxQueued) {
+        this.#held.shift();
+        this.#heldDropped++;
+        this.emit('warning', { kind: 'data-dropped', call: null, count: 1, total: this.#heldDropped });
+      }
+      if (this.#held.length < limits.maxQueued) return true;
+      this.#drainOwed = true;
+      return false;
+    }
+    let ok = true;
+    for (const link of links)
+      if (!link.send(text)) {
+        this.#full.add(link);
+        ok = false;
+      }
+    if (!ok) this.#drainOwed = true;
+    return ok;
+  }
+
+  /** With `data`: the largest message `send()` takes, UTF-8 bytes. */
+  get maxDataMessageBytes(): number {
+    return this.#data?.maxMessageBytes ?? 0;
+  }
+
+  /** A message refused before it reached `send()` (a line too long to read whole): counted in the summary. */
+  countTooLarge(): void {
+    this.#tooLarge++;
+  }
+
+  /** A call that is someone's and has its data channel: `send()` sends to it, and the held messages go first. */
+  #attachData(live: LiveCall): void {
+    const link = live.call.data;
+    if (live.data !== undefined || link === undefined || live.peer === undefined || live.ending) return;
+    live.data = link;
+    const call = live.call.index;
+    const from = live.peer.id;
+    link.on('message', (text) => this.emit('data', text, call, from));
+    link.on('open', () => this.emit('data-open', call, from));
+    link.on('dropped', (count, total) => this.emit('warning', { kind: 'data-dropped', call, count, total }));
+    link.on('drain', () => {
+      this.#full.delete(link);
+      this.#maybeDrain();
+    });
+    for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
+    this.#maybeDrain();
+  }
+
+  /** Says `data-drain` once no queue `send()` found full is full any more. */
+  #maybeDrain(): void {
+    const limits = this.#data;
+    if (!this.#drainOwed || limits === undefined) return;
+    if (this.#full.size > 0 || this.#held.length >= limits.maxQueued) return;
+    this.#drainOwed = false;
+    this.emit('data-drain');
   }
 
   /** Runs until done (`once`, `durationSec`, media ended) or until `abort` fires. */
@@ -237,6 +346,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
     negotiator.on('step', (call, step) => {
       const index = call.index;
       if (step === 'offer-sent') this.#sessionMade(call);
+      const live = this.#live.get(call);
+      // The ICE timeout counts from the first exchange (a restart's new answer does not reset it).
+      if ((step === 'answer-sent' || step === 'answer-received') && live && live.exchangedAt === 0)
+        live.exchangedAt = performance.now();
       if (step === 'offer-held' || step === 'offer-sent')
         this.emit('offer-sent', index, step === 'offer-held');
       else this.emit(step, index);
@@ -329,6 +442,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       sentLevel: this.#media?.sentLevel,
       index,
       measureLatency: this.#o.measureLatency,
+      ...(this.#data ? { data: this.#data } : {}),
     });
     const live: LiveCall = {
       call,
@@ -340,13 +454,18 @@ export class Peer extends TypedEmitter<PeerEvents> {
       ending: undefined,
       peerGoneAt: 0,
       downSince: 0,
+      exchangedAt: 0,
       lastBytes: -1,
       lastPacketAt: performance.now(),
+      data: undefined,
     };
     this.#live.set(call, live);
+    call.on('data-link', () => this.#attachData(live));
     call.on('connected', () => {
       this.#republishMs = REPUBLISH_MIN_MS;
       this.emit('connected', index, performance.now() - call.startedAt);
+      if (this.#data && !call.data && !/^m=application /m.test(call.pc.remoteDescription?.sdp ?? ''))
+        this.emit('warning', { kind: 'no-data-channel', call: index });
       // --duration counts from the first call that connects.
       if (this.#o.durationSec !== undefined && this.#durationTimer === undefined && !this.#stopped)
         this.#durationTimer = setTimeout(() => this.#stop('hangup'), this.#o.durationSec * 1000);
@@ -380,6 +499,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     // `once`: no offer held for a next viewer.
     if (this.#o.once) this.#negotiator?.setSpare(false);
     this.emit('call', call.index, peer.id);
+    this.#attachData(live);
     if (this.#recordings !== undefined && this.#ffmpegPath !== undefined) {
       // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
       const recorder = this.#recordings.recorderFor(n, this.#ffmpegPath);
@@ -423,6 +543,19 @@ export class Peer extends TypedEmitter<PeerEvents> {
       }
       return;
     }
+    // Both sides time ICE out, each from its side of the exchange: the other side's end (its hang-up, or a
+    // caller's new offer) can come a moment before our own deadline. A call that never connected, ended so
+    // within the watchdog's slack of that deadline, ended for the same reason, and says what ICE tried here.
+    if (
+      (reason === 'peer-hangup' || reason === 'replaced') &&
+      this.#iceTimedOut(live, performance.now() + ICE_TIMEOUT_SLACK_MS)
+    ) {
+      this.#iceTimeout(live, performance.now());
+      // The viewer hung up on a call that found no path, and stays: as after our own timeout, a new call.
+      if (reason === 'peer-hangup' && this.#o.role === 'caller' && !this.#o.once && !this.#stopped)
+        this.#negotiator?.offerAgain(live.peer.id);
+      return;
+    }
     // (A failed negotiation was said by the negotiator's warning.)
     this.#end(live, reason, false);
   }
@@ -453,6 +586,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       negotiator.end(call, { reoffer });
     }
     live.ending = (async () => {
+      this.#detachData(live);
       const report = await call.close(reason, dropped);
       const recording = await this.#finishRecording(live, reason);
       this.#live.delete(call);
@@ -465,6 +599,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.emit('call-ended', summary);
       this.#afterCall(reason);
     })();
+  }
+
+  /** A call ends: `send()` no longer waits on its channel. */
+  #detachData(live: LiveCall): void {
+    const link = live.data;
+    if (link === undefined) return;
+    this.#full.delete(link);
+    this.#maybeDrain();
   }
 
   /** After a call ended: done (`once`, media ended), or waiting for the next one. */
@@ -597,7 +739,35 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#end(live, 'peer-vanished');
       return;
     }
-    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) this.#end(live, 'ice-failed');
+    // Down: the connection says so, and no packet came since. wrtc's state can stay `disconnected` while a
+    // restarted path carries media again (seen once after a lab blackout: 31 fps received, then ended as
+    // ice-failed), so the packets have the last word.
+    if (live.downSince > 0 && now - Math.max(live.downSince, live.lastPacketAt) >= ICE_DOWN_TIMEOUT_MS) {
+      this.#end(live, 'ice-failed');
+      return;
+    }
+    if (this.#iceTimedOut(live, now)) this.#iceTimeout(live, now);
+  }
+
+  /** Whether, at `now`, a call has gone `iceTimeoutMs` since its offer and answer without connecting. */
+  #iceTimedOut(live: LiveCall, now: number): boolean {
+    return !live.call.everConnected && live.exchangedAt > 0 && now - live.exchangedAt >= this.#o.iceTimeoutMs;
+  }
+
+  /** No network path found in time: says what ICE tried, and ends the call (a caller offers again). */
+  #iceTimeout(live: LiveCall, now: number): void {
+    if (live.ending !== undefined) return;
+    log('call %d: no path %d ms after the exchange', live.call.index, Math.round(now - live.exchangedAt));
+    // The timeout that ran out (the other side's end may have come a moment before it).
+    const afterSec = this.#o.iceTimeoutMs / 1000;
+    this.emit('warning', {
+      kind: 'ice-timeout',
+      call: live.call.index,
+      afterSec,
+      ice: live.call.iceReport(),
+    });
+    // (A call the negotiator ended already is forgotten there: telling it again does nothing.)
+    this.#end(live, 'ice-timeout');
   }
 
   #stop(reason: EndReason): void {
@@ -653,6 +823,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
       framesDroppedAtCapture: media?.framesDropped ?? 0,
       ...(media?.audio ? { audioCaptured: media.audio } : {}),
       recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
+      ...(this.#data
+        ? { data: { tooLarge: this.#tooLarge, heldDropped: this.#heldDropped + this.#held.length } }
+        : {}),
     };
   }
 }
@@ -702,7 +875,7 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     !(Number.isFinite(options.addressPollMs) && options.addressPollMs >= 0)
   )
     throw new TypeError(`addressPollMs must be a number of ms (0: off), not ${options.addressPollMs}`);
-  for (const name of ['statsIntervalMs', 'vanishTimeoutMs'] as const) {
+  for (const name of ['statsIntervalMs', 'vanishTimeoutMs', 'iceTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new TypeError(`${name} must be a positive number of ms, not ${value}`);

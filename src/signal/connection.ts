@@ -9,10 +9,12 @@ import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
 import type { SignalMetrics } from './metrics.js';
 import type { Delivery } from './room.js';
-import type { DispatchResult, Registry } from './room-registry.js';
+import { truncate } from './limits.js';
+import type { DispatchLimits, DispatchResult, Registry } from './room-registry.js';
 import { SerialQueue } from './serial-queue.js';
 import {
   SIGNAL_EVENT,
+  type ClientMessage,
   type ClientToServerEvents,
   type makeClientMessageSchema,
   type ServerMessage,
@@ -37,6 +39,21 @@ export interface ConnectionContext {
   metrics: SignalMetrics;
   /** The queues of the connections being served, so that close() can wait for them. */
   queues: Set<SerialQueue>;
+  /** The limits (server-guard.ts): rooms and held bytes per address, checked and accounted. Default: none. */
+  guard?: ConnectionGuard;
+}
+
+/**
+ * The limits' hook into a connection (server-guard.ts). Each is called from the connection's queue, so it
+ * sees the messages in the order they are applied, whichever registry applies them.
+ */
+export interface ConnectionGuard {
+  /** Before the rooms apply a valid message: a refusal, or the limits the registry applies it under. */
+  check(connId: string, message: ClientMessage): { refusal: SignalErrorBody } | { limits: DispatchLimits };
+  /** After the rooms applied it: what it changed (its room, the bytes held there), accounted. */
+  settled(connId: string, message: ClientMessage, result: DispatchResult): void;
+  /** The connection left its room by disconnecting (after the registry applied the departure). */
+  left(connId: string): void;
 }
 
 /** Serves one connected socket until it disconnects. */
@@ -68,9 +85,24 @@ export function serveConnection(
     });
   };
 
-  socket.on(SIGNAL_EVENT, (raw: unknown, ack: unknown) => {
+  socket.on(SIGNAL_EVENT, (...args: unknown[]) => {
     const arrived = performance.now();
+    // Exactly one ack whatever the shape: the ack is the last argument when it is a function (Socket.IO
+    // puts it there), the message the one before; anything else is refused, not half-applied.
+    const ack = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+    const raw = args[0];
     try {
+      if (args.length !== 1) {
+        metrics.message('invalid');
+        reply(ack, {
+          ok: false,
+          error: {
+            code: 'BAD_MESSAGE',
+            message: `"signal" takes one message (and an ack), got ${args.length} arguments; see docs/protocol.md`,
+          },
+        });
+        return;
+      }
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
         metrics.message('invalid');
@@ -81,20 +113,29 @@ export function serveConnection(
       }
       const message = parsed.data;
       metrics.message(message.type);
-      const finish = ({ ack: response, deliveries }: DispatchResult): void => {
+      const finish = (result: DispatchResult): void => {
+        const { ack: response, deliveries } = result;
         log(
           '%s: %s -> %s',
           socket.id,
           message.type,
           response.ok ? `ok, ${deliveries.length} deliveries` : response.error.code,
         );
+        ctx.guard?.settled(socket.id, message, result);
         reply(ack, response);
         ctx.deliver(deliveries);
         if (deliveries.length > 0) metrics.relayed(message.type, arrived);
       };
       const queued = queue.push(() => {
         try {
-          const result = registry.dispatch(socket.id, message);
+          // Limits (server-guard.ts): held bytes over their budget are refused here, a new room over
+          // the room limits by the registry (which alone knows whether the join creates the room).
+          const checked = ctx.guard?.check(socket.id, message);
+          if (checked !== undefined && 'refusal' in checked) {
+            reply(ack, { ok: false, error: checked.refusal });
+            return undefined;
+          }
+          const result = registry.dispatch(socket.id, message, checked?.limits);
           if (!(result instanceof Promise)) return finish(result);
           return result.then(finish, (error: unknown) => internal(ack, error));
         } catch (error) {
@@ -135,7 +176,10 @@ export function serveConnection(
     // A client can emit an event named "disconnect" itself; only the real one counts.
     if (socket.connected) return;
     log('%s disconnected: %s', socket.id, reason);
-    const failed = (error: unknown): void => log('%s: internal error on disconnect: %O', socket.id, error);
+    const failed = (error: unknown): void => {
+      log('%s: internal error on disconnect: %O', socket.id, error);
+      ctx.guard?.left(socket.id);
+    };
     // Shutting down alone: nobody left, the server is going; clients see their own disconnect and rejoin.
     const announce = (deliveries: Delivery[]): void => {
       if (ctx.announceDepartures()) ctx.deliver(deliveries);
@@ -144,8 +188,14 @@ export function serveConnection(
     queue.push(() => {
       try {
         const result = registry.disconnect(socket.id);
-        if (!(result instanceof Promise)) return announce(result);
-        return result.then(announce, failed);
+        if (!(result instanceof Promise)) {
+          ctx.guard?.left(socket.id);
+          return announce(result);
+        }
+        return result.then((deliveries) => {
+          ctx.guard?.left(socket.id);
+          announce(deliveries);
+        }, failed);
       } catch (error) {
         failed(error);
         return undefined;
@@ -171,6 +221,7 @@ export function describeInvalid(error: ZodError, raw: unknown): SignalErrorBody 
   const where = first && first.path.length > 0 ? ` at ${first.path.map(String).join('.')}` : '';
   return {
     code: 'BAD_MESSAGE',
-    message: `invalid message${where}: ${first?.message ?? 'does not match the protocol'}; see docs/protocol.md`,
+    // Quoted input is cut short: a message with 20,000 unknown keys gets a sentence, not 190 KB back.
+    message: `invalid message${truncate(where, 120)}: ${truncate(first?.message ?? 'does not match the protocol', 200)}; see docs/protocol.md`,
   };
 }

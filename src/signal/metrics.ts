@@ -27,6 +27,8 @@ export interface MetricsSources {
   counts: () => RegistryCounts | Promise<RegistryCounts>;
   /** 1 while the server can serve (`/readyz`). */
   ready: () => boolean;
+  /** The limits' figures (server-guard.ts): refusals by kind, held bytes, handshakes under way. */
+  guard?: () => { refused: Readonly<Record<string, number>>; heldBytes: number; pending: number };
 }
 
 /** The counters and histograms a signaling server updates, and the scrape. */
@@ -96,6 +98,35 @@ export class SignalMetrics {
         this.set(sources.ready() ? 1 : 0);
       },
     });
+    const guard = sources.guard;
+    if (guard !== undefined) {
+      new client.Counter({
+        name: 'rtc_peer_limit_refusals_total',
+        help: 'Connections and messages refused by the limits, by kind (rate, cut, connections, rooms, heldBytes, auth, authTimeout, origin)',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [kind, n] of Object.entries(guard().refused)) this.inc({ kind }, n);
+        },
+      });
+      new client.Gauge({
+        name: 'rtc_peer_held_bytes',
+        help: "Bytes of held offers and candidates, as the held-bytes budget counts them (this server's callers)",
+        registers,
+        collect() {
+          this.set(guard().heldBytes);
+        },
+      });
+      new client.Gauge({
+        name: 'rtc_peer_pending_connections',
+        help: 'Transport connections that have not finished their handshake (or were refused)',
+        registers,
+        collect() {
+          this.set(guard().pending);
+        },
+      });
+    }
     this.#messages = new client.Counter({
       name: 'rtc_peer_messages_total',
       help: 'Client messages received, by type ("invalid": failed validation)',

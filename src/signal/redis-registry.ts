@@ -17,7 +17,10 @@ import {
   holdsOffer,
   notJoined,
   refuse,
+  usageOf,
+  type DispatchLimits,
   type DispatchResult,
+  type RoomUsage,
   type Registry,
   type RegistryCounts,
 } from './room-registry.js';
@@ -153,10 +156,14 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     void this.beat();
   }
 
-  async dispatch(clientId: string, message: ClientMessage): Promise<DispatchResult> {
+  async dispatch(
+    clientId: string,
+    message: ClientMessage,
+    limits: DispatchLimits = {},
+  ): Promise<DispatchResult> {
     if (!this.#available) return refuse(this.#unavailable());
     try {
-      return await this.#dispatch(clientId, message);
+      return await this.#dispatch(clientId, message, limits);
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) throw error;
       log('%s: %s refused, Redis failed: %s', clientId, message.type, error.message);
@@ -198,8 +205,10 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     }
   }
 
-  async #dispatch(clientId: string, message: ClientMessage): Promise<DispatchResult> {
+  async #dispatch(clientId: string, message: ClientMessage, limits: DispatchLimits): Promise<DispatchResult> {
     const current = this.#roomOf.get(clientId);
+    // What the message did to its room, taken inside the transition (the attempt that was written wins).
+    let usage: RoomUsage | undefined;
     if (message.type === 'join') {
       if (current !== undefined) {
         const { value: refusal } = await this.#transact(
@@ -212,34 +221,59 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
         this.#roomOf.delete(clientId);
       }
       const { type: _type, room: name, ...request } = message;
-      const { value: result } = await this.#transact(name, (room) => room.join(clientId, request), ofResult);
+      const { value: result } = await this.#transact(
+        name,
+        (room) => {
+          // A new room in Redis is one nobody is in (on any server): the limits may refuse to create it.
+          const created = room.isEmpty;
+          if (created && limits.newRoom !== undefined) return { ok: false as const, error: limits.newRoom };
+          const joined = room.join(clientId, request);
+          if (joined.ok) usage = usageOf(room, clientId, { created, replaced: joined.replaced });
+          return joined;
+        },
+        ofResult,
+      );
       if (!result.ok) return refuse(result.error);
       this.#roomOf.set(clientId, name);
       if (result.replaced !== undefined && this.#roomOf.get(result.replaced) === name)
         this.#roomOf.delete(result.replaced);
-      return { ack: result.ack, deliveries: result.deliveries };
+      return { ack: result.ack, deliveries: result.deliveries, ...(usage ? { usage } : {}) };
     }
     if (current === undefined) return refuse(notJoined(message.type));
     if (message.type === 'bye') {
       const { value: deliveries } = await this.#transact(
         current,
-        (room) => (room.roleOf(clientId) === undefined ? undefined : room.leave(clientId, 'bye')),
+        (room) => {
+          const role = room.roleOf(clientId);
+          if (role === undefined) return undefined;
+          const left = room.leave(clientId, 'bye');
+          usage = { ...usageOf(room, clientId, { created: false }), member: false, role };
+          return left;
+        },
         same,
       );
       this.#roomOf.delete(clientId);
       if (deliveries === undefined) return refuse(notJoined('bye'));
-      return { ack: { ok: true }, deliveries };
+      return { ack: { ok: true }, deliveries, ...(usage ? { usage } : {}) };
     }
     const { value: result } = await this.#transact(
       current,
-      (room) => room.relay(clientId, message),
+      (room) => {
+        const relayed = room.relay(clientId, message);
+        if (relayed.ok) usage = usageOf(room, clientId, { created: false });
+        return relayed;
+      },
       ofResult,
     );
     if (!result.ok) {
       if (result.error.code === 'NOT_JOINED') this.#roomOf.delete(clientId);
       return refuse(result.error);
     }
-    return { ack: { ok: true, delivered: result.delivered }, deliveries: result.deliveries };
+    return {
+      ack: { ok: true, delivered: result.delivered },
+      deliveries: result.deliveries,
+      ...(usage ? { usage } : {}),
+    };
   }
 
   /**

@@ -5,12 +5,41 @@
  * redis-registry.ts keeps them in Redis, shared by several servers. Both apply the rules of room.ts.
  */
 import { Room, type Delivery, type RoomOptions } from './room.js';
-import type { ClientMessage, SignalAck, SignalErrorBody } from './types.js';
+import { utf8Length, type ClientMessage, type Role, type SignalAck, type SignalErrorBody } from './types.js';
 
 /** What the server must do for one client message: answer with `ack`, then send `deliveries` in order. */
 export interface DispatchResult {
   ack: SignalAck;
   deliveries: Delivery[];
+  /** What the message did to the room it concerned, for the limits (server-guard.ts); none when refused. */
+  usage?: RoomUsage;
+}
+
+/**
+ * The room a message concerned after it was applied (joined, spoken in, left), as the limits account it
+ * (server-guard.ts): which room, whether the sender is still a member and in which role, whether the
+ * message created the room, and the bytes the room holds for its next answerer.
+ */
+export interface RoomUsage {
+  room: string;
+  /** The sender is a member after the message (false after a bye). */
+  member: boolean;
+  role: Role;
+  /** The message (a join) created the room. */
+  created: boolean;
+  /** Bytes of the room's held offer and candidates after the message ({@link heldBytes}). */
+  heldBytes: number;
+  /** A connection this join replaced (same session): it is no longer a member. */
+  replaced?: string;
+}
+
+/** What the limits ask of one message's dispatch (server-guard.ts). */
+export interface DispatchLimits {
+  /**
+   * Set when the sender may not create a room (over the rooms per address or in total): a join that would
+   * create one is refused with this error; a join to an existing room goes on.
+   */
+  newRoom?: SignalErrorBody;
 }
 
 /** Counts of a registry, for `/metrics`. */
@@ -28,8 +57,12 @@ export interface RegistryCounts {
  * messages of one connection are applied one after the other, in order, even when the registry is async.
  */
 export interface Registry {
-  /** Applies one validated message from connection `clientId`. */
-  dispatch(clientId: string, message: ClientMessage): DispatchResult | Promise<DispatchResult>;
+  /** Applies one validated message from connection `clientId`, under the limits' `limits`. */
+  dispatch(
+    clientId: string,
+    message: ClientMessage,
+    limits?: DispatchLimits,
+  ): DispatchResult | Promise<DispatchResult>;
   /** The connection is gone: it leaves its room, if any; returns what to tell the others. */
   disconnect(clientId: string): Delivery[] | Promise<Delivery[]>;
   /** Rooms in which a connection of this server is a member (`/healthz`). */
@@ -70,7 +103,7 @@ export class RoomRegistry implements Registry {
   }
 
   /** Applies one validated message from `clientId`. */
-  dispatch(clientId: string, message: ClientMessage): DispatchResult {
+  dispatch(clientId: string, message: ClientMessage, limits: DispatchLimits = {}): DispatchResult {
     const current = this.roomOfClient.get(clientId);
     if (message.type === 'join') {
       if (current !== undefined) {
@@ -78,6 +111,7 @@ export class RoomRegistry implements Registry {
       }
       let room = this.rooms.get(message.room);
       const created = room === undefined;
+      if (created && limits.newRoom !== undefined) return refuse(limits.newRoom);
       room ??= new Room(message.room, this.options);
       const { type: _type, room: _room, ...request } = message;
       const result = room.join(clientId, request);
@@ -86,15 +120,25 @@ export class RoomRegistry implements Registry {
       this.roomOfClient.set(clientId, room);
       // The member moved to this connection: its old one (told REPLACED) is in no room any more.
       if (result.replaced !== undefined) this.roomOfClient.delete(result.replaced);
-      return { ack: result.ack, deliveries: result.deliveries };
+      const usage = usageOf(room, clientId, { created, replaced: result.replaced });
+      return { ack: result.ack, deliveries: result.deliveries, usage };
     }
     if (current === undefined) {
       return refuse(notJoined(message.type));
     }
-    if (message.type === 'bye') return { ack: { ok: true }, deliveries: this.leave(clientId, 'bye') };
+    if (message.type === 'bye') {
+      const role = current.roleOf(clientId) ?? 'answerer';
+      const deliveries = this.leave(clientId, 'bye');
+      const usage = { ...usageOf(current, clientId, { created: false }), member: false, role };
+      return { ack: { ok: true }, deliveries, usage };
+    }
     const result = current.relay(clientId, message);
     if (!result.ok) return refuse(result.error);
-    return { ack: { ok: true, delivered: result.delivered }, deliveries: result.deliveries };
+    return {
+      ack: { ok: true, delivered: result.delivered },
+      deliveries: result.deliveries,
+      usage: usageOf(current, clientId, { created: false }),
+    };
   }
 
   /** The client's connection is gone: it leaves its room, if any. */
@@ -129,6 +173,33 @@ export function alreadyJoined(room: Room, clientId: string): SignalErrorBody {
 /** The refusal of a message other than join from a connection in no room. */
 export function notJoined(type: ClientMessage['type']): SignalErrorBody {
   return { code: 'NOT_JOINED', message: `${type} before join; send join first` };
+}
+
+/** Bytes a room keeps for its next answerer: its held offer and candidates, as the limits count them. */
+export function heldBytes(room: Room): number {
+  const held = room.heldState();
+  let bytes = held.sdp === null ? 0 : utf8Length(held.sdp);
+  for (const c of held.candidates) {
+    bytes += utf8Length(c.candidate) + (c.sdpMid?.length ?? 0) + (c.usernameFragment?.length ?? 0);
+  }
+  return bytes;
+}
+
+/** The {@link RoomUsage} of `clientId` in `room`, after a message. */
+export function usageOf(
+  room: Room,
+  clientId: string,
+  extra: { created: boolean; replaced?: string | undefined },
+): RoomUsage {
+  const role = room.roleOf(clientId);
+  return {
+    room: room.name,
+    member: role !== undefined,
+    role: role ?? 'answerer',
+    created: extra.created,
+    heldBytes: heldBytes(room),
+    ...(extra.replaced !== undefined ? { replaced: extra.replaced } : {}),
+  };
 }
 
 /** True when the room holds an unanswered offer for the next answerer. */

@@ -49,6 +49,8 @@ export interface RoomSignalingOptions {
   room?: string;
   /** Token for a server started with `--token`. Default: none. */
   token?: string;
+  /** HTTP headers of the connection request (Node only; the WHIP/WHEP bridge names its client). Default: none. */
+  headers?: Record<string, string>;
   /** This client's session (16..128 of `[A-Za-z0-9_-]`), kept for its life. Default: 128 random bits. */
   session?: string;
   /** Bound on the first connection, retries included, in ms. Default 10000. */
@@ -76,6 +78,9 @@ export const ROOM_SIGNALING_DEFAULTS = {
 } as const;
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** The `connect_error` messages of a refused handshake (docs/protocol.md), by their code. */
+const HANDSHAKE_REFUSALS = /^(UNAUTHORIZED|TOO_MANY_CONNECTIONS|FORBIDDEN_ORIGIN|RATE_LIMITED)\b/;
 type Joined = Extract<SignalingEvent, { type: 'joined' }>;
 
 /** A fresh session: 128 random bits, base64url. */
@@ -105,6 +110,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   readonly urls: readonly string[];
 
   readonly #token: string | undefined;
+  readonly #headers: Record<string, string> | undefined;
   readonly #session: string;
   readonly #connectTimeoutMs: number;
   readonly #offers: boolean;
@@ -152,6 +158,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     this.role = options.role;
     this.room = room;
     this.#token = options.token;
+    this.#headers = options.headers;
     this.#session = session;
     this.#connectTimeoutMs = timeout;
     this.#offers = options.offers === true && options.role === 'answerer';
@@ -305,6 +312,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       transports: ['websocket'],
       timeout: timeoutMs,
       auth: this.#token === undefined ? {} : { token: this.#token },
+      ...(this.#headers !== undefined ? { extraHeaders: this.#headers } : {}),
     });
     this.#socket = socket;
     await new Promise<void>((resolve, reject) => {
@@ -322,12 +330,15 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       };
       const onConnect = (): void => done();
       this.#wake = () => done(this.#closedError('connect'));
-      const onError = (error: Error): void =>
+      // A refusal at the handshake (the token, the server's limits) says so; anything else is unreachable.
+      const onError = (error: Error): void => {
+        const refused = HANDSHAKE_REFUSALS.exec(error.message)?.[1];
         done(
-          error.message.startsWith('UNAUTHORIZED')
-            ? new SignalError('UNAUTHORIZED', `signaling server ${url} refused us: ${error.message}`, url)
+          refused !== undefined
+            ? new SignalError(refused, `signaling server ${url} refused us: ${error.message}`, url)
             : new SignalError('UNREACHABLE', error.message, url),
         );
+      };
       socket.on('connect', onConnect);
       socket.on('connect_error', onError);
       socket.connect();

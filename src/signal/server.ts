@@ -4,25 +4,28 @@
  * (connection.ts, room-registry.ts, room.ts), and listening and closing (lifecycle.ts). With `redis`, the
  * rooms are shared with the other servers of that Redis (cluster.ts, redis-registry.ts).
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { requireToken } from './auth.js';
+import { checkToken } from './auth.js';
 import { checkRedisUrl, joinCluster, type Cluster } from './cluster.js';
 import { serveConnection } from './connection.js';
 import { httpRoutes, type HttpHandler, type Readiness } from './http-routes.js';
 import { closer, listen } from './lifecycle.js';
+import { resolveLimits, SIGNAL_LIMITS_DEFAULTS, type SignalLimits } from './limits.js';
 import { isLoopback } from './listen-urls.js';
 import { SignalMetrics } from './metrics.js';
 import type { Delivery } from './room.js';
 import { CONNECTING } from './redis-registry.js';
 import { RoomRegistry, type Registry } from './room-registry.js';
 import type { SerialQueue } from './serial-queue.js';
+import { checkOrigin } from './origin.js';
+import { ServerGuard, plainAddress, type RefusalCounts } from './server-guard.js';
 import type { AllowedOrigins } from './whip/cors.js';
-import { WhipEndpoints, type WhipEndpointOptions } from './whip/endpoint.js';
+import { WhipEndpoints, type HttpRefusal, type WhipEndpointOptions } from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
@@ -34,6 +37,10 @@ import {
 } from './types.js';
 
 const log = logger('signal');
+
+/** How long one HTTP request may take to arrive, body included, and its headers, ms. */
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+const HTTP_HEADERS_TIMEOUT_MS = 10_000;
 
 /** Options of {@link startSignalServer}. */
 export interface SignalServerOptions {
@@ -73,10 +80,28 @@ export interface SignalServerOptions {
   nodeTtlMs?: number;
   /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
   iceServers?: IceServer[];
-  /** Origins whose pages may use the WHIP/WHEP endpoints (CORS), or `'*'`. Default: none. */
+  /**
+   * Origins (`https://example.org`) whose pages may open the websocket and use the WHIP/WHEP endpoints
+   * (CORS), besides the server's own page, or `'*'` for any. Default: none (own page only; clients that send
+   * no `Origin`, such as the CLI, are not concerned). See origin.ts.
+   */
   allowOrigin?: AllowedOrigins;
   /** WHIP/WHEP timings (whip/endpoint.ts): how long a session waits for its room peer. Default: theirs. */
   whip?: Pick<WhipEndpointOptions, 'answerTimeoutMs' | 'candidateWaitMs'>;
+  /**
+   * What one connection and one address may cost the server (limits.ts): message rate, connections, rooms,
+   * held bytes, handshake time, wrong-token back-off. Each field defaults to {@link SIGNAL_LIMITS_DEFAULTS}.
+   * With `redis`, the room and held-bytes limits count this server's clients.
+   *
+   * @example
+   * limits: { connectionsPerAddress: 64, heldBytes: 256 * 1024 * 1024 }
+   */
+  limits?: Partial<SignalLimits>;
+  /**
+   * Where refused connections and messages are reported, one line each, rate-limited (`rtc-peer signal`
+   * writes them to stderr). Default: the `rtc-peer:signal:guard` debug log only.
+   */
+  securityLog?: (line: string) => void;
 }
 
 /** Events of a {@link SignalServer}. */
@@ -93,6 +118,12 @@ export interface SignalServerStats {
   clients: number;
   /** Seconds since the server started listening. */
   uptimeSec: number;
+  /** Transport connections that have not finished their handshake (or were refused and wait to close). */
+  pending: number;
+  /** Bytes of held offers and candidates, as the held-bytes budget counts them. */
+  heldBytes: number;
+  /** Refusals by the limits since start (server-guard.ts). */
+  refused: RefusalCounts;
 }
 
 /** A running signaling server. */
@@ -130,6 +161,7 @@ export const SIGNAL_SERVER_DEFAULTS = {
   maxSdpBytes: LIMITS.maxSdpBytes,
   maxHeldCandidates: LIMITS.maxHeldCandidates,
   maxViewers: DEFAULT_MAX_VIEWERS,
+  limits: SIGNAL_LIMITS_DEFAULTS,
 } as const;
 
 /**
@@ -144,23 +176,51 @@ export const SIGNAL_SERVER_DEFAULTS = {
  */
 export async function startSignalServer(options: SignalServerOptions = {}): Promise<SignalServer> {
   const o = resolveOptions(options);
+  const limits = resolveLimits(options.limits);
   let startedAt = performance.now();
   let closing: Promise<void> | undefined;
   let shuttingDown = false;
   let listening = false;
   const events = new TypedEmitter<SignalServerEvents>();
 
-  // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server.
-  const whip = new WhipEndpoints({ ...o, ...o.whip });
+  // The limits (server-guard.ts): connections, handshake time, wrong-token back-off, message rate, rooms
+  // and held bytes, each refusal counted in stats() and reported through securityLog.
+  const token = o.token;
+  const originOf = (req: IncomingMessage): string | undefined =>
+    checkOrigin(
+      { headers: req.headers, secure: 'encrypted' in req.socket && req.socket.encrypted === true },
+      o.allowOrigin ?? [],
+      isLoopback(o.host),
+    );
+  const guard = new ServerGuard({
+    limits,
+    ...(token !== undefined ? { credentials: (auth: unknown) => checkToken(token, auth) } : {}),
+    ...(o.securityLog !== undefined ? { securityLog: o.securityLog } : {}),
+    origin: originOf,
+  });
+  // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server, its
+  // connection charged to the HTTP client's address; the same origin rule, token and back-off apply.
+  const whip = new WhipEndpoints({
+    ...o,
+    ...o.whip,
+    admit: (req) => admitHttp(req),
+    bridgeHeaders: (req) => guard.bridgeHeaders(plainAddress(req)),
+  });
   const http = createServer(
     httpRoutes(
       { health: () => stats(), readiness, metrics: () => metricsText() },
       whip.handler(o.httpHandler),
     ),
   );
+  // A request (body included) has 30 s, its headers 10 s: a slow body is not held for Node's 300 s.
+  http.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  http.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
+    // A connection that has not finished its handshake (token included) by then is closed.
+    connectTimeout: limits.authTimeoutMs,
+    allowRequest: guard.allowRequest,
   });
   const sockets = io.of('/').sockets;
   // A client of this server gets its message directly. One of another server got it through the Redis
@@ -192,6 +252,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     clients: () => sockets.size,
     counts: () => registry.counts(),
     ready: () => readiness().ready,
+    guard: () => ({ refused: { ...guard.refused }, heldBytes: guard.heldBytes, pending: guard.pending }),
   });
   cluster?.registry.on('conflict', () => metrics.conflict());
   cluster?.registry.on('swept', (_node, n) => metrics.swept(n));
@@ -200,7 +261,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   });
   const queues = new Set<SerialQueue>();
   const close = closer(http, io);
-  if (o.token !== undefined) requireToken(io, o.token);
+  guard.install(io);
   const ctx = {
     registry,
     schema: makeClientMessageSchema(o.maxSdpBytes),
@@ -209,8 +270,45 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     announceDepartures: () => cluster !== undefined || !shuttingDown,
     metrics,
     queues,
+    guard,
   };
-  io.on('connection', (socket) => serveConnection(ctx, socket));
+  io.on('connection', (socket) => {
+    guard.attach(socket);
+    serveConnection(ctx, socket);
+  });
+
+  /**
+   * A WHIP/WHEP request's checks, as the websocket's: a browser page from another origin (403), an address
+   * in its wrong-token back-off (429), a missing or wrong `Authorization: Bearer` token (401).
+   */
+  function admitHttp(req: IncomingMessage): HttpRefusal | undefined {
+    const address = plainAddress(req);
+    const forbidden = originOf(req);
+    if (forbidden !== undefined) {
+      guard.originRefused(address, forbidden);
+      return { status: 403, message: forbidden };
+    }
+    if (token === undefined) return undefined;
+    const wait = guard.authWaitMs(address);
+    if (wait > 0) {
+      const sec = Math.ceil(wait / 1000);
+      return {
+        status: 429,
+        message: `UNAUTHORIZED: too many wrong tokens from ${address}; try again in ${sec} s`,
+        headers: { 'retry-after': String(sec) },
+      };
+    }
+    const header = req.headers.authorization;
+    const bearer = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
+    const result = checkToken(token, bearer === undefined ? {} : { token: bearer });
+    guard.authResult(address, result.ok, result.ok ? '' : result.message);
+    if (result.ok) return undefined;
+    return {
+      status: 401,
+      message: `${result.message} (Authorization: Bearer TOKEN)`,
+      headers: { 'www-authenticate': 'Bearer' },
+    };
+  }
 
   try {
     await listen(http, o.host, o.port);
@@ -239,6 +337,9 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       rooms: registry.roomCount,
       clients: sockets.size,
       uptimeSec: Math.round((performance.now() - startedAt) / 100) / 10,
+      pending: guard.pending,
+      heldBytes: guard.heldBytes,
+      refused: { ...guard.refused },
     };
   }
 
@@ -287,7 +388,15 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
 const CLOSE_DRAIN_MS = 3000;
 
 type OptionalOptions =
-  'token' | 'httpHandler' | 'redis' | 'nodeTtlMs' | 'iceServers' | 'allowOrigin' | 'whip';
+  | 'token'
+  | 'httpHandler'
+  | 'redis'
+  | 'nodeTtlMs'
+  | 'iceServers'
+  | 'allowOrigin'
+  | 'whip'
+  | 'limits'
+  | 'securityLog';
 type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
   Pick<SignalServerOptions, OptionalOptions>;
 

@@ -56,6 +56,12 @@ export const ERROR_CODES = [
   'BUSY', // too many messages of this connection are waiting to be applied: the newest was dropped, slow down
   'UNAUTHORIZED', // missing or wrong token (connect_error message prefix, never an ack)
   'INTERNAL', // a bug in the server; the message was dropped
+  // Limits (server-guard.ts): each says which limit, and the message was dropped.
+  'RATE_LIMITED', // over the connection's message rate; sustained, the connection is cut
+  'TOO_MANY_CONNECTIONS', // over the connections per address or in total (connect_error message prefix)
+  'TOO_MANY_ROOMS', // a join that would create a room over the rooms per address or in total
+  'OVER_BUDGET', // an offer or candidate that would be held over the held-bytes budget
+  'FORBIDDEN_ORIGIN', // a browser page from an origin the server does not allow (refused handshake)
 ] as const;
 
 /** One of {@link ERROR_CODES}. */

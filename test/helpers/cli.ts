@@ -39,7 +39,13 @@ const malformed: string[] = [];
  */
 export function startCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; netns?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    netns?: string;
+    /** `pipe`: the process's standard input is `child.stdin` (for `--data`). Default: ignored. */
+    stdin?: 'pipe';
+  } = {},
 ): CliProcess {
   assertDistFresh();
   const argv = [process.execPath, CLI, ...args];
@@ -47,8 +53,9 @@ export function startCli(
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    // stdin ignored; stdout carries JSON events (not a terminal), stderr human messages.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin ignored (or the test's, for --data); stdout carries JSON events (not a terminal) or, with
+    // --data, the data messages; stderr human messages.
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
@@ -160,7 +167,10 @@ export async function startSignalCli(
   where: { host?: string; netns?: string } = {},
 ): Promise<{ proc: CliProcess; url: string }> {
   const host = where.host ?? '127.0.0.1';
-  const proc = startCli(['signal', '--host', host, '--port', '0', ...extra], { netns: where.netns });
+  // A lab address is not loopback: without a token the server would generate one (issue 15); these
+  // tests run an open server there on purpose.
+  const open = !/^127\./.test(host) && !extra.includes('--token') ? ['--open'] : [];
+  const proc = startCli(['signal', '--host', host, '--port', '0', ...open, ...extra], { netns: where.netns });
   const m = await proc.waitForLine(/listening on (http:\/\/\S+)/);
   return { proc, url: m[1] ?? '' };
 }

@@ -49,7 +49,15 @@ describe('/readyz and /metrics', { timeout: 30_000 }, () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
     await handshake(server.url, server.url);
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as Record<string, unknown>;
-    expect(Object.keys(health).sort()).toEqual(['clients', 'rooms', 'status', 'uptimeSec']);
+    expect(Object.keys(health).sort()).toEqual([
+      'clients',
+      'heldBytes',
+      'pending',
+      'refused',
+      'rooms',
+      'status',
+      'uptimeSec',
+    ]);
     expect(health).toMatchObject({ status: 'ok', rooms: 1, clients: 2 });
     const res = await fetch(`${server.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -68,6 +76,16 @@ describe('/readyz and /metrics', { timeout: 30_000 }, () => {
     expect(m.get('rtc_peer_relay_seconds_count{type="answer"}')).toBe(1);
     expect(m.get('rtc_peer_relay_seconds_count{type="join"}')).toBe(1);
     expect(m.get('rtc_peer_process_resident_memory_bytes')).toBeGreaterThan(10e6);
+    expect(m.get('rtc_peer_limit_refusals_total{kind="origin"}')).toBe(0);
+    expect(m.get('rtc_peer_pending_connections')).toBe(0);
+    // The held offer stays (answered) until its caller leaves: its bytes are counted.
+    expect(m.get('rtc_peer_held_bytes')).toBe(health['heldBytes']);
+    // A page of another site refused at the handshake: counted by the limits, not as a message refusal.
+    const evil = kit.rawSocket(server.url, {}, { extraHeaders: { origin: 'https://evil.example' } });
+    const refused = new Promise<Error>((resolve) => evil.once('connect_error', resolve));
+    evil.connect();
+    expect((await refused).message).toMatch(/^FORBIDDEN_ORIGIN/);
+    expect((await metrics(server.url)).get('rtc_peer_limit_refusals_total{kind="origin"}')).toBe(1);
   });
 
   it('two servers on Redis: each counts its own clients and messages; rooms and held offers are shared', async () => {

@@ -169,6 +169,8 @@ describe('RoomRegistry', { timeout: 5000 }, () => {
     expect(rooms.dispatch('c1', { type: 'offer', sdp: 'o' })).toEqual({
       ack: { ok: true, delivered: false },
       deliveries: [],
+      // For the limits: the room now holds the 1-byte offer.
+      usage: { room: 'one', member: true, role: 'caller', created: false, heldBytes: 1 },
     });
     expect(rooms.dispatch('c1', { type: 'join', room: 'two', role: 'caller' }).ack).toMatchObject({
       ok: false,
@@ -182,7 +184,11 @@ describe('RoomRegistry', { timeout: 5000 }, () => {
       ok: false,
       error: { code: 'NOT_JOINED' },
     });
-    expect(rooms.dispatch('c1', { type: 'bye' })).toEqual({ ack: { ok: true }, deliveries: [] });
+    expect(rooms.dispatch('c1', { type: 'bye' })).toEqual({
+      ack: { ok: true },
+      deliveries: [],
+      usage: { room: 'one', member: false, role: 'caller', created: false, heldBytes: 0 },
+    });
     expect(rooms.roomCount).toBe(1);
     expect(rooms.disconnect('a2')).toEqual([]);
     expect(rooms.roomCount).toBe(0);
@@ -191,5 +197,20 @@ describe('RoomRegistry', { timeout: 5000 }, () => {
     rooms.dispatch('q', { type: 'join', room: 'three', role: 'caller' });
     expect(rooms.roomCount).toBe(1);
     expect(rooms.roomOf('q')).toBeUndefined();
+  });
+
+  it('refuses a join that would create a room when the limits say so, and admits one to an existing room', () => {
+    const rooms = new RoomRegistry();
+    const newRoom = { code: 'TOO_MANY_ROOMS' as const, message: 'no more rooms' };
+    expect(rooms.dispatch('c', { type: 'join', room: 'r', role: 'caller' }, { newRoom }).ack).toEqual({
+      ok: false,
+      error: newRoom,
+    });
+    expect(rooms.roomCount).toBe(0);
+    const created = rooms.dispatch('c', { type: 'join', room: 'r', role: 'caller' });
+    expect(created.usage).toMatchObject({ room: 'r', created: true, member: true, heldBytes: 0 });
+    const joined = rooms.dispatch('a', { type: 'join', room: 'r', role: 'answerer' }, { newRoom });
+    expect(joined.ack).toMatchObject({ ok: true });
+    expect(joined.usage).toMatchObject({ room: 'r', created: false, role: 'answerer' });
   });
 });

@@ -8,6 +8,7 @@ import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
 import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer, type PeerOptions } from '../../peer/index.js';
 import { DEFAULT_ROOM } from '../../signal/index.js';
+import { openDataInput, pumpLines, type DataInput } from '../data-input.js';
 import { ExitCode } from '../exit-codes.js';
 import { rtcConfigurationFromFlags } from '../ice-flags.js';
 import {
@@ -53,6 +54,7 @@ export interface PeerFlags {
   recordKeep?: string;
   force?: boolean;
   duration?: string;
+  iceTimeout: string;
   once?: boolean;
   ffmpeg?: string;
   verbose?: boolean;
@@ -60,6 +62,8 @@ export interface PeerFlags {
   measureLatency?: boolean;
   restart?: boolean;
   recordFrom?: string;
+  data?: boolean;
+  dataIn?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -76,7 +80,8 @@ Examples:
   rtc-peer call --duration 10 --once --json
   rtc-peer call --device /dev/video0 --whip http://mediamtx:8889/cam/whip   # publish to MediaMTX (WHIP)
   rtc-peer call --whip https://janus.example/whip/endpoint/cam --token SECRET   # Janus, LiveKit, ...
-  rtc-peer call --whip http://server:8080/whip/lab      # into rtc-peer signal's room "lab"`,
+  rtc-peer call --whip http://server:8080/whip/lab      # into rtc-peer signal's room "lab"
+  my-telemetry | rtc-peer call --data                   # each line to every viewer; theirs on stdout`,
   answerer: `
 Examples:
   rtc-peer answer --record out.webm                     # record each call: out.webm, out-2.webm, ...
@@ -86,7 +91,8 @@ Examples:
   rtc-peer answer --device /dev/video0 --record in.mkv  # two-way
   rtc-peer answer --audio-device pulse --record in.webm # send the microphone back
   rtc-peer answer --whep http://mediamtx:8889/cam/whep --record cam.webm   # watch a WHEP stream
-  rtc-peer answer --whep http://server:8080/whep/lab --record lab.webm --once   # a room's camera, over WHEP`,
+  rtc-peer answer --whep http://server:8080/whep/lab --record lab.webm --once   # a room's camera, over WHEP
+  rtc-peer answer --data | my-controller                # the caller's data messages, one per line`,
 };
 
 /** `rtc-peer call` (role `caller`) or `rtc-peer answer` (role `answerer`); `done` gets its exit code. */
@@ -172,6 +178,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
+    .option(
+      '--ice-timeout <seconds>',
+      'end a call that finds no network path this long after its offer and answer, saying what ICE tried',
+      String(PEER_DEFAULTS.iceTimeoutMs / 1000),
+    )
     .addOption(
       new Option('--ice-transport-policy <policy>', 'all candidates, or relay (TURN) only')
         .choices(['all', 'relay'])
@@ -186,6 +197,15 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .addOption(
       // Set by --restart for a peer it brought back: its first recording continues the crashed one's numbers.
       new Option('--record-from <n>', 'number of the first call recording (out-N.webm)').hideHelp(),
+    )
+    .option(
+      '--data',
+      'open a data channel with each call: lines of standard input are sent as messages (to every viewer), ' +
+        'messages received are written to stdout, one per line (the status and messages go to stderr)',
+    )
+    .option(
+      '--data-in <file>',
+      'with --data, the lines to send come from this file or FIFO (mkfifo; writers may come and go) instead',
     )
     .option('--json', 'print JSON event lines (the default when stdout is not a terminal)')
     .option('--verbose', 'log details (same as DEBUG=rtc-peer:*)')
@@ -205,10 +225,18 @@ async function runPeer(
   given: (flag: string) => boolean,
 ): Promise<number> {
   if (flags.verbose) createDebug.enable('rtc-peer:*');
-  const reporter = new Reporter({ json: flags.json ? true : undefined });
+  if (flags.dataIn !== undefined && !flags.data)
+    throw new TypeError('--data-in needs --data (it says where the lines to send come from)');
+  const data = flags.data === true;
+  if (data && flags.restart && (flags.dataIn === undefined || flags.dataIn === '-'))
+    throw new TypeError(
+      '--restart cannot hand standard input from one process to the next: with --restart, give --data-in FIFO',
+    );
+  const reporter = new Reporter({ json: flags.json ? true : undefined, dataOut: data });
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
+  const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
@@ -231,16 +259,22 @@ async function runPeer(
     ffmpegPath: flags.ffmpeg,
     record,
     durationSec,
+    iceTimeoutMs,
     once: flags.once,
     measureLatency: flags.measureLatency,
+    data,
   });
   // The flags are checked above, in this process: a bad command line is exit 2 before any child starts.
   if (flags.restart)
     return supervise({ args: argsWithoutRestart(process.argv), record: flags.record, reporter });
   noticeDefaults(reporter, role, flags, source !== undefined, audioSource !== undefined, source?.kind);
+  // Opened before anything starts: a wrong path is a bad command line.
+  const dataInput = data ? openDataInput(flags.dataIn) : undefined;
   reporter.attach(peer);
   return runUntilTerminated(reporter, async (stop) => {
+    const input = dataInput ? sendDataLines(peer, reporter, dataInput, stop) : undefined;
     const summary = await peer.run(stop);
+    input?.close();
     reporter.peerSummary(summary);
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
@@ -282,6 +316,80 @@ export function signalingFromFlags(
       '--whep only watches (a WHEP viewer sends nothing): drop --device, --input, --test-pattern and --audio-device',
     );
   return { whepUrl: url };
+}
+
+/**
+ * `--data`: the lines of standard input (or `--data-in`) sent as data messages, reading only as fast as the
+ * channels take them (the peer's `data-drain`). Its end is said; the calls go on. Returns what stops it.
+ */
+function sendDataLines(
+  peer: Peer,
+  reporter: Reporter,
+  input: DataInput,
+  stop: AbortSignal,
+): { close(): void } {
+  let closed = false;
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        peer.off('data-drain', done);
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      peer.on('data-drain', done);
+      stop.addEventListener('abort', done);
+    });
+  const send = (line: string): boolean => {
+    try {
+      return peer.send(line);
+    } catch (error) {
+      // Over the size limit: the line alone is refused (peer.send counted it); the next ones go on.
+      reporter.announce(
+        'data-refused',
+        { message: (error as Error).message },
+        `error: ${(error as Error).message}`,
+      );
+      return true;
+    }
+  };
+  pumpLines(
+    input.stream,
+    peer.maxDataMessageBytes,
+    {
+      send,
+      drained,
+      tooLong: ({ line, bytes }) => {
+        peer.countTooLarge();
+        const message =
+          `line ${line} of ${input.name} is ${bytes} bytes, over the data message limit of ` +
+          `${peer.maxDataMessageBytes} bytes: not sent (split it up); the next lines go on`;
+        reporter.announce('data-refused', { line, bytes, message }, `error: ${message}`);
+      },
+    },
+    () => closed || stop.aborted,
+  )
+    .then((lines) => {
+      if (!closed && !stop.aborted)
+        reporter.event(
+          'data-input-ended',
+          { input: input.name, lines },
+          `${input.name} ended after ${lines} line(s); the calls go on`,
+        );
+    })
+    .catch((error: unknown) =>
+      reporter.announce(
+        'warning',
+        { kind: 'data-input', message: `reading ${input.name}: ${(error as Error).message}` },
+        `warning: reading ${input.name}: ${(error as Error).message}; nothing more is sent`,
+      ),
+    );
+  return {
+    close: () => {
+      closed = true;
+      if (input.stream !== process.stdin) input.stream.destroy();
+      else input.stream.pause();
+    },
+  };
 }
 
 /** The `--signal` values as URLs: each flag, each comma-separated part, in order. */

@@ -1,7 +1,11 @@
 /** `rtc-peer signal`: the signaling server with the browser page, until SIGINT/SIGTERM. */
+import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { Command, Option } from 'commander';
 import { listenUrls, startSignalServer } from '../../signal/index.js';
+import { isLoopback } from '../../signal/listen-urls.js';
+import { checkAllowedOrigins } from '../../signal/whip/cors.js';
+import { parseLimit, type SignalLimits } from '../../signal/limits.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
 import { webPageHandler } from '../../web/index.js';
 import { ExitCode } from '../exit-codes.js';
@@ -16,6 +20,9 @@ export interface SignalFlags {
   token?: string;
   maxViewers: string;
   redis?: string;
+  limit: string[];
+  allowOrigin: string[];
+  open?: boolean;
   json?: boolean;
 }
 
@@ -36,14 +43,35 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
         'RTC_PEER_REDIS',
       ),
     )
+    .option(
+      '--limit <name=value>',
+      "set one of the server's limits (repeatable), e.g. connectionsPerAddress=64, heldBytes=128Mi; " +
+        'see docs/security.md',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--allow-origin <origin>',
+      'let pages from this origin (e.g. https://example.org; repeatable; * for any) use the server ' +
+        'besides its own page',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--open',
+      'serve without a token even on a non-loopback address (anyone who reaches the port can watch); ' +
+        'without it, such a server gets a generated token',
+    )
     .option('--json', 'print the listening line as JSON')
     .addHelpText(
       'after',
       `
 Examples:
   rtc-peer signal
-  rtc-peer signal --host 127.0.0.1 --port 0
+  rtc-peer signal --host 127.0.0.1 --port 0        # loopback only: no token needed
+  rtc-peer signal --host 0.0.0.0 --open            # the LAN, without a token (explicitly)
   rtc-peer signal --max-viewers 8
+  rtc-peer signal --limit connectionsPerAddress=64 --limit heldBytes=256Mi
   RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
   rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)`,
     )
@@ -51,15 +79,34 @@ Examples:
 }
 
 async function runSignal(flags: SignalFlags): Promise<number> {
+  // SIGHUP (a closed terminal, or an operator's reload) does not end the server; installed before the
+  // listening line, which is when a supervisor may start sending signals.
+  const onHangup = (): void => undefined;
+  process.on('SIGHUP', onHangup);
   const port = parsePort('--port', flags.port);
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
+  const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
+  // Safe default (issue 15), as Jupyter does: a server others can reach gets a token unless --open says
+  // otherwise; a generated one is printed with ready-to-use page links.
+  if (flags.token !== undefined && flags.open === true) {
+    throw new TypeError('--open and --token contradict each other: --open serves without a token');
+  }
+  const generated =
+    flags.token === undefined && flags.open !== true && !isLoopback(flags.host)
+      ? randomBytes(18).toString('base64url')
+      : undefined;
+  const token = flags.token ?? generated;
   // The browser page at / speaks the same protocol (watch: /?room=NAME, call: &role=call).
   const server = await startSignalServer({
     host: flags.host,
     port,
-    token: flags.token,
+    token,
     maxViewers,
     redis: flags.redis,
+    limits,
+    allowOrigin: flags.allowOrigin.includes('*') ? '*' : checkAllowedOrigins(flags.allowOrigin),
+    // Refused connections and messages, one line each (rate-limited): an operator sees an attack.
+    securityLog: (line) => process.stderr.write(`rtc-peer: security: ${line}\n`),
     httpHandler: webPageHandler(),
   });
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
@@ -71,13 +118,16 @@ async function runSignal(flags: SignalFlags): Promise<number> {
   // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
   const urls = listenUrls(server.host, server.port, networkInterfaces());
   process.stdout.write(
-    flags.json ? `${JSON.stringify(listeningEvent(server.url, urls))}\n` : listeningText(server.url, urls),
+    flags.json
+      ? `${JSON.stringify({ ...listeningEvent(server.url, urls), ...(generated ? { token: generated } : {}) })}\n`
+      : listeningText(server.url, urls, generated),
   );
   const stop = onTermination();
   await new Promise<void>((resolve) =>
     stop.signal.addEventListener('abort', () => resolve(), { once: true }),
   );
   stop.dispose();
+  process.off('SIGHUP', onHangup);
   await server.close();
   if (!flags.json) process.stdout.write('signaling server stopped\n');
   return ExitCode.OK;

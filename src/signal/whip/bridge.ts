@@ -42,6 +42,8 @@ export interface BridgeOptions {
   signalUrl: string;
   /** The server's token, if it has one. */
   token?: string;
+  /** Headers of the room connection (the server's limits charge the HTTP client through them). */
+  headers?: Record<string, string>;
   /** The client's offer. */
   offer: string;
   /** Bound on finding the room peer and getting its answer, ms. */
@@ -106,6 +108,7 @@ export class SessionBridge extends TypedEmitter<BridgeEvents> {
       offers: o.kind === 'whep',
       connectTimeoutMs: Math.min(5000, o.answerTimeoutMs),
       ...(o.token !== undefined ? { token: o.token } : {}),
+      ...(o.headers !== undefined ? { headers: o.headers } : {}),
     });
     this.#signaling.on('signal', (e) => this.#onSignal(e));
   }
@@ -143,11 +146,18 @@ export class SessionBridge extends TypedEmitter<BridgeEvents> {
     if (kind === 'whip') {
       // Step 2: the publisher's offer, to the viewer that waited longest, or held for the next one.
       const viewer = joined.peers.find((p) => p.role === 'answerer' && !p.offers);
+      // Refused (e.g. over its client's held-bytes budget): the HTTP answer says why.
+      const offer = (to?: string): Promise<boolean> =>
+        this.#signaling
+          .send({ type: 'offer', sdp: this.#offer, ...(to !== undefined ? { to } : {}) })
+          .catch((error: unknown) => {
+            throw refusal(error, this.#o);
+          });
       if (viewer !== undefined) {
         this.#peer = viewer;
-        await this.#signaling.send({ type: 'offer', sdp: this.#offer, to: viewer.id });
+        await offer(viewer.id);
       } else {
-        await this.#signaling.send({ type: 'offer', sdp: this.#offer });
+        await offer();
         const took = await this.#wait(
           (e) => e.type === 'peer-joined' && e.tookOffer,
           deadline,
@@ -403,6 +413,9 @@ function refusal(error: unknown, o: BridgeOptions): BridgeError {
         ? `room "${o.room}" already has a caller (a camera publishing): publish to another room, or stop that one first`
         : `room "${o.room}" cannot take one more viewer: ${message}`,
     );
+  // The server's limits, charged to this client's address (server-guard.ts): too many at once.
+  if (/\b(TOO_MANY_CONNECTIONS|TOO_MANY_ROOMS|OVER_BUDGET|RATE_LIMITED)\b/.test(`${code} ${message}`))
+    return new BridgeError(429, `room "${o.room}": ${message}`, 5);
   if (code === 'ROOM_FULL')
     return new BridgeError(
       503,

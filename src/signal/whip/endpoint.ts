@@ -39,6 +39,24 @@ export interface WhipEndpointOptions {
   answerTimeoutMs?: number;
   /** After the room peer's answer, how long its candidates are waited for, ms. Default 1500. */
   candidateWaitMs?: number;
+  /**
+   * The server's checks of a request before it is served (signal/server.ts: the origin rule, the
+   * wrong-token back-off, the token): a refusal, or undefined to serve it. Default: the token alone.
+   */
+  admit?: (req: IncomingMessage) => HttpRefusal | undefined;
+  /**
+   * Headers the session's room connection presents for the request's client, so that the server's limits
+   * charge the client's address rather than the loopback the bridge connects from (server-guard.ts).
+   * Default: none.
+   */
+  bridgeHeaders?: (req: IncomingMessage) => Record<string, string>;
+}
+
+/** A request refused before it is served: its status, text and extra headers. */
+export interface HttpRefusal {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
 }
 
 /** Defaults of {@link WhipEndpointOptions}. */
@@ -58,6 +76,8 @@ export class WhipEndpoints {
   readonly #links: string[];
   readonly #allow: AllowedOrigins;
   readonly #o: typeof WHIP_ENDPOINT_DEFAULTS;
+  readonly #admit: ((req: IncomingMessage) => HttpRefusal | undefined) | undefined;
+  readonly #bridgeHeaders: ((req: IncomingMessage) => Record<string, string>) | undefined;
   readonly #sessions = new Map<string, SessionBridge>();
   /** Setups in progress: given up when the endpoints close. */
   readonly #setups = new Set<AbortController>();
@@ -69,6 +89,8 @@ export class WhipEndpoints {
     this.#token = options.token;
     this.#links = formatIceServerLinks(options.iceServers ?? []);
     this.#allow = checkAllowedOrigins(options.allowOrigin ?? []);
+    this.#admit = options.admit;
+    this.#bridgeHeaders = options.bridgeHeaders;
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#o = { ...WHIP_ENDPOINT_DEFAULTS, ...defined } as typeof WHIP_ENDPOINT_DEFAULTS;
   }
@@ -149,14 +171,9 @@ export class WhipEndpoints {
         { ...cors, allow },
         `${req.method ?? '?'} is not allowed here; allowed: ${allow}`,
       );
-    const refused = this.#authorize(req);
+    const refused = this.#admit !== undefined ? this.#admit(req) : this.#authorize(req);
     if (refused !== undefined)
-      return reply(
-        res,
-        401,
-        { ...cors, 'www-authenticate': 'Bearer' },
-        `${refused} (Authorization: Bearer TOKEN)`,
-      );
+      return reply(res, refused.status, { ...cors, ...refused.headers }, refused.message);
     if (id === undefined) return this.#post(req, res, kind, room, cors);
     const session = this.#sessions.get(id);
     if (session === undefined || session.kind !== kind || session.room !== room)
@@ -169,13 +186,18 @@ export class WhipEndpoints {
     return this.#patch(req, res, session, cors);
   }
 
-  /** `Authorization: Bearer` against the server's token; the refusal's text, or undefined when admitted. */
-  #authorize(req: IncomingMessage): string | undefined {
+  /** `Authorization: Bearer` against the server's token; the refusal, or undefined when admitted. */
+  #authorize(req: IncomingMessage): HttpRefusal | undefined {
     if (this.#token === undefined) return undefined;
     const header = req.headers.authorization;
     const bearer = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
     const result = checkToken(this.#token, bearer === undefined ? {} : { token: bearer });
-    return result.ok ? undefined : result.message;
+    if (result.ok) return undefined;
+    return {
+      status: 401,
+      message: `${result.message} (Authorization: Bearer TOKEN)`,
+      headers: { 'www-authenticate': 'Bearer' },
+    };
   }
 
   async #post(
@@ -227,6 +249,7 @@ export class WhipEndpoints {
           answerTimeoutMs: this.#o.answerTimeoutMs,
           candidateWaitMs: this.#o.candidateWaitMs,
           ...(this.#token !== undefined ? { token: this.#token } : {}),
+          ...(this.#bridgeHeaders !== undefined ? { headers: this.#bridgeHeaders(req) } : {}),
         },
         setup.signal,
       );

@@ -4,7 +4,8 @@
  * - `room` (default `default`);
  * - `role=call` (or `caller`): this browser is the camera, with its camera and microphone; default: watch;
  * - `token`: the server's shared secret (in the fragment, `#token=...`, it stays out of logs and history);
- * - `stun` (repeatable): STUN/TURN URLs; default none (host candidates only);
+ * - no ICE servers: a link must not choose them (a STUN server of the link's author would learn the
+ *   viewer's address); host candidates only until the server hands ICE servers out (issue 15);
  * - `size` (`WxH`, default 640x480) and `fps` (default 30): what to ask of the camera.
  */
 
@@ -30,10 +31,7 @@ export function readPageParams(location: { search: string; hash: string }): Page
     room: query.get('room') || 'default',
     role: role === 'call' || role === 'caller' ? 'caller' : 'answerer',
     token: fragment.get('token') ?? query.get('token') ?? undefined,
-    iceServers: query
-      .getAll('stun')
-      .filter(Boolean)
-      .map((urls) => ({ urls })),
+    iceServers: [],
     width: Number(size[1]),
     height: Number(size[2]),
     fps: fps > 0 ? fps : 30,
