@@ -36,6 +36,7 @@ import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scen
 import { runSignalingLoad } from './scenarios/signaling.js';
 import { runFloorSoak, runRtcPeerSoak, type SoakResult } from './scenarios/soak.js';
 import { runViewers, type ViewersResult } from './scenarios/viewers.js';
+import { runWhipFirstFrame, type WhipFirstFrameResult } from './scenarios/whip-janus.js';
 import { runWrtcFloor } from './scenarios/wrtc-floor.js';
 
 const SECTIONS = [
@@ -43,6 +44,7 @@ const SECTIONS = [
   'rtc-peer',
   'chromium',
   'first-frame',
+  'whip',
   'stall',
   'signaling',
   'impaired',
@@ -247,6 +249,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rtc-peer-bench-'));
   const media: MediaResult[] = [];
   const firstFrame: FirstFrameResult[] = [];
+  const whipFirstFrame: WhipFirstFrameResult[] = [];
   const signaling: SignalingResult[] = [];
   let stall: StallResult | undefined;
   const impaired: ImpairedResult[] = [];
@@ -296,6 +299,17 @@ async function main(): Promise<number> {
             ),
         );
       }
+    }
+    if (only.has('whip')) {
+      // Beside the Socket.IO row of the same size: join -> first frame, published over WHIP into Janus.
+      const [width, height] = plan.sizes[0]!;
+      await step(
+        `join -> first frame over WHIP into Janus ${width}x${height} x${plan.firstFrameTrials}`,
+        async () =>
+          void whipFirstFrame.push(
+            await runWhipFirstFrame({ width, height, fps: plan.fps, trials: plan.firstFrameTrials }),
+          ),
+      );
     }
     if (only.has('viewers')) {
       const v = plan.viewers;
@@ -381,11 +395,16 @@ async function main(): Promise<number> {
     ...floodGoals(flood),
   ];
   print(media, firstFrame, signaling, stall, goals, impaired);
+  printWhipFirstFrame(whipFirstFrame, firstFrame);
   printViewers(viewers);
   printCrashes(crashes);
   printData(data);
   printFlood(flood);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
+  if (quick && only.has('whip'))
+    for (const r of whipFirstFrame)
+      if (!r.skipped && (r.firstFrame?.count ?? 0) < plan.firstFrameTrials) missing.push(`whip ${r.size}`);
+  if (quick && only.has('whip') && whipFirstFrame.length === 0) missing.push('whip: no result');
   if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
     missing.push('crashes loopback');
   if (quick && only.has('viewers'))
@@ -419,6 +438,7 @@ async function main(): Promise<number> {
     plan,
     media,
     firstFrame,
+    whipFirstFrame,
     stall: stall ?? null,
     signaling,
     impaired,
@@ -438,6 +458,34 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+/** Join -> first frame over WHIP into Janus, beside the Socket.IO row of the same size from this run. */
+function printWhipFirstFrame(whip: WhipFirstFrameResult[], firstFrame: FirstFrameResult[]): void {
+  if (whip.length === 0) return;
+  console.log('\njoin -> first frame, ms: over WHIP into Janus beside the Socket.IO held offer (this run)');
+  const rows: string[][] = [];
+  for (const w of whip) {
+    const io = firstFrame.find((f) => f.size === w.size);
+    if (io)
+      rows.push([
+        'socket.io: answerer joins a held offer -> its first frame',
+        w.size,
+        String(io.trials),
+        fmt(io.firstFrame?.p50),
+        fmt(io.firstFrame?.p95),
+        '-',
+      ]);
+    rows.push([
+      'WHIP: call --whip POSTs -> Janus has its first frame',
+      w.size,
+      String(w.trials),
+      w.skipped ? `skipped: ${w.skipped}` : fmt(w.firstFrame?.p50),
+      fmt(w.firstFrame?.p95),
+      fmt(w.connected?.p50),
+    ]);
+  }
+  console.log(table(['path', 'size', 'trials', 'first p50', 'p95', 'connected p50'], rows));
 }
 
 function printData(data: DataResult[]): void {

@@ -216,7 +216,14 @@ export class Reporter {
       const line =
         all.length > 1
           ? multiStatusLine(state, elapsed, role, all)
-          : statusLine(state, elapsed, stats, recorded, latency, role === 'caller' ? remote : undefined);
+          : statusLine(
+              state,
+              elapsed,
+              stats,
+              recorded,
+              latency,
+              role === 'caller' && !http ? remote : undefined,
+            );
       // On a terminal only: in a log, it would be a line a second.
       if (!this.#err.isTTY) return;
       this.#err.write(`\r\x1b[K${line}`);

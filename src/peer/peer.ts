@@ -36,7 +36,7 @@ const ICE_DOWN_TIMEOUT_MS = 10_000;
 
 /**
  * WHIP/WHEP: a new session after a call ended comes this long after it, ms; after each session that could
- * not be made, twice as long, up to {@link REPUBLISH_MAX_MS}.
+ * not be made (or a call that failed), twice as long, up to {@link REPUBLISH_MAX_MS}, until a call connects.
  */
 const REPUBLISH_MIN_MS = 500;
 const REPUBLISH_MAX_MS = 30_000;
@@ -418,7 +418,6 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const peer = live?.pendingPeer;
     if (live === undefined || peer === undefined) return;
     live.pendingPeer = undefined;
-    this.#republishMs = REPUBLISH_MIN_MS;
     this.#failedSessions = 0;
     this.#saySession(live, call.index);
     this.#onCall(call, peer);
@@ -467,6 +466,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#live.set(call, live);
     call.on('data-link', () => this.#attachData(live));
     call.on('connected', () => {
+      this.#republishMs = REPUBLISH_MIN_MS;
       this.emit('connected', index, performance.now() - call.startedAt);
       if (this.#data && !call.data && !/^m=application /m.test(call.pc.remoteDescription?.sdp ?? ''))
         this.emit('warning', { kind: 'no-data-channel', call: index });
@@ -543,8 +543,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       if (reason === 'error') log('the held offer could not be made');
       if (this.#http !== undefined && live.pendingPeer !== undefined) {
         this.#failedSessions++;
-        this.#scheduleRepublish(this.#republishMs);
-        this.#republishMs = Math.min(REPUBLISH_MAX_MS, this.#republishMs * 2);
+        this.#republishLater();
       }
       return;
     }
@@ -624,8 +623,18 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (![...this.#live.values()].some((l) => l.peer !== undefined && l.ending === undefined)) {
       this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
       // WHIP/WHEP: the endpoint is still there; the next call is a new session with it.
-      if (this.#http !== undefined) this.#scheduleRepublish(REPUBLISH_MIN_MS);
+      // A call that failed (an answer that could not be applied) waits as a session that could not be made.
+      if (this.#http !== undefined) {
+        if (reason === 'error') this.#republishLater();
+        else this.#scheduleRepublish(REPUBLISH_MIN_MS);
+      }
     }
+  }
+
+  /** WHIP/WHEP: the next session after a failure, with back-off (reset once a call connects). */
+  #republishLater(): void {
+    this.#scheduleRepublish(this.#republishMs);
+    this.#republishMs = Math.min(REPUBLISH_MAX_MS, this.#republishMs * 2);
   }
 
   /** WHIP/WHEP: a new session (a new call) with the server in `ms`, unless one is on its way or we stop. */
@@ -781,7 +790,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
     };
     if (this.#http !== undefined && bye !== undefined) {
       // WHIP/WHEP: the DELETE is the bye; the calls close once it is answered (bounded), so that the server
-      // ends the session because it was told to, not because it saw the connection go.
+      // ends the session because it was told to, not because it saw the connection go. The recordings end now
+      // (at --duration, at SIGINT): what comes while the DELETE travels is not in them (the later stop of each
+      // call's recorder gets this same one).
+      for (const live of this.#live.values())
+        if (live.peer !== undefined) void live.recorder?.stop().catch(() => undefined);
       this.#bye = bye.then(endCalls);
     } else endCalls();
     this.#finished();

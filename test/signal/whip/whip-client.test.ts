@@ -386,3 +386,35 @@ describe('WHIP client: what RFC 9725 asks of it', { timeout: 15_000 }, () => {
     expect(() => new WhipSignaling({ url: 'http://x/whip', token: '' })).toThrow(/token/);
   });
 });
+
+describe('WHIP client: a POST replaced before its answer', { timeout: 15_000 }, () => {
+  it('a hangup abandons the POST in flight: the request is closed before its answer, and no answer comes', async () => {
+    let abandoned = false;
+    const s = await scripted((req, res) => {
+      if (req.method !== 'POST') return respond(res, 200);
+      // Answered only after the client went: what it would have got, had it waited.
+      res.once('close', () => (abandoned = !res.writableEnded));
+    });
+    const c = client({ url: `${s.url}/whip/cam` });
+    const answers: unknown[] = [];
+    c.on('signal', (e) => void (e.type === 'answer' && answers.push(e)));
+    const connected = c.connect().catch((e: unknown) => e);
+    const sent = c.send({ type: 'offer', sdp: OFFER }).catch((e: unknown) => e);
+    await waitFor('the POST', () => (s.seen.length > 0 ? true : undefined));
+    // The call ends while the server is still making its session.
+    await c.send({ type: 'hangup' });
+    const error = (await sent) as SignalError;
+    expect(error).toBeInstanceOf(SignalError);
+    expect(error.code).toBe('ABANDONED');
+    expect(error.message).toBe(
+      `POST of the WHIP offer to ${s.url}/whip/cam abandoned: a newer offer, or the end of the call, replaced it`,
+    );
+    expect(((await connected) as SignalError).code).toBe('ABANDONED');
+    await waitFor('the server saw the request closed', () => (abandoned ? true : undefined));
+    expect(answers).toEqual([]);
+    expect(c.sessionUrl).toBeUndefined();
+    // Nothing is retried after it.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(s.seen.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+});
