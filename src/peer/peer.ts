@@ -168,6 +168,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       room: this.#o.room,
       token: this.#o.token,
       connectTimeoutMs: this.#o.connectTimeoutMs,
+      ...(this.#o.ca !== undefined ? { tls: { ca: this.#o.ca } } : {}),
     });
     this.#signaling = signaling;
     const negotiator = new Negotiator<Call>({ signaling, createCall: (peer) => this.#newCall(peer) });

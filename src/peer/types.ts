@@ -25,6 +25,11 @@ export interface PeerOptions {
   room?: string;
   /** Token for a server that requires one. Default: none. */
   token?: string;
+  /**
+   * For an `https://` signaling server with a certificate Node does not trust (self-signed, a private
+   * CA): the PEM CA certificate(s) to trust. Default: Node's CAs (and NODE_EXTRA_CA_CERTS).
+   */
+  ca?: string;
   /** Time to wait for the first connection to the signaling server, retries included, ms. Default: the client's, 10000. */
   connectTimeoutMs?: number;
   /**

@@ -3,6 +3,7 @@
  * of the two is defined here and turned into the peer's options here (the parsing of values in
  * `../options.ts` and `../ice-flags.ts`).
  */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
@@ -27,6 +28,7 @@ export interface PeerFlags {
   /** Each `--signal` given (or the default), each possibly a comma-separated list. */
   signal: string | string[];
   room: string;
+  ca?: string;
   token?: string;
   stun?: string[];
   turn?: string[];
@@ -100,6 +102,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     )
     .option('--room <name>', 'room to join', DEFAULT_ROOM)
     .addOption(new Option('--token <secret>', 'token the signaling server requires').env('RTC_PEER_TOKEN'))
+    .option(
+      '--ca <file>',
+      'PEM certificate(s) to trust for an https:// signaling server (self-signed, a private CA); ' +
+        'NODE_EXTRA_CA_CERTS works too',
+    )
     .option('--device <device>', 'camera: /dev/videoN (Linux), index or name (macOS), name (Windows)')
     .option('--input-format <fmt>', 'camera pixel format, e.g. mjpeg, yuyv422, h264 (with --device)')
     .option(
@@ -184,6 +191,7 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     signalUrl: signalUrls(flags.signal),
     room: flags.room,
     token: flags.token,
+    ...(flags.ca !== undefined ? { ca: readCa(flags.ca) } : {}),
     rtcConfiguration,
     source,
     audioSource,
@@ -207,6 +215,22 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   });
+}
+
+/** The PEM text of `--ca FILE`; a TypeError (a bad command line) when it cannot serve. */
+export function readCa(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new TypeError(`--ca ${file}: cannot read it (${code}); give the PEM certificate to trust`, {
+      cause: error,
+    });
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new TypeError(`--ca ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  return text;
 }
 
 /** The `--signal` values as URLs: each flag, each comma-separated part, in order. */
