@@ -4,7 +4,7 @@
  * CA's file (`--ca`, NODE_EXTRA_CA_CERTS), as a lab with its own CA does.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { systemCommand } from '../system/find-command.js';
@@ -23,6 +23,12 @@ export interface TestCa {
   /** A server certificate for `names` (default localhost and 127.0.0.1), valid `days` (negative: expired). */
   issue(name: string, options?: { days?: number; names?: string }): CertFiles;
   remove(): void;
+  /**
+   * A HOME directory whose NSS database (`.pki/nssdb`, where Chromium on Linux looks) trusts this CA for
+   * servers: a browser started with it trusts the certificates the CA issues, as a user's would after
+   * importing the CA. Made with `certutil`.
+   */
+  browserHome(): string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -66,6 +72,22 @@ export function makeTestCa(): TestCa {
         dir,
       );
       return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
+    },
+    browserHome() {
+      const home = path.join(dir, 'home');
+      const db = path.join(home, '.pki', 'nssdb');
+      mkdirSync(db, { recursive: true });
+      const certutil = systemCommand('certutil');
+      execFileSync(certutil, ['-d', `sql:${db}`, '-N', '--empty-password'], { stdio: 'pipe' });
+      execFileSync(
+        certutil,
+        ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', 'rtc-peer test CA', '-i', 'ca.pem'],
+        {
+          cwd: dir,
+          stdio: 'pipe',
+        },
+      );
+      return home;
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
