@@ -28,6 +28,7 @@ const REALTIME = [
   'test/signal/cluster-failures.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
+  'test/web/data-page.test.ts',
   'test/record/recorder.test.ts',
   'test/record/audio.test.ts',
   'test/record/pipeline.test.ts',
@@ -44,11 +45,17 @@ const REALTIME = [
   'test/signal/whip/whip-client.test.ts',
   'test/signal/whip/browser.test.ts',
   'test/e2e/whip-answer.test.ts',
+  'test/e2e/whip-cli.test.ts',
+  'test/e2e/whip-janus.test.ts',
   'test/peer/data-link.test.ts',
   // issue 15: a message flood against the server (the flooder cut within 1 s)
   'test/signal/flood.test.ts',
   'test/signal/origin.test.ts', // Chromium
   'test/signal/fuzz.test.ts', // 100,000 messages, in well under a minute
+  'test/e2e/tls.test.ts', // calls over wss
+  'test/web/tls.test.ts', // Chromium over https
+  'test/e2e/data.test.ts',
+  'test/peer/peer-data.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];
@@ -68,6 +75,9 @@ export default defineConfig({
     // any test file loads; `npm test` does it once before vitest too (pretest), with cleaner output. (vitest
     // runs it again for each project, one after the other: a few file checks once the packages are there.)
     globalSetup: ['test/system/ensure-packages.ts'],
+    // Nothing a test file starts outlives it: processes still running after its last hook fail the file
+    // (test/helpers/leak-check.ts).
+    setupFiles: ['test/helpers/leak-check.ts'],
     // Each test file runs in its own child process: @roamhq/wrtc is native code and a crash in one file
     // must not take the others with it.
     pool: 'forks',

@@ -7,7 +7,8 @@
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
  *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes,
- *                    flood (another room's relay beside a flooding client, issue 15)
+ *                    flood (another room's relay beside a flooding client, issue 15),
+ *                    data (data channel round trips and throughput, raw wrtc beside Chromium)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -29,6 +30,7 @@ import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
 import { runFlood, type FloodResult } from './scenarios/flood.js';
+import { runChromiumData, runWrtcData, type DataPlan, type DataResult } from './scenarios/data.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -48,6 +50,7 @@ const SECTIONS = [
   'cluster',
   'crashes',
   'flood',
+  'data',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -73,6 +76,8 @@ interface Plan {
   crashStarts: number;
   /** Seconds of probe relay per flood run (issue 15). */
   floodSec: number;
+  /** The data channel: round trips, and a throughput run per message size. */
+  data: DataPlan;
 }
 
 /** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
@@ -102,6 +107,13 @@ const FULL: Plan = {
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
   crashStarts: startsFromEnv(500),
   floodSec: 8,
+  data: {
+    pings: 2000,
+    runs: [
+      { size: 64, count: 50_000 },
+      { size: 16_384, count: 4000 },
+    ],
+  },
 };
 
 const QUICK: Plan = {
@@ -117,6 +129,13 @@ const QUICK: Plan = {
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
   crashStarts: startsFromEnv(20),
   floodSec: 3,
+  data: {
+    pings: 200,
+    runs: [
+      { size: 64, count: 5000 },
+      { size: 16_384, count: 400 },
+    ],
+  },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -234,6 +253,7 @@ async function main(): Promise<number> {
   const viewers: ViewersResult[] = [];
   const crashes: CrashStartsResult[] = [];
   const flood: FloodResult[] = [];
+  const data: DataResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -346,6 +366,12 @@ async function main(): Promise<number> {
         async () => void flood.push(await runFlood(setup, plan.floodSec)),
       );
   }
+  if (only.has('data')) {
+    const d = plan.data;
+    const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
+    await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
+    await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
+  }
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
@@ -358,6 +384,7 @@ async function main(): Promise<number> {
   printViewers(viewers);
   printCrashes(crashes);
   printFlood(flood);
+  printData(data);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
     missing.push('crashes loopback');
@@ -378,6 +405,12 @@ async function main(): Promise<number> {
           missing.push(`impaired ${setup} ${loss} %`);
   if (quick && only.has('flood'))
     for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
+  if (quick && only.has('data'))
+    for (const setup of ['raw wrtc', 'chromium'] as const) {
+      const r = data.find((x) => x.setup === setup);
+      if (!r?.rttMs || r.runs.length !== plan.data.runs.length || r.runs.some((x) => !x.intact))
+        missing.push(`data ${setup}`);
+    }
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -392,6 +425,7 @@ async function main(): Promise<number> {
     viewers,
     crashes,
     flood,
+    data,
     goals,
     errors,
     missing,
@@ -404,6 +438,31 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function printData(data: DataResult[]): void {
+  if (data.length === 0) return;
+  console.log(
+    '\ndata channel over loopback (reliable, ordered): round trip one message at a time, ms; throughput as ' +
+      'fast as the channel takes them (1 MiB buffered at most), every message checked in order',
+  );
+  console.log(
+    table(
+      ['setup', 'rtt p50', 'rtt p99', 'size B', 'messages', 'msg/s', 'MB/s', 'intact'],
+      data.flatMap((r) =>
+        r.runs.map((run, i) => [
+          i === 0 ? r.setup : '',
+          i === 0 ? fmt(r.rttMs?.p50, 2) : '',
+          i === 0 ? fmt(r.rttMs?.p99, 2) : '',
+          String(run.size),
+          String(run.count),
+          fmt(run.messagesPerSec),
+          fmt(run.mbPerSec, 1),
+          run.intact ? 'yes' : 'NO',
+        ]),
+      ),
+    ),
+  );
 }
 
 function printCrashes(crashes: CrashStartsResult[]): void {

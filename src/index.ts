@@ -15,7 +15,13 @@
 // A peer: one process's side of calls, as `rtc-peer call` / `rtc-peer answer` run it.
 export {
   Call,
+  DATA_CHANNEL_LABEL,
+  DATA_LINK_DEFAULTS,
+  DataLink,
+  DataMessageTooLarge,
   DEFAULT_STUN_URLS,
+  Negotiator,
+  NEGOTIATOR_DEFAULTS,
   Peer,
   PEER_DEFAULTS,
   SendBridge,
@@ -26,7 +32,16 @@ export {
   type CallReport,
   type CallStats,
   type CallSummary,
+  type DataLinkEvents,
+  type DataLinkOptions,
+  type DataLinkStats,
+  type CandidateCounts,
   type EndReason,
+  type IceReport,
+  type NegotiatedCall,
+  type NegotiationEnd,
+  type NegotiatorEvents,
+  type NegotiatorOptions,
   type LatencyPercentiles,
   type MediaDescription,
   type MediaFailure,
@@ -39,12 +54,14 @@ export {
   type SendBridgeStats,
 } from './peer/index.js';
 
-// Signaling: the server that holds the offer (`rtc-peer signal`), the client, the wire's types.
+// Signaling: the server that holds the offer (`rtc-peer signal`), the room client (protocol 2, what the
+// peers use), the signaling seam it implements, the wire's types.
 export {
   DEFAULT_ROOM,
   ERROR_CODES,
   PROTOCOL_VERSION,
-  SignalClient,
+  ROOM_SIGNALING_DEFAULTS,
+  RoomSignaling,
   listenUrls,
   startSignalServer,
   type ClientMessage,
@@ -53,13 +70,22 @@ export {
   type ListenUrls,
   type Role,
   type ServerMessage,
+  type OutgoingSignal,
+  type RemotePeer,
+  type RoomSignalingOptions,
   type SignalAck,
-  type SignalClientEvents,
-  type SignalClientOptions,
   type SignalErrorCode,
+  type Signaling,
+  type SignalingCapabilities,
+  type SignalingEvent,
+  type SignalingEvents,
   type SignalServer,
   type SignalServerOptions,
   type SignalServerStats,
+  WhepSignaling,
+  WhipSignaling,
+  type WhepSignalingOptions,
+  type WhipSignalingOptions,
 } from './signal/index.js';
 export { SIGNAL_SERVER_DEFAULTS } from './signal/server.js';
 /** The browser page `rtc-peer signal` serves, for `startSignalServer`'s `httpHandler`. */

@@ -10,9 +10,15 @@ describe("rtc-peer's API", () => {
     for (const name of [
       'Peer',
       'Call',
+      'DataLink',
+      'DataMessageTooLarge',
       'SendBridge',
       'startSignalServer',
-      'SignalClient',
+      'RoomSignaling',
+      'Negotiator',
+      'WhipSignaling',
+      'WhepSignaling',
+      'ROOM_SIGNALING_DEFAULTS',
       'VideoCapture',
       'AudioCapture',
       'locateFfmpeg',
@@ -47,6 +53,8 @@ describe("rtc-peer's API", () => {
       'AudioTimeline',
       'ReceiveBridge',
       'Reporter',
+      'SignalClient',
+      'ResendLedger',
     ])
       expect(api, name).not.toHaveProperty(name);
   });

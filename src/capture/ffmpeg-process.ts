@@ -1,9 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { FfmpegError } from '../errors.js';
 import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { openOutputFifo } from './output-fifo.js';
+
+/**
+ * Memory that ffmpeg's stdout is read into, with no copy and no allocation per read (a {@link FrameReader}
+ * is one): `writable()` gives where the next bytes go, `commit(n)` says how many were written there.
+ */
+export interface OutputSink {
+  writable(): Uint8Array;
+  commit(bytes: number): void;
+}
 
 /** Options of {@link FfmpegProcess}. */
 export interface FfmpegProcessOptions {
@@ -35,6 +47,12 @@ export interface FfmpegProcessOptions {
    */
   onOutput?: ((chunk: Buffer) => void) | undefined;
   /**
+   * Reads stdout straight into this sink instead (a capture's frames): through a FIFO read with `onread`
+   * where there are FIFOs (see output-fifo.ts), else from the stdout pipe with a copy. `stdout` is then not
+   * available. Default: none.
+   */
+  readInto?: OutputSink | undefined;
+  /**
    * Open a fourth pipe, fd 3, that ffmpeg reads as the input `pipe:3` (the recorder's audio next to the
    * video on stdin). `stop()` with `stopWith: 'end'` ends it too. Default: false.
    */
@@ -56,6 +74,9 @@ export const FFMPEG_PROCESS_DEFAULTS = {
 export type FfmpegProcessEvents = {
   exit: [code: number | null, signal: NodeJS.Signals | null, stderrTail: string[]];
 };
+
+/** How long the output may stay open after ffmpeg exited before it is closed anyway. */
+const OUTPUT_EOF_WAIT_MS = 2000;
 
 /** Every live ffmpeg child of this node process; killed synchronously when node exits. */
 const liveChildren = new Set<ChildProcess>();
@@ -92,8 +113,8 @@ function installExitHook(): void {
  * await ff.stop();
  */
 export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
-  readonly #options: Required<Omit<FfmpegProcessOptions, 'onOutput'>> &
-    Pick<FfmpegProcessOptions, 'onOutput'>;
+  readonly #options: Required<Omit<FfmpegProcessOptions, 'onOutput' | 'readInto'>> &
+    Pick<FfmpegProcessOptions, 'onOutput' | 'readInto'>;
   readonly #log;
   #child: ChildProcess | undefined;
   readonly #tail: string[] = [];
@@ -102,6 +123,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   #stopPromise: Promise<void> | undefined;
   #exitPromise: Promise<void> | undefined;
   #exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Called on the first byte of output (then cleared). */
+  #onFirstOutput: (() => void) | undefined;
 
   constructor(options: FfmpegProcessOptions) {
     super();
@@ -118,6 +141,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
 
   /** ffmpeg's stdout (the raw frames of a capture). Throws before `start()`. */
   get stdout(): Readable {
+    if (this.#options.readInto) throw new Error(`${this.#options.name}: stdout is read into readInto`);
     if (!this.#child?.stdout) throw new Error(`${this.#options.name}: not started`);
     return this.#child.stdout;
   }
@@ -156,38 +180,100 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   }
 
   #spawnChild(): Promise<void> {
-    const { ffmpegPath, args, name } = this.#options;
+    const { ffmpegPath, args, name, readInto } = this.#options;
     this.#log('spawn %s %s', ffmpegPath, args.join(' '));
-    const child = spawn(ffmpegPath, args, {
-      // stdin: a pipe, for `q` (capture) or the raw frames (recorder); stdout: a pipe, the raw frames
-      // (capture) or nothing (recorder); stderr: a pipe, kept as a tail for error messages; fd 3 (with
-      // inputPipe3): a pipe ffmpeg reads as `pipe:3`, the recorder's audio.
-      stdio: this.#options.inputPipe3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-      // Own process group on POSIX: a terminal's Ctrl-C reaches node only, which then stops ffmpeg in order
-      // (a recorder first gets its queued frames, then finalizes the file).
-      detached: process.platform !== 'win32',
-      windowsHide: true,
-    });
+    const fifo = readInto ? openOutputFifo() : undefined;
+    // stdin: a pipe, for `q` (capture) or the raw frames (recorder); stdout: a pipe, the raw frames
+    // (capture: with readInto, the write end of a FIFO) or nothing (recorder); stderr: a pipe, kept as a tail
+    // for error messages; fd 3 (with inputPipe3): a pipe ffmpeg reads as `pipe:3`, the recorder's audio.
+    const stdio: StdioOptions = ['pipe', fifo ? fifo.writeFd : 'pipe', 'pipe'];
+    if (this.#options.inputPipe3) stdio.push('pipe');
+    let child: ChildProcess;
+    try {
+      child = spawn(ffmpegPath, args, {
+        stdio,
+        // Own process group on POSIX: a terminal's Ctrl-C reaches node only, which then stops ffmpeg in order
+        // (a recorder first gets its queued frames, then finalizes the file).
+        detached: process.platform !== 'win32',
+        windowsHide: true,
+      });
+    } finally {
+      // The child has its copy; with ours closed, the read end sees EOF when the child's closes.
+      if (fifo) closeSync(fifo.writeFd);
+    }
     this.#child = child;
     installExitHook();
     liveChildren.add(child);
 
-    if (this.#options.onOutput) child.stdout.on('data', this.#options.onOutput);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => this.#onStderr(text));
+    const outputSeen = (): void => {
+      const first = this.#onFirstOutput;
+      this.#onFirstOutput = undefined;
+      first?.();
+    };
+    let output: Socket | undefined;
+    if (fifo && readInto) {
+      // `onread` works on a Socket made from an fd (Node >= 12), though @types/node lists it for connect() only.
+      const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+        fd: fifo.readFd,
+        readable: true,
+        writable: false,
+        onread: {
+          // A view as Uint8Array: the frames are Uint8ClampedArray, which onread does not take.
+          buffer: () => {
+            const room = readInto.writable();
+            return new Uint8Array(room.buffer, room.byteOffset, room.length);
+          },
+          callback: (bytes: number) => {
+            readInto.commit(bytes);
+            outputSeen();
+            return true; // keep reading
+          },
+        },
+      };
+      output = new Socket(options);
+      output.on('error', (err) => this.#log('output: %s', err.message));
+    } else {
+      const stdout = child.stdout!;
+      if (readInto)
+        stdout.on('data', (chunk: Buffer) => {
+          for (let offset = 0; offset < chunk.length;) {
+            const room = readInto.writable();
+            const n = Math.min(room.length, chunk.length - offset);
+            room.set(chunk.subarray(offset, offset + n));
+            readInto.commit(n);
+            offset += n;
+          }
+        });
+      else if (this.#options.onOutput) stdout.on('data', this.#options.onOutput);
+      stdout.once('data', outputSeen);
+      stdout.on('error', (err) => this.#log('stdout: %s', err.message));
+    }
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => this.#onStderr(text));
     // EPIPE on stdin when ffmpeg exits first is expected; the exit event reports the real cause.
-    child.stdin.on('error', (err) => this.#log('stdin: %s', err.message));
+    child.stdin!.on('error', (err) => this.#log('stdin: %s', err.message));
     child.stdio[3]?.on('error', (err) => this.#log('pipe 3: %s', err.message));
-    child.stdout.on('error', (err) => this.#log('stdout: %s', err.message));
+    // As with a stdout pipe, 'exit' comes after the last byte of output: the FIFO's EOF, which the child's
+    // exit brings (bounded, should anything else still hold its write end).
+    const outputClosed = output
+      ? new Promise<void>((resolve) => output.once('close', () => resolve()))
+      : Promise.resolve();
+    const closeOutput = (): void => {
+      setTimeout(() => output?.destroy(), OUTPUT_EOF_WAIT_MS).unref();
+    };
 
     let spawnError: Error | undefined;
     this.#exitPromise = new Promise<void>((resolve) => {
       child.once('error', (err) => {
         // spawn failed (ENOENT, EACCES): no 'exit' will follow.
         spawnError = err;
+        output?.destroy();
         if (!this.#exitInfo) this.#onExit(null, null, resolve);
       });
-      child.once('close', (code, signal) => this.#onExit(code, signal, resolve));
+      child.once('close', (code, signal) => {
+        closeOutput();
+        void outputClosed.then(() => this.#onExit(code, signal, resolve));
+      });
     });
 
     return new Promise<void>((resolve, reject) => {
@@ -196,14 +282,14 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        child.stdout.off('data', onData);
+        this.#onFirstOutput = undefined;
         if (err) reject(err);
         else resolve();
       };
       const onData = (): void => done();
       const timer =
         this.#options.readyOn === 'running' ? setTimeout(() => done(), this.#options.graceMs) : undefined;
-      if (this.#options.readyOn === 'output') child.stdout.once('data', onData);
+      if (this.#options.readyOn === 'output') this.#onFirstOutput = onData;
       void this.#exitPromise?.then(() => {
         const { code, signal } = this.#exitInfo ?? { code: null, signal: null };
         const tail = this.stderrTail;

@@ -6,6 +6,9 @@
 
 import { BufferPool } from '../util/buffer-pool.js';
 
+/** The most scratch memory a skipped frame's bytes are read into at a time. */
+const SCRATCH_BYTES = 64 * 1024;
+
 /** Options of {@link FrameReader}. */
 export interface FrameReaderOptions {
   /** Bytes per frame (`width * height * 3 / 2` for I420). Required. */
@@ -36,6 +39,8 @@ export class FrameReader {
   /** The frame being filled, or null while skipping the bytes of a frame there was no buffer for. */
   #filling: Uint8ClampedArray | null | undefined;
   #filled = 0;
+  /** Where the bytes of a skipped frame go (allocated the first time one is skipped). */
+  #scratch: Uint8Array | undefined;
 
   constructor(options: FrameReaderOptions) {
     const { frameSize, maxQueued = 2 } = options;
@@ -65,26 +70,47 @@ export class FrameReader {
 
   /** Feeds bytes; completed frames are queued (dropping the oldest beyond `maxQueued`). */
   push(chunk: Uint8Array): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#filling === undefined) this.#filling = this.#acquire();
-      const n = Math.min(this.#frameSize - this.#filled, chunk.length - offset);
-      this.#filling?.set(chunk.subarray(offset, offset + n), this.#filled);
-      this.#filled += n;
+    for (let offset = 0; offset < chunk.length;) {
+      const room = this.writable();
+      const n = Math.min(room.length, chunk.length - offset);
+      room.set(chunk.subarray(offset, offset + n));
+      this.commit(n);
       offset += n;
-      if (this.#filled === this.#frameSize) {
-        if (this.#filling) {
-          this.#queue.push(this.#filling);
-          this.stats.framesRead++;
-          if (this.#queue.length > this.#maxQueued) this.#dropOldest();
-        } else {
-          this.stats.framesRead++;
-          this.stats.framesDropped++;
-        }
-        this.#filling = undefined;
-        this.#filled = 0;
-      }
     }
+  }
+
+  /**
+   * Where the next bytes go, for a reader that reads straight into it (a pipe read with `onread`, no copy):
+   * the rest of the frame being filled, or, while a frame is being skipped for want of a buffer, scratch
+   * memory no longer than what is left of that frame. Say how many bytes were written with {@link commit}.
+   */
+  writable(): Uint8Array {
+    if (this.#filling === undefined) this.#filling = this.#acquire();
+    const left = this.#frameSize - this.#filled;
+    if (this.#filling === null) {
+      this.#scratch ??= new Uint8Array(Math.min(this.#frameSize, SCRATCH_BYTES));
+      return this.#scratch.subarray(0, Math.min(left, this.#scratch.length));
+    }
+    const f = this.#filling;
+    return new Uint8Array(f.buffer, f.byteOffset + this.#filled, left);
+  }
+
+  /** `bytes` were written at the start of the last {@link writable}; a frame they complete is queued. */
+  commit(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < 0 || this.#filled + bytes > this.#frameSize)
+      throw new RangeError(`FrameReader: commit(${bytes}) with ${this.#frameSize - this.#filled} bytes left`);
+    this.#filled += bytes;
+    if (this.#filled < this.#frameSize) return;
+    if (this.#filling) {
+      this.#queue.push(this.#filling);
+      this.stats.framesRead++;
+      if (this.#queue.length > this.#maxQueued) this.#dropOldest();
+    } else {
+      this.stats.framesRead++;
+      this.stats.framesDropped++;
+    }
+    this.#filling = undefined;
+    this.#filled = 0;
   }
 
   /** The oldest queued frame, or undefined. Give it back with {@link release} when done. */

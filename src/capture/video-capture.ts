@@ -156,7 +156,11 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
       ffmpegPath,
       args,
       name: 'capture',
-      onOutput: (chunk) => this.#onOutput(chunk),
+      // Read straight into the frame reader's buffers (no per-read allocation, no copy: issue 16).
+      readInto: {
+        writable: () => this.#reader.writable(),
+        commit: (bytes) => this.#onOutput(bytes),
+      },
     });
     this.#ffmpeg = ffmpeg;
     // ffmpeg may die between its first byte and a full frame.
@@ -175,9 +179,9 @@ export class VideoCapture extends TypedEmitter<VideoCaptureEvents> {
     this.#log('first frame');
   }
 
-  #onOutput(chunk: Buffer): void {
-    this.#reader.push(chunk);
-    // Deliver after the pending 'data' events of this turn: a burst then yields only the latest frames.
+  #onOutput(bytes: number): void {
+    this.#reader.commit(bytes);
+    // Deliver after the pending reads of this turn: a burst then yields only the latest frames.
     if (!this.#deliverScheduled && this.#reader.queued > 0) {
       this.#deliverScheduled = true;
       setImmediate(() => this.#deliver());

@@ -35,6 +35,23 @@ export function parsePositiveInteger(option: string, value: string): number {
   return n;
 }
 
+/**
+ * An `http://` or `https://` URL for `--whip` / `--whep`; TypeError naming the option, with an example, otherwise.
+ */
+export function parseHttpUrl(option: string, value: string, example: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new TypeError(
+      `${option} ${JSON.stringify(value)} is not an http:// or https:// URL, e.g. ${example}`,
+    );
+  return value;
+}
+
 /** A TCP port for `--port`: 0-65535, 0 picking a free one; TypeError naming the option otherwise. */
 export function parsePort(option: string, value: string): number {
   const port = Number(value);

@@ -25,6 +25,8 @@ Examples:
   rtc-peer signal                          # the signaling server, on :8080
   rtc-peer call --device /dev/video0       # capture a camera and offer
   rtc-peer answer --record out.webm        # answer and record the remote stream
+  rtc-peer call --whip URL                 # publish to a WHIP server (MediaMTX, Janus, LiveKit)
+  rtc-peer answer --whep URL --record a.webm   # watch and record a WHEP stream
   rtc-peer demo                            # all three on this machine for a few seconds
 
 Exit codes: 0 ok, 1 failure during the run, 2 usage, 3 signaling, 4 media (ffmpeg/camera), 5 recording path.`,

@@ -27,7 +27,19 @@ export interface ReporterOptions {
   out?: NodeJS.WriteStream;
   /** Where the words, the status line and errors go. Default `process.stderr`. */
   err?: NodeJS.WriteStream;
+  /**
+   * Stdout carries the data messages received (`--data`): in words mode (the default then, whatever stdout
+   * is), each message raw on its line and nothing else on stdout (the summary goes to stderr too). Default
+   * false.
+   */
+  dataOut?: boolean;
 }
+
+/**
+ * Received data messages waiting in stdout's buffer (a reader that does not keep up, where stdout is
+ * asynchronous) above which the next ones are dropped and counted rather than kept.
+ */
+const MAX_DATA_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@link Reporter.attach}. */
 export interface AttachOptions {
@@ -54,21 +66,42 @@ const MILESTONES: ReadonlySet<keyof PeerEvents> = new Set([
 
 /**
  * Reports peers' events. On a terminal: a line per event on stderr, one live status line (state, elapsed,
- * fps, bitrate, RTT, loss, resolution, sound, frames recorded) rewritten every second, a summary at the end on
- * stdout. With `--json` or when stdout is not a terminal: one JSON object per line on stdout
- * (`{"event":"connected","t":1.23,...}`, `t` in seconds since start).
+ * fps, bitrate, RTT, loss, resolution, sound, frames recorded) rewritten every second (when stderr is a
+ * terminal), a summary at the end on stdout. With `--json` or when stdout is not a terminal: one JSON object
+ * per line on stdout (`{"event":"connected","t":1.23,...}`, `t` in seconds since start). With `--data`
+ * (`dataOut`), stdout is the data messages': words unless `--json`, whatever stdout is, each message received
+ * raw on its line and everything else (the summary too) on stderr.
  */
 export class Reporter {
   readonly json: boolean;
   readonly #out: NodeJS.WriteStream;
   readonly #err: NodeJS.WriteStream;
   readonly #t0 = performance.now();
+  readonly #dataOut: boolean;
   #statusShown = false;
+  /** Received data messages dropped because stdout was not read (see {@link MAX_DATA_BACKLOG_BYTES}). */
+  dataDropped = 0;
 
   constructor(options: ReporterOptions = {}) {
     this.#out = options.out ?? process.stdout;
     this.#err = options.err ?? process.stderr;
-    this.json = options.json ?? !this.#out.isTTY;
+    this.#dataOut = options.dataOut ?? false;
+    this.json = options.json ?? (this.#dataOut ? false : !this.#out.isTTY);
+  }
+
+  /**
+   * A data message received: a `data` event (`from`: the peer's id), or the message alone on its line.
+   */
+  data(text: string, call: number, from: string): void {
+    if (this.#out.writableLength > MAX_DATA_BACKLOG_BYTES) {
+      if (this.dataDropped++ === 0)
+        this.#err.write(
+          'warning: stdout is not read fast enough: received data messages are dropped (counted)\n',
+        );
+      return;
+    }
+    if (this.json) this.event('data', { call, from, text });
+    else this.#out.write(`${text}\n`);
   }
 
   /** Reports the events of `peer`. */
@@ -89,6 +122,8 @@ export class Reporter {
     let state = 'starting';
     let callStartedAt = 0;
     let role: 'caller' | 'answerer' = 'caller';
+    // WHIP/WHEP: the calls are sessions with a server, said by `session` (a room's `call` names a member).
+    let http = false;
     const figures = new Map<number, CallFigures & { latency?: LatencyPercentiles }>();
 
     on('media-started', (media) => say('media-started', mediaFields(media), `sending ${mediaText(media)}`));
@@ -100,6 +135,15 @@ export class Reporter {
         `joined room "${room}" as ${joinedAs} (id ${id})`,
       );
     });
+    on('session', (call, protocol, url, session) => {
+      role = protocol === 'WHIP' ? 'caller' : 'answerer';
+      http = true;
+      say(
+        'session',
+        { call, protocol, url, session },
+        `call ${call}: ${protocol === 'WHIP' ? 'publishing to' : 'watching'} ${url} over ${protocol} (session ${session})`,
+      );
+    });
     on('waiting', (what) => {
       state = `waiting for ${what === 'answerer' ? 'an answerer' : 'a call'}`;
       say('waiting', { for: what });
@@ -108,7 +152,11 @@ export class Reporter {
       say(
         'call',
         { call, remote },
-        role === 'caller' ? `call ${call}: viewer ${remote} joined` : `call ${call}: from caller ${remote}`,
+        http
+          ? undefined
+          : role === 'caller'
+            ? `call ${call}: viewer ${remote} joined`
+            : `call ${call}: from caller ${remote}`,
       ),
     );
     on('ice-restart', (call, reason) =>
@@ -169,6 +217,8 @@ export class Reporter {
         all.length > 1
           ? multiStatusLine(state, elapsed, role, all)
           : statusLine(state, elapsed, stats, recorded, latency, role === 'caller' ? remote : undefined);
+      // On a terminal only: in a log, it would be a line a second.
+      if (!this.#err.isTTY) return;
       this.#err.write(`\r\x1b[K${line}`);
       this.#statusShown = true;
     });
@@ -181,6 +231,8 @@ export class Reporter {
       say('signal-lost', { reason }, `lost the signaling server (${reason}); media continues, reconnecting`),
     );
     on('signal-rejoined', () => say('signal-rejoined', {}, 'back on the signaling server'));
+    on('data-open', (call, remote) => say('data-open', { call, remote }, `call ${call}: data channel open`));
+    on('data', (text, call, from) => this.data(text, call, from));
     on('warning', (warning) => say('warning', warningFields(warning), `warning: ${warningText(warning)}`));
   }
 
@@ -209,7 +261,7 @@ export class Reporter {
   summary(fields: Record<string, unknown>, lines: string[]): void {
     this.#clearStatus();
     if (this.json) this.event('summary', fields);
-    else this.#out.write(`${lines.join('\n')}\n`);
+    else (this.#dataOut ? this.#err : this.#out).write(`${lines.join('\n')}\n`);
   }
 
   /** A peer's summary at the end of its run. */

@@ -7,13 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { constants } from 'node:os';
 import { recordingPathFor } from '../record/index.js';
 import { logger } from '../util/log.js';
 import { ExitCode } from './exit-codes.js';
 import type { Reporter } from './reporter.js';
 import { judgeExit, RestartPolicy, type PeerExit, type RestartPolicyOptions } from './restart-policy.js';
 import { STANDBY_ENV, SUPERVISOR_ENV, type SupervisedMessage, type SupervisorMessage } from './supervised.js';
+import { onStopSignals, signalExitCode } from './termination.js';
 
 const log = logger('supervisor');
 
@@ -50,14 +50,21 @@ interface PeerProcess {
   ready: Promise<boolean>;
 }
 
-/** 128 + the signal's number, as a shell reports a process killed by it. */
-function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 0);
-}
-
 /** Whether the process died of a signal (or a shell says it did: 128+N), rather than exiting on an error. */
 function crashed(exit: PeerExit): boolean {
   return exit.signal !== null || (exit.code ?? 0) > 128;
+}
+
+/** The `peer-exited` event: how the process ended, and when the next one starts (null: none will). */
+function exitedEvent(pid: number, exit: PeerExit, restarts: number, restartInSec: number | null) {
+  return {
+    pid,
+    code: exit.code,
+    signal: exit.signal,
+    ...(exit.errorCode ? { errorCode: exit.errorCode } : {}),
+    restarts,
+    restartInSec,
+  };
 }
 
 /**
@@ -74,19 +81,15 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
   let child: ChildProcess | undefined;
   let stopSignal: NodeJS.Signals | undefined;
   let wakeUp: (() => void) | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopSignal !== undefined) {
-      process.stderr.write(`rtc-peer: ${sig} again, exiting without cleanup\n`);
-      // The child gets it too: its own second signal makes it exit at once.
+  const removeSignalHandlers = onStopSignals(
+    (sig) => {
+      stopSignal = sig;
       child?.kill(sig);
-      process.exit(signalExitCode(sig));
-    }
-    stopSignal = sig;
-    child?.kill(sig);
-    wakeUp?.();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+      wakeUp?.();
+    },
+    // The child gets the second one too: its own second signal makes it exit at once.
+    (sig) => child?.kill(sig),
+  );
   // The number of the next peer process's first recording (1: as the command line says).
   let firstNumber = 1;
   // The next peer process, started ahead and waiting with its modules loaded (see STANDBY_AFTER_MS).
@@ -138,14 +141,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       if (verdict.action === 'stop') {
         reporter.announce(
           'peer-exited',
-          {
-            pid,
-            code: exit.code,
-            signal: exit.signal,
-            ...(exit.errorCode ? { errorCode: exit.errorCode } : {}),
-            restarts: policy.restarts,
-            restartInSec: null,
-          },
+          exitedEvent(pid, exit, policy.restarts, null),
           `rtc-peer: peer process ${pid} ended with ${verdict.why}; not restarting`,
         );
         return exit.code ?? ExitCode.FAILURE;
@@ -153,14 +149,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       const delayMs = policy.nextDelay(ranForMs);
       reporter.announce(
         'peer-exited',
-        {
-          pid,
-          code: exit.code,
-          signal: exit.signal,
-          ...(exit.errorCode ? { errorCode: exit.errorCode } : {}),
-          restarts: policy.restarts,
-          restartInSec: delayMs / 1000,
-        },
+        exitedEvent(pid, exit, policy.restarts, delayMs / 1000),
         `rtc-peer: peer process ${pid} ${crashed(exit) ? 'crashed' : 'failed'} (${verdict.why}) after ${(ranForMs / 1000).toFixed(1)} s; ` +
           `restart ${policy.restarts} in ${delayMs / 1000} s`,
       );
@@ -184,8 +173,7 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       standby.child.kill('SIGKILL');
       await standby.exited;
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeSignalHandlers();
   }
 
   /** Starts a peer process in standby: it loads the CLI, then waits for its `go` (and its extra arguments). */

@@ -1,4 +1,5 @@
 /** SIGINT and SIGTERM, as `rtc-peer` treats them: the first ends the run cleanly, a second one at once. */
+import { constants } from 'node:os';
 import { exitCodeFor } from './exit-codes.js';
 import { errorFields } from './hints.js';
 import type { Reporter } from './reporter.js';
@@ -12,25 +13,43 @@ export interface Termination {
   dispose(): void;
 }
 
-/** SIGINT/SIGTERM abort the run gracefully; a second one exits at once, without the cleanup. */
-export function onTermination(): Termination {
-  const controller = new AbortController();
+/** 128 + the signal's number, as a shell reports a process killed by it. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+/**
+ * Handles SIGINT and SIGTERM the one way every rtc-peer process does (the run, and the `--restart`
+ * supervisor): the first calls `first`, a second one says so, calls `again` (to pass it on) and exits at once
+ * with 128 + its number, without the cleanup. Returns the removal of the handlers.
+ */
+export function onStopSignals(
+  first: (sig: NodeJS.Signals) => void,
+  again?: (sig: NodeJS.Signals) => void,
+): () => void {
+  let stopped = false;
   const handler = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
+    if (stopped) {
       process.stderr.write(`rtc-peer: ${sig} again, exiting without cleanup\n`);
-      process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+      again?.(sig);
+      process.exit(signalExitCode(sig));
     }
-    controller.abort();
+    stopped = true;
+    first(sig);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
   };
+}
+
+/** SIGINT/SIGTERM abort the run gracefully; a second one exits at once, without the cleanup. */
+export function onTermination(): Termination {
+  const controller = new AbortController();
+  const dispose = onStopSignals(() => controller.abort());
+  return { signal: controller.signal, dispose };
 }
 
 /**

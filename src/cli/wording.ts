@@ -5,7 +5,13 @@
 import { audioSourceLabel, captureSourceLabel } from '../capture/index.js';
 import type { DemoSummary } from './demo.js';
 import { toDbfs, type CallStats, type CallSummary, type LatencyPercentiles } from '../peer/index.js';
-import type { MediaDescription, PeerSummary, PeerWarning } from '../peer/index.js';
+import type {
+  CandidateCounts,
+  IceReport,
+  MediaDescription,
+  PeerSummary,
+  PeerWarning,
+} from '../peer/index.js';
 
 /** Rounds to two decimals, as every figure in an event line. */
 export function round(n: number): number {
@@ -53,7 +59,49 @@ export function warningText(warning: PeerWarning): string {
       return warning.message;
     case 'signal-error':
       return `signaling server: ${warning.code}: ${warning.message}`;
+    case 'data-dropped':
+      return (
+        `${warning.call === null ? 'data held for the first call' : `call ${warning.call}: data`}: ` +
+        `${warning.count} message(s) dropped, the oldest (${warning.total} so far): sent faster than the channel carries them`
+      );
+    case 'no-data-channel':
+      return `call ${warning.call}: the caller opened no data channel (run it with --data too)`;
+    case 'ice-timeout':
+      return iceTimeoutText(warning.call, warning.afterSec, warning.ice);
   }
+}
+
+/**
+ * A call that found no network path, in words: what ICE tried on each side and what to do, e.g. `call 1: no
+ * network path after 6 s (here: host, srflx; there: host, srflx; STUN answered; no TURN server): both sides
+ * may be behind symmetric NATs; add a TURN server (--turn)`.
+ */
+export function iceTimeoutText(call: number, afterSec: number, ice: IceReport): string {
+  const types = (c: CandidateCounts): string =>
+    (['host', 'srflx', 'prflx', 'relay'] as const).filter((t) => c[t] > 0).join(', ') || 'none';
+  const stun = { answered: 'STUN answered', 'no answer': 'STUN did not answer', none: 'no STUN server' }[
+    ice.stun
+  ];
+  const turn = {
+    allocated: 'TURN relay allocated',
+    refused: 'TURN refused our credentials',
+    'no answer': 'TURN did not answer',
+    none: 'no TURN server',
+  }[ice.turn];
+  const advice =
+    ice.turn === 'none'
+      ? ice.remote.host + ice.remote.srflx + ice.remote.relay + ice.remote.prflx === 0
+        ? 'no candidates came from the other side: check its network and its --stun/--turn'
+        : 'both sides may be behind symmetric NATs; add a TURN server (--turn)'
+      : ice.turn === 'refused'
+        ? 'check --turn-user and --turn-pass'
+        : ice.turn === 'no answer'
+          ? "check --turn's address and that its port is open from here"
+          : 'the relay was not reachable from the other side: check that it can reach the TURN server';
+  return (
+    `call ${call}: no network path after ${afterSec} s (here: ${types(ice.local)}; there: ` +
+    `${types(ice.remote)}; ${stun}; ${turn}): ${advice}`
+  );
 }
 
 /** The `warning` event's fields: its kind, its words, and what it is about (errors as their messages). */
@@ -85,6 +133,18 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
       return { kind: warning.kind, message };
     case 'signal-error':
       return { kind: warning.kind, message, code: warning.code };
+    case 'data-dropped':
+      return { kind: warning.kind, message, call: warning.call, count: warning.count, total: warning.total };
+    case 'no-data-channel':
+      return { kind: warning.kind, message, call: warning.call };
+    case 'ice-timeout':
+      return {
+        kind: warning.kind,
+        message,
+        call: warning.call,
+        afterSec: warning.afterSec,
+        ice: warning.ice,
+      };
   }
 }
 
@@ -220,6 +280,8 @@ export function callEndedFields(c: CallSummary): Record<string, unknown> {
     recording: c.recording ?? null,
     latencyMs: c.latency ?? null,
     audio: c.audio ?? null,
+    ...(c.data ? { data: c.data } : {}),
+    ...(c.ice ? { ice: c.ice } : {}),
   };
 }
 
@@ -247,6 +309,11 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
       `  sound sent ${(a.chunksSent / 100).toFixed(1)} s (${a.chunksDropped} chunks dropped, ${a.underruns} underruns)`,
     );
   }
+  if (summary.data && (summary.data.tooLarge > 0 || summary.data.heldDropped > 0))
+    lines.push(
+      `  data: ${summary.data.tooLarge} message(s) refused (too large), ` +
+        `${summary.data.heldDropped} held for a call that never came (dropped)`,
+    );
   for (const c of summary.calls) {
     lines.push(
       `  call ${c.index}: ${c.reason}, ${c.durationSec.toFixed(1)} s, sent ${c.framesSent} frames, ` +
@@ -262,6 +329,10 @@ export function peerSummaryLines(summary: PeerSummary): string[] {
           `received ${a.packetsReceived} (lost ${a.packetsLost}), ${(a.chunksReceived / 100).toFixed(1)} s decoded`,
         );
       if (sound.length > 0) lines.push(`    sound: ${sound.join(', ')}`);
+    }
+    if (c.data) {
+      const d = c.data;
+      lines.push(`    data: sent ${d.sent} messages, received ${d.received}, dropped ${d.dropped}`);
     }
     if (c.latency) {
       const l = c.latency;

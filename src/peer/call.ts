@@ -4,10 +4,11 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
+import { DATA_CHANNEL_LABEL, DataLink, type DataLinkOptions } from './data-link.js';
 import type { LatencyMeter } from './latency.js';
 import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
-import type { CallSummary, EndReason } from './types.js';
+import type { CallSummary, CandidateCounts, EndReason, IceReport } from './types.js';
 
 const log = logger('peer');
 
@@ -30,6 +31,18 @@ export interface CallOptions {
   index: number;
   /** Read the sender's clock from the test pattern's barcode in each received frame. Default false. */
   measureLatency?: boolean;
+  /**
+   * One way only: `sendonly` sends our tracks and asks for nothing back (a WHIP publisher); `recvonly` sends
+   * nothing and asks for the other side's video and sound (a WHEP viewer, which makes the offer). Default:
+   * both ways (a caller without a track of a kind still asks for the other side's).
+   */
+  direction?: 'sendonly' | 'recvonly';
+  /**
+   * A data channel beside the media, with these limits: the caller opens it (before the offer, so that the
+   * offer carries it), the answerer takes the one the caller opened. Default: none (an answerer ignores a
+   * caller's channel).
+   */
+  data?: DataLinkOptions;
 }
 
 /** Events of a {@link Call}. */
@@ -50,6 +63,8 @@ export type CallEvents = {
    * record it (`Recorder.addTrack`). At most one per kind, however often the call is renegotiated.
    */
   track: [track: ReceivedTrack];
+  /** The answerer's call got the caller's data channel (a caller's call has its own from the start: `data`). */
+  'data-link': [link: DataLink];
 };
 
 /**
@@ -75,6 +90,9 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   readonly #tracks: ReceivedTrack[] = [];
   #closing?: Promise<CallReport>;
   #connected = false;
+  #data: DataLink | undefined;
+  /** Error codes our TURN servers answered candidate gathering with (401: wrong credentials). */
+  readonly #turnErrors: number[] = [];
 
   constructor(options: CallOptions) {
     super();
@@ -88,11 +106,24 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     const ours = [options.videoTrack, options.audioTrack].filter((t): t is MediaStreamTrack => !!t);
     const stream = new wrtc.MediaStream(ours);
     for (const track of ours) this.pc.addTrack(track, stream);
-    if (options.role === 'caller') {
+    if (options.direction === 'sendonly') {
+      for (const transceiver of this.pc.getTransceivers()) transceiver.direction = 'sendonly';
+    } else if (options.direction === 'recvonly') {
+      this.pc.addTransceiver('video', { direction: 'recvonly' });
+      this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    } else if (options.role === 'caller') {
       if (!options.videoTrack) this.pc.addTransceiver('video', { direction: 'recvonly' });
       if (!options.audioTrack) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
+    const data = options.data;
+    if (data !== undefined) {
+      // Step 1: the caller's channel is part of the offer (an SCTP m-line); the answerer's arrives with it.
+      if (options.role === 'caller')
+        this.#data = new DataLink(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), data);
+      else this.pc.addEventListener('datachannel', this.#onDataChannel);
+    }
     this.pc.addEventListener('connectionstatechange', this.#onState);
+    this.pc.addEventListener('icecandidateerror', this.#onCandidateError);
     // Step 4's "tracks flow": the receive bridge owns pc.ontrack.
     this.#received = new ReceiveBridge(this.pc, {
       measureLatency: options.measureLatency,
@@ -116,6 +147,46 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       this.emit('connected');
     }
   };
+
+  readonly #onDataChannel = (event: RTCDataChannelEvent): void => {
+    if (this.#closing || this.#data !== undefined || event.channel.label !== DATA_CHANNEL_LABEL) return;
+    const link = new DataLink(event.channel, this.#options.data);
+    this.#data = link;
+    this.emit('data-link', link);
+  };
+
+  /** The call's data channel (with `data`): the caller's from the start, the answerer's once it came. */
+  get data(): DataLink | undefined {
+    return this.#data;
+  }
+
+  readonly #onCandidateError = (event: Event): void => {
+    const e = event as Event & { url?: string; errorCode?: number; errorText?: string };
+    log('call %d: candidate error %s from %s: %s', this.index, e.errorCode, e.url, e.errorText);
+    if (typeof e.url === 'string' && /^turns?:/.test(e.url) && typeof e.errorCode === 'number')
+      this.#turnErrors.push(e.errorCode);
+  };
+
+  /**
+   * What ICE has tried so far: our candidates (from the local description, which carries every one gathered),
+   * theirs (from the remote description, which carries every one added), and what our STUN and TURN servers
+   * did.
+   */
+  iceReport(): IceReport {
+    const local = countCandidates(this.pc.localDescription?.sdp);
+    const remote = countCandidates(this.pc.remoteDescription?.sdp);
+    const urls = (this.#options.rtcConfiguration.iceServers ?? []).flatMap((s) =>
+      typeof s.urls === 'string' ? [s.urls] : [...s.urls],
+    );
+    const hasStun = urls.some((u) => /^stuns?:/.test(u));
+    const hasTurn = urls.some((u) => /^turns?:/.test(u));
+    // A TURN server answers binding requests too: a server-reflexive candidate from it says STUN works.
+    const stun =
+      !hasStun && !hasTurn ? 'none' : local.srflx > 0 ? 'answered' : hasStun ? 'no answer' : 'none';
+    const refused = this.#turnErrors.some((code) => code === 401 || code === 403 || code === 441);
+    const turn = !hasTurn ? 'none' : local.relay > 0 ? 'allocated' : refused ? 'refused' : 'no answer';
+    return { local, remote, stun, turn };
+  }
 
   /** The remote tracks received so far (each also came as a `track` event). */
   get tracks(): readonly ReceivedTrack[] {
@@ -194,7 +265,16 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     const received = this.#received;
     received.stop();
     const framesSent = this.latestStats?.totals.framesSent ?? 0;
+    // What ICE tried, while the descriptions are still there, for a call that never found a path.
+    const ice =
+      !this.#connected && (reason === 'ice-timeout' || reason === 'ice-failed')
+        ? this.iceReport()
+        : undefined;
     this.pc.removeEventListener('connectionstatechange', this.#onState);
+    this.pc.removeEventListener('datachannel', this.#onDataChannel);
+    const data = this.#data;
+    data?.close();
+    this.pc.removeEventListener('icecandidateerror', this.#onCandidateError);
     this.pc.close();
     this.removeAllListeners();
     return {
@@ -205,7 +285,9 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       framesSent,
       framesReceived: received.framesReceived,
       droppedCandidates,
+      ...(ice ? { ice } : {}),
       latency: received.latency?.percentiles(),
+      ...(data ? { data: data.stats } : {}),
       ...(this.latestStats?.audio || received.audioChunksReceived > 0
         ? {
             audio: {
@@ -236,4 +318,12 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     this.latestStats = stats;
     return stats;
   }
+}
+
+/** The candidates of a description (`a=candidate:` lines), by type; the end-of-candidates marker is none. */
+export function countCandidates(sdp: string | undefined): CandidateCounts {
+  const counts: CandidateCounts = { host: 0, srflx: 0, prflx: 0, relay: 0 };
+  for (const m of (sdp ?? '').matchAll(/^a=candidate:.* typ (host|srflx|prflx|relay)\b/gm))
+    counts[m[1] as keyof CandidateCounts]++;
+  return counts;
 }

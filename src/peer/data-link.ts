@@ -43,6 +43,22 @@ export const DATA_LINK_DEFAULTS = {
   lowWaterBytes: 256 * 1024,
 } as const;
 
+/**
+ * {@link DataLinkOptions} checked, with the defaults applied.
+ *
+ * @throws TypeError naming the bad option.
+ */
+export function resolveDataLinkOptions(options: DataLinkOptions = {}): Required<DataLinkOptions> {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const resolved = { ...DATA_LINK_DEFAULTS, ...defined };
+  for (const [name, value] of Object.entries(resolved))
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`DataLink ${name} must be a positive integer, got ${value}`);
+  if (resolved.lowWaterBytes > resolved.highWaterBytes)
+    throw new TypeError('DataLink lowWaterBytes must not be above highWaterBytes');
+  return resolved;
+}
+
 /** A message over the size limit: nothing was sent. */
 export class DataMessageTooLarge extends Error {
   constructor(
@@ -84,6 +100,13 @@ export type DataLinkEvents = {
 
 const encoder = new TextEncoder();
 
+/**
+ * How often a full channel buffer is looked at again. @roamhq/wrtc never fires `bufferedamountlow` (its
+ * channel has no such event), so the event alone would leave a queue waiting for ever there; browsers fire
+ * it, and the look finds the room a little later at worst.
+ */
+const BUFFER_POLL_MS = 5;
+
 /** A data channel with bounded buffering (see the module comment). */
 export class DataLink extends TypedEmitter<DataLinkEvents> {
   readonly channel: RTCDataChannel;
@@ -92,17 +115,12 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
   readonly #stats: DataLinkStats = { sent: 0, received: 0, dropped: 0, queued: 0, tooLarge: 0 };
   #wantDrain = false;
   #closed = false;
+  #poll: ReturnType<typeof setTimeout> | undefined;
 
   /** @throws TypeError on invalid options. */
   constructor(channel: RTCDataChannel, options: DataLinkOptions = {}) {
     super();
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.#o = { ...DATA_LINK_DEFAULTS, ...defined };
-    for (const [name, value] of Object.entries(this.#o))
-      if (!Number.isInteger(value) || value < 1)
-        throw new TypeError(`DataLink ${name} must be a positive integer, got ${value}`);
-    if (this.#o.lowWaterBytes > this.#o.highWaterBytes)
-      throw new TypeError('DataLink lowWaterBytes must not be above highWaterBytes');
+    this.#o = resolveDataLinkOptions(options);
     this.channel = channel;
     channel.bufferedAmountLowThreshold = this.#o.lowWaterBytes;
     channel.addEventListener('open', () => {
@@ -116,6 +134,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
       this.emit('message', typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer));
     });
     channel.addEventListener('close', () => {
+      clearTimeout(this.#poll);
       if (this.#closed) return;
       this.#closed = true;
       this.emit('close');
@@ -149,6 +168,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
       return true;
     }
     this.#queue.push(text);
+    this.#waitForRoom();
     if (this.#queue.length > this.#o.maxQueued) {
       const over = this.#queue.length - this.#o.maxQueued;
       this.#queue.splice(0, over);
@@ -162,6 +182,7 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
 
   /** Closes the channel (idempotent). Queued messages are dropped (counted). */
   close(): void {
+    clearTimeout(this.#poll);
     if (this.#queue.length > 0) {
       this.#stats.dropped += this.#queue.length;
       this.#queue.length = 0;
@@ -178,9 +199,19 @@ export class DataLink extends TypedEmitter<DataLinkEvents> {
     this.#stats.sent++;
   }
 
+  /** Messages wait for the channel's buffer to fall: look again soon (see {@link BUFFER_POLL_MS}). */
+  #waitForRoom(): void {
+    if (this.#poll !== undefined || this.#queue.length === 0 || this.channel.readyState !== 'open') return;
+    this.#poll = setTimeout(() => {
+      this.#poll = undefined;
+      this.#pump();
+    }, BUFFER_POLL_MS);
+  }
+
   /** Hands queued messages to the channel while its buffer has room. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#canSend()) this.#deliver(this.#queue.shift() ?? '');
+    this.#waitForRoom();
     if (this.#wantDrain && this.#queue.length < this.#o.maxQueued) {
       this.#wantDrain = false;
       this.emit('drain');

@@ -22,13 +22,24 @@ export {
   type NegotiatorEvents,
   type NegotiatorOptions,
 } from './negotiator.js';
+export {
+  DATA_CHANNEL_LABEL,
+  DATA_LINK_DEFAULTS,
+  DataLink,
+  DataMessageTooLarge,
+  type DataLinkEvents,
+  type DataLinkOptions,
+  type DataLinkStats,
+} from './data-link.js';
 export { LatencyMeter, type LatencyPercentiles } from './latency.js';
 export {
   DEFAULT_STUN_URLS,
   PEER_DEFAULTS,
   type CallAudioSummary,
   type CallSummary,
+  type CandidateCounts,
   type EndReason,
+  type IceReport,
   type MediaDescription,
   type MediaFailure,
   type PeerEvents,

@@ -215,6 +215,19 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     this.#hangup(peer);
   }
 
+  /**
+   * Offers a new call to peer `id` of the other side, which is there and has no call with us: a WHIP/WHEP
+   * server, after a session ended or could not be made (the server stays "there": its endpoint does).
+   * Returns false, and does nothing, when there is no such peer, it makes its own offers, or we do not offer.
+   */
+  offerAgain(id: string): boolean {
+    const peer = this.#present.get(id);
+    if (this.#closed || !this.#offering() || peer === undefined || peer.offers) return false;
+    if (this.#byPeer(id) !== undefined) return false;
+    this.#offerTo(peer);
+    return true;
+  }
+
   /** Remote candidates of `call` dropped because too many came before its remote description. */
   droppedCandidates(call: C): number {
     return this.#entries.get(call)?.droppedCandidates ?? 0;

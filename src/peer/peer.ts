@@ -1,12 +1,16 @@
 import { locateFfmpeg } from '../capture/index.js';
 import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
 import { RoomSignaling } from '../signal/room-signaling.js';
-import type { RemotePeer, SignalingEvent } from '../signal/signaling.js';
+import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
+import { HttpSignaling, SERVER_PEER_ID } from '../signal/whip/http-signaling.js';
+import { WhepSignaling } from '../signal/whip/whep-signaling.js';
+import { WhipSignaling } from '../signal/whip/whip-signaling.js';
 import { withDefaults } from '../util/defaults.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AddressWatch } from './address-watch.js';
 import { Call } from './call.js';
+import { DataLink, DataMessageTooLarge, resolveDataLinkOptions, type DataLinkOptions } from './data-link.js';
 import { Negotiator, type NegotiationEnd } from './negotiator.js';
 import { SendBridge } from './send-bridge.js';
 import {
@@ -30,11 +34,35 @@ type ResolvedPeerOptions = PeerOptions & Required<Pick<PeerOptions, keyof typeof
  */
 const ICE_DOWN_TIMEOUT_MS = 10_000;
 
+/**
+ * WHIP/WHEP: a new session after a call ended comes this long after it, ms; after each session that could
+ * not be made, twice as long, up to {@link REPUBLISH_MAX_MS}.
+ */
+const REPUBLISH_MIN_MS = 500;
+const REPUBLISH_MAX_MS = 30_000;
+
+/**
+ * WHIP/WHEP: a server cannot tell us that its side ended (the room's camera hung up, the viewer left, the SFU
+ * dropped the session): a call that received packets and then none for this long is over (`peer-vanished`),
+ * ms. Media and RTCP feedback arrive many times a second on a live call; an ICE restart is quicker than this.
+ */
+const HTTP_SILENCE_MS = 5000;
+
+/**
+ * How far ahead of our own ICE deadline the other side's end of a call that never connected still counts as
+ * the same timeout (its timer started at its side of the exchange, and the watchdog ticks every 250 ms).
+ */
+const ICE_TIMEOUT_SLACK_MS = 1000;
+
 /** A call of ours, with what decides when it ends. */
 interface LiveCall {
   call: Call;
   /** The other side, once the call is with someone (a caller's spare call has none yet). */
   peer: RemotePeer | undefined;
+  /** WHIP/WHEP: the server, until its session exists (then it is `peer`: the call counts from then). */
+  pendingPeer: RemotePeer | undefined;
+  /** WHIP/WHEP: the URL of the call's session, as last said (`session` event). */
+  session: string | undefined;
   recorder: Recorder | undefined;
   /** Set once the call is ending: resolves when it is closed and reported. */
   ending: Promise<void> | undefined;
@@ -42,10 +70,16 @@ interface LiveCall {
   peerGoneAt: number;
   /** Since when the connection is down (`disconnected` or `failed`), 0 while it is up. */
   downSince: number;
+  /** When the offer and answer were exchanged (we sent or applied the answer), 0 before. */
+  exchangedAt: number;
   /** Transport bytes received at the last stats sample, and when they last grew. */
   lastBytes: number;
   lastPacketAt: number;
+  /** Its data channel, once the call is someone's and has one: what `send()` sends to. */
+  data: DataLink | undefined;
 }
+
+const utf8 = new TextEncoder();
 
 /**
  * One process's side of WebRTC calls, following the walk-through:
@@ -56,7 +90,9 @@ interface LiveCall {
  * 3. the answerer gets the held offer and candidates, answers, and sends its answer and candidates;
  * 4. the caller applies the answer; candidates cross; media flows.
  *
- * The negotiation is the {@link Negotiator}'s over a {@link RoomSignaling} (protocol 2): a caller serves
+ * The negotiation is the {@link Negotiator}'s over a {@link RoomSignaling} (protocol 2), or over a WHIP or
+ * WHEP client ({@link WhipSignaling}, {@link WhepSignaling}: the server's session is the other side, each call
+ * one session, a new one after a call ended, with back-off while none can be made): a caller serves
  * every viewer at once, each on its own call, from one capture, and keeps an offer held for the next one; an
  * answerer answers call after call (each recorded to its own file). ICE restarts keep a call (and its
  * recording) going through a network change. The peer decides when a call ends (`hangup`, `peer-hangup`,
@@ -70,7 +106,20 @@ interface LiveCall {
  */
 export class Peer extends TypedEmitter<PeerEvents> {
   readonly #o: ResolvedPeerOptions;
-  #signaling?: RoomSignaling;
+  #signaling?: Signaling;
+  /** The same, when it is the Socket.IO room (not WHIP/WHEP). */
+  #room?: RoomSignaling;
+  /** The same, when it is a WHIP or WHEP client. */
+  #http?: HttpSignaling;
+  /** WHIP/WHEP: the next session after a failed one waits this long, ms; its timer. */
+  #republishMs = REPUBLISH_MIN_MS;
+  #republishTimer: NodeJS.Timeout | undefined;
+  /** The first connection (the first session) is made: failures after it are warnings, not the end. */
+  #started = false;
+  /** WHIP/WHEP: the DELETE on stopping, after which the calls close. */
+  #bye: Promise<void> | undefined;
+  /** WHIP/WHEP: sessions that could not be made in a row (the first one's failure is said, the next are logged). */
+  #failedSessions = 0;
   #negotiator?: Negotiator<Call>;
   /** Our media, from the captures to the tracks each call adds. */
   #media?: SendBridge;
@@ -89,11 +138,107 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #statsTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #addresses: AddressWatch | undefined;
+  /** With `data`: the data channels' limits. */
+  readonly #data: Required<DataLinkOptions> | undefined;
+  /** Messages sent while no call had a data channel: they go to the first that gets one. */
+  readonly #held: string[] = [];
+  #heldDropped = 0;
+  #tooLarge = 0;
+  /** Channels whose queue `send()` found full, and whether `send()` said to wait (`data-drain` owed). */
+  readonly #full = new Set<DataLink>();
+  #drainOwed = false;
 
   /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
   constructor(options: PeerOptions) {
     super();
     this.#o = resolvePeerOptions(options);
+    const data = this.#o.data;
+    if (data !== undefined && data !== false) {
+      this.#data = resolveDataLinkOptions(data === true ? {} : data);
+    }
+  }
+
+  /**
+   * Sends a data message (with the `data` option) to every call's peer: every viewer, for a caller. Sent
+   * while no call has a channel yet, it is held (up to `maxQueued`) and goes to the first call that gets one.
+   * Returns false when the sender should wait for `data-drain` before sending more (a queue is full; more
+   * would drop its oldest, counted in a `data-dropped` warning), like a stream's `write()`.
+   *
+   * @throws TypeError without the `data` option; {@link DataMessageTooLarge} over `maxMessageBytes` (nothing
+   * is sent).
+   *
+   * @example
+   * peer.on('data', (text, _call, from) => console.log(from, text));
+   * if (!peer.send(JSON.stringify({ speed: 0.5 }))) await once(peer, 'data-drain');
+   */
+  send(text: string): boolean {
+    const limits = this.#data;
+    if (limits === undefined)
+      throw new TypeError('Peer.send() needs the data option: new Peer({ data: true })');
+    const bytes = utf8.encode(text).length;
+    if (bytes > limits.maxMessageBytes) {
+      this.#tooLarge++;
+      throw new DataMessageTooLarge(bytes, limits.maxMessageBytes);
+    }
+    const links = [...this.#live.values()]
+      .filter((l) => l.data !== undefined && l.ending === undefined)
+      .map((l) => l.data as DataLink);
+    if (links.length === 0) {
+      this.#held.push(text);
+      if (this.#held.length > limits.maxQueued) {
+        this.#held.shift();
+        this.#heldDropped++;
+        this.emit('warning', { kind: 'data-dropped', call: null, count: 1, total: this.#heldDropped });
+      }
+      if (this.#held.length < limits.maxQueued) return true;
+      this.#drainOwed = true;
+      return false;
+    }
+    let ok = true;
+    for (const link of links)
+      if (!link.send(text)) {
+        this.#full.add(link);
+        ok = false;
+      }
+    if (!ok) this.#drainOwed = true;
+    return ok;
+  }
+
+  /** With `data`: the largest message `send()` takes, UTF-8 bytes. */
+  get maxDataMessageBytes(): number {
+    return this.#data?.maxMessageBytes ?? 0;
+  }
+
+  /** A message refused before it reached `send()` (a line too long to read whole): counted in the summary. */
+  countTooLarge(): void {
+    this.#tooLarge++;
+  }
+
+  /** A call that is someone's and has its data channel: `send()` sends to it, and the held messages go first. */
+  #attachData(live: LiveCall): void {
+    const link = live.call.data;
+    if (live.data !== undefined || link === undefined || live.peer === undefined || live.ending) return;
+    live.data = link;
+    const call = live.call.index;
+    const from = live.peer.id;
+    link.on('message', (text) => this.emit('data', text, call, from));
+    link.on('open', () => this.emit('data-open', call, from));
+    link.on('dropped', (count, total) => this.emit('warning', { kind: 'data-dropped', call, count, total }));
+    link.on('drain', () => {
+      this.#full.delete(link);
+      this.#maybeDrain();
+    });
+    for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
+    this.#maybeDrain();
+  }
+
+  /** Says `data-drain` once no queue `send()` found full is full any more. */
+  #maybeDrain(): void {
+    const limits = this.#data;
+    if (!this.#drainOwed || limits === undefined) return;
+    if (this.#full.size > 0 || this.#held.length >= limits.maxQueued) return;
+    this.#drainOwed = false;
+    this.emit('data-drain');
   }
 
   /** Runs until done (`once`, `durationSec`, media ended) or until `abort` fires. */
@@ -161,24 +306,51 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#stop('media-ended');
   }
 
-  async #joinRoom(): Promise<void> {
-    const signaling = new RoomSignaling({
+  /** The signaling the options ask for: a WHIP or WHEP client, or (by default) the Socket.IO room. */
+  #createSignaling(): Signaling {
+    const { whipUrl, whepUrl, token, connectTimeoutMs } = this.#o;
+    if (whipUrl !== undefined || whepUrl !== undefined) {
+      const options = { token, connectTimeoutMs };
+      const http =
+        whipUrl !== undefined
+          ? new WhipSignaling({ ...options, url: whipUrl })
+          : new WhepSignaling({ ...options, url: whepUrl! });
+      this.#http = http;
+      return http;
+    }
+    const room = new RoomSignaling({
       url: this.#o.signalUrl,
       role: this.#o.role,
       room: this.#o.room,
-      token: this.#o.token,
-      connectTimeoutMs: this.#o.connectTimeoutMs,
+      token,
+      connectTimeoutMs,
       ...(this.#o.ca !== undefined ? { tls: { ca: this.#o.ca } } : {}),
     });
+    this.#room = room;
+    return room;
+  }
+
+  async #joinRoom(): Promise<void> {
+    const signaling = this.#createSignaling();
     this.#signaling = signaling;
     const negotiator = new Negotiator<Call>({ signaling, createCall: (peer) => this.#newCall(peer) });
     this.#negotiator = negotiator;
     // Listeners first, then connect: a held offer can arrive right after the join is acknowledged. Ours
     // comes before the negotiator's, so that `joined` is said before what the join brings.
     signaling.on('signal', (event) => this.#onSignal(event));
-    negotiator.on('call', (call, peer) => this.#onCall(call, peer));
+    negotiator.on('call', (call, peer) => {
+      const live = this.#live.get(call);
+      // WHIP/WHEP: the call counts (and records) once the server made its session (below).
+      if (this.#http !== undefined && live !== undefined) live.pendingPeer ??= peer;
+      else this.#onCall(call, peer);
+    });
     negotiator.on('step', (call, step) => {
       const index = call.index;
+      if (step === 'offer-sent') this.#sessionMade(call);
+      const live = this.#live.get(call);
+      // The ICE timeout counts from the first exchange (a restart's new answer does not reset it).
+      if ((step === 'answer-sent' || step === 'answer-received') && live && live.exchangedAt === 0)
+        live.exchangedAt = performance.now();
       if (step === 'offer-held' || step === 'offer-sent')
         this.emit('offer-sent', index, step === 'offer-held');
       else this.emit(step, index);
@@ -196,11 +368,22 @@ export class Peer extends TypedEmitter<PeerEvents> {
     negotiator.on('signal-lost', (reason) => this.emit('signal-lost', reason));
     negotiator.on('signal-rejoined', () => this.emit('signal-rejoined'));
     negotiator.on('warning', (message) => {
-      // The signaling's own errors come to us too (#onSignal), with their code.
-      if (!message.startsWith('signaling: ')) this.emit('warning', { kind: 'negotiation', message });
+      // The signaling's own errors come to us too (#onSignal), with their code. A first WHIP/WHEP session
+      // that could not be made is the error that ends the run: said once, as that.
+      if (message.startsWith('signaling: ')) return;
+      if (
+        this.#http !== undefined &&
+        (!this.#started || this.#failedSessions > 0) &&
+        message.startsWith('negotiation with ')
+      ) {
+        log(message);
+        return;
+      }
+      this.emit('warning', { kind: 'negotiation', message });
     });
     try {
       await negotiator.start();
+      this.#started = true;
     } catch (error) {
       // SIGINT while still connecting (closing the client aborts the attempt) is a normal end, not an error.
       if (!this.#stopped) throw error;
@@ -211,11 +394,40 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const signaling = this.#signaling;
     if (signaling === undefined || this.#stopped) return;
     if (event.type === 'joined' && !event.rejoined) {
-      this.emit('joined', signaling.room, signaling.role, event.peers.length > 0, event.self);
+      // WHIP/WHEP: no room; the `session` event says where we are, once the server made it.
+      if (this.#room !== undefined)
+        this.emit('joined', this.#room.room, signaling.role, event.peers.length > 0, event.self);
       this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
+    } else if (event.type === 'answer' && this.#http !== undefined) {
+      // A new session for a call that has one (an ICE restart the server could not make by PATCH).
+      for (const live of this.#live.values()) if (live.peer !== undefined) this.#saySession(live);
     } else if (event.type === 'error') {
       this.emit('warning', { kind: 'signal-error', code: event.code, message: event.message });
     }
+  }
+
+  /**
+   * WHIP/WHEP: the offer of a call went and the server made its session (its 201): the call is with the
+   * server from now on, counted and recorded as a room's call is.
+   */
+  #sessionMade(call: Call): void {
+    const live = this.#live.get(call);
+    const peer = live?.pendingPeer;
+    if (live === undefined || peer === undefined) return;
+    live.pendingPeer = undefined;
+    this.#republishMs = REPUBLISH_MIN_MS;
+    this.#failedSessions = 0;
+    this.#saySession(live, call.index);
+    this.#onCall(call, peer);
+  }
+
+  /** Says the session of a WHIP/WHEP call when it is new (`index`: before the call counts). */
+  #saySession(live: LiveCall, index = live.call.index): void {
+    const http = this.#http;
+    const session = http?.sessionUrl;
+    if (http === undefined || session === undefined || session === live.session) return;
+    live.session = session;
+    this.emit('session', index, http.protocol, http.url, session);
   }
 
   /** The negotiator's new call (a caller's spare or a viewer's, an answerer's for an offer): step 1's pc. */
@@ -223,26 +435,38 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const index = ++this.#callCount;
     const call = new Call({
       role: this.#o.role,
+      // WHIP publishes, WHEP watches: one way each (RFC 9725 asks a WHIP client for sendonly).
+      ...(this.#o.whipUrl !== undefined ? { direction: 'sendonly' as const } : {}),
+      ...(this.#o.whepUrl !== undefined ? { direction: 'recvonly' as const } : {}),
       rtcConfiguration: this.#o.rtcConfiguration,
       videoTrack: this.#media?.videoTrack,
       audioTrack: this.#media?.audioTrack,
       sentLevel: this.#media?.sentLevel,
       index,
       measureLatency: this.#o.measureLatency,
+      ...(this.#data ? { data: this.#data } : {}),
     });
     const live: LiveCall = {
       call,
-      peer,
+      // WHIP/WHEP: the call is the server's once it made the session (#sessionMade).
+      peer: this.#http ? undefined : peer,
+      pendingPeer: this.#http ? peer : undefined,
+      session: undefined,
       recorder: undefined,
       ending: undefined,
       peerGoneAt: 0,
       downSince: 0,
+      exchangedAt: 0,
       lastBytes: -1,
       lastPacketAt: performance.now(),
+      data: undefined,
     };
     this.#live.set(call, live);
+    call.on('data-link', () => this.#attachData(live));
     call.on('connected', () => {
       this.emit('connected', index, performance.now() - call.startedAt);
+      if (this.#data && !call.data && !/^m=application /m.test(call.pc.remoteDescription?.sdp ?? ''))
+        this.emit('warning', { kind: 'no-data-channel', call: index });
       // --duration counts from the first call that connects.
       if (this.#o.durationSec !== undefined && this.#durationTimer === undefined && !this.#stopped)
         this.#durationTimer = setTimeout(() => this.#stop('hangup'), this.#o.durationSec * 1000);
@@ -276,6 +500,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     // `once`: no offer held for a next viewer.
     if (this.#o.once) this.#negotiator?.setSpare(false);
     this.emit('call', call.index, peer.id);
+    this.#attachData(live);
     if (this.#recordings !== undefined && this.#ffmpegPath !== undefined) {
       // The call's tracks go to this call's own file, as aiortc's MediaRecorder.addTrack consumes them.
       const recorder = this.#recordings.recorderFor(n, this.#ffmpegPath);
@@ -309,9 +534,28 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const live = this.#live.get(call);
     if (live === undefined) return;
     if (live.peer === undefined) {
-      // The spare, replaced or failed before anyone took it: nobody's call.
+      // The spare, replaced or failed before anyone took it: nobody's call. WHIP/WHEP: a session that
+      // could not be made (the negotiator's warning said why); the next is tried after a while.
       this.#discard(live);
       if (reason === 'error') log('the held offer could not be made');
+      if (this.#http !== undefined && live.pendingPeer !== undefined) {
+        this.#failedSessions++;
+        this.#scheduleRepublish(this.#republishMs);
+        this.#republishMs = Math.min(REPUBLISH_MAX_MS, this.#republishMs * 2);
+      }
+      return;
+    }
+    // Both sides time ICE out, each from its side of the exchange: the other side's end (its hang-up, or a
+    // caller's new offer) can come a moment before our own deadline. A call that never connected, ended so
+    // within the watchdog's slack of that deadline, ended for the same reason, and says what ICE tried here.
+    if (
+      (reason === 'peer-hangup' || reason === 'replaced') &&
+      this.#iceTimedOut(live, performance.now() + ICE_TIMEOUT_SLACK_MS)
+    ) {
+      this.#iceTimeout(live, performance.now());
+      // The viewer hung up on a call that found no path, and stays: as after our own timeout, a new call.
+      if (reason === 'peer-hangup' && this.#o.role === 'caller' && !this.#o.once && !this.#stopped)
+        this.#negotiator?.offerAgain(live.peer.id);
       return;
     }
     // (A failed negotiation was said by the negotiator's warning.)
@@ -338,11 +582,13 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const dropped = negotiator?.droppedCandidates(call) ?? 0;
     if (tellNegotiator && negotiator !== undefined) {
       // A caller whose viewer is still there makes it a new call (as a fresh offer after a call always was),
-      // unless this was the one call (`once`) or we are stopping.
-      const reoffer = this.#o.role === 'caller' && !this.#o.once && !this.#stopped;
+      // unless this was the one call (`once`) or we are stopping. WHIP/WHEP: the session is DELETEd, and the
+      // next one is made after the call is reported (#afterCall).
+      const reoffer = this.#o.role === 'caller' && !this.#o.once && !this.#stopped && !this.#http;
       negotiator.end(call, { reoffer });
     }
     live.ending = (async () => {
+      this.#detachData(live);
       const report = await call.close(reason, dropped);
       const recording = await this.#finishRecording(live, reason);
       this.#live.delete(call);
@@ -357,6 +603,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
     })();
   }
 
+  /** A call ends: `send()` no longer waits on its channel. */
+  #detachData(live: LiveCall): void {
+    const link = live.data;
+    if (link === undefined) return;
+    this.#full.delete(link);
+    this.#maybeDrain();
+  }
+
   /** After a call ended: done (`once`, media ended), or waiting for the next one. */
   #afterCall(reason: EndReason): void {
     if (this.#stopped) return;
@@ -364,8 +618,22 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#stop('hangup');
       return;
     }
-    if (![...this.#live.values()].some((l) => l.peer !== undefined && l.ending === undefined))
+    if (![...this.#live.values()].some((l) => l.peer !== undefined && l.ending === undefined)) {
       this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
+      // WHIP/WHEP: the endpoint is still there; the next call is a new session with it.
+      if (this.#http !== undefined) this.#scheduleRepublish(REPUBLISH_MIN_MS);
+    }
+  }
+
+  /** WHIP/WHEP: a new session (a new call) with the server in `ms`, unless one is on its way or we stop. */
+  #scheduleRepublish(ms: number): void {
+    if (this.#stopped || this.#republishTimer !== undefined) return;
+    log('a new %s session in %d ms', this.#http?.protocol, ms);
+    this.#republishTimer = setTimeout(() => {
+      this.#republishTimer = undefined;
+      if (this.#stopped || [...this.#live.values()].some((l) => l.ending === undefined)) return;
+      this.#negotiator?.offerAgain(SERVER_PEER_ID);
+    }, ms);
   }
 
   /** A call that was nobody's (a spare never taken), or one more than `once` allows: closed, not reported. */
@@ -437,7 +705,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (this.#stopped) return;
     const why = `our network addresses changed (${[...gone.map((a) => `-${a}`), ...added.map((a) => `+${a}`)].join(' ')})`;
     log(why);
-    const signaling = this.#signaling;
+    const signaling = this.#room;
     if (signaling?.joined) {
       // The rejoin restarts every call (the negotiator's rule for our own rejoin), with the new addresses:
       // restarting them now as well would send offers that go nowhere and a second restart after them.
@@ -458,20 +726,58 @@ export class Peer extends TypedEmitter<PeerEvents> {
         return;
       }
     }
-    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) this.#end(live, 'ice-failed');
+    // WHIP/WHEP: the server's side went quiet (see HTTP_SILENCE_MS).
+    if (this.#http !== undefined && live.lastBytes > 0 && now - live.lastPacketAt >= HTTP_SILENCE_MS) {
+      this.#end(live, 'peer-vanished');
+      return;
+    }
+    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) {
+      this.#end(live, 'ice-failed');
+      return;
+    }
+    if (this.#iceTimedOut(live, now)) this.#iceTimeout(live, now);
+  }
+
+  /** Whether, at `now`, a call has gone `iceTimeoutMs` since its offer and answer without connecting. */
+  #iceTimedOut(live: LiveCall, now: number): boolean {
+    return !live.call.everConnected && live.exchangedAt > 0 && now - live.exchangedAt >= this.#o.iceTimeoutMs;
+  }
+
+  /** No network path found in time: says what ICE tried, and ends the call (a caller offers again). */
+  #iceTimeout(live: LiveCall, now: number): void {
+    if (live.ending !== undefined) return;
+    log('call %d: no path %d ms after the exchange', live.call.index, Math.round(now - live.exchangedAt));
+    // The timeout that ran out (the other side's end may have come a moment before it).
+    const afterSec = this.#o.iceTimeoutMs / 1000;
+    this.emit('warning', {
+      kind: 'ice-timeout',
+      call: live.call.index,
+      afterSec,
+      ice: live.call.iceReport(),
+    });
+    // (A call the negotiator ended already is forgotten there: telling it again does nothing.)
+    this.#end(live, 'ice-timeout');
   }
 
   #stop(reason: EndReason): void {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopReason = reason;
+    clearTimeout(this.#republishTimer);
     // Say bye first so the other side hears of it at once, then the calls are finalized. Not joined yet
     // (still connecting): closing the client ends the attempt.
-    void this.#signaling?.close().catch(() => undefined);
-    for (const live of [...this.#live.values()]) {
-      if (live.peer === undefined) this.#discard(live);
-      else this.#end(live, reason);
-    }
+    const bye = this.#signaling?.close().catch(() => undefined);
+    const endCalls = (): void => {
+      for (const live of [...this.#live.values()]) {
+        if (live.peer === undefined) this.#discard(live);
+        else this.#end(live, reason);
+      }
+    };
+    if (this.#http !== undefined && bye !== undefined) {
+      // WHIP/WHEP: the DELETE is the bye; the calls close once it is answered (bounded), so that the server
+      // ends the session because it was told to, not because it saw the connection go.
+      this.#bye = bye.then(endCalls);
+    } else endCalls();
     this.#finished();
   }
 
@@ -482,6 +788,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     clearInterval(this.#statsTimer);
     clearInterval(this.#watchdog);
     this.#addresses?.stop();
+    await this.#bye;
     while (this.#live.size > 0) {
       await Promise.all([...this.#live.values()].map((l) => l.ending));
       // A call created while the others closed (the negotiator's, before it was closed) ends too.
@@ -501,7 +808,32 @@ export class Peer extends TypedEmitter<PeerEvents> {
       framesDroppedAtCapture: media?.framesDropped ?? 0,
       ...(media?.audio ? { audioCaptured: media.audio } : {}),
       recordings: this.#calls.map((c) => c.recording).filter((r): r is RecordingSummary => r !== undefined),
+      ...(this.#data
+        ? { data: { tooLarge: this.#tooLarge, heldDropped: this.#heldDropped + this.#held.length } }
+        : {}),
     };
+  }
+}
+
+/** WHIP for a caller that sends, WHEP for an answerer that receives, either instead of a room. */
+function checkHttpSignaling(options: PeerOptions): void {
+  const { whipUrl, whepUrl, role } = options;
+  if (whipUrl === undefined && whepUrl === undefined) return;
+  const name = whipUrl !== undefined ? 'whipUrl' : 'whepUrl';
+  if (whipUrl !== undefined && whepUrl !== undefined)
+    throw new TypeError('give whipUrl (to publish) or whepUrl (to watch), not both');
+  if (options.signalUrl !== undefined || options.room !== undefined)
+    throw new TypeError(`${name} replaces signalUrl and room: give one or the other`);
+  if (whipUrl !== undefined) {
+    if (role !== 'caller') throw new TypeError('whipUrl is for a caller: WHIP publishes our media');
+    if (options.source === undefined && options.audioSource === undefined)
+      throw new TypeError('whipUrl needs something to publish: a video source or a sound source');
+    if (options.record !== undefined)
+      throw new TypeError('whipUrl only publishes: nothing comes back to record');
+  } else {
+    if (role !== 'answerer') throw new TypeError('whepUrl is for an answerer: WHEP watches a stream');
+    if (options.source !== undefined || options.audioSource !== undefined)
+      throw new TypeError('whepUrl only watches: a WHEP viewer sends nothing (drop the source)');
   }
 }
 
@@ -522,12 +854,13 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     throw new TypeError(`role must be "caller" or "answerer", not ${JSON.stringify(role)}`);
   if (durationSec !== undefined && !(durationSec > 0))
     throw new TypeError(`duration must be a positive number of seconds, not ${durationSec}`);
+  checkHttpSignaling(options);
   if (
     options.addressPollMs !== undefined &&
     !(Number.isFinite(options.addressPollMs) && options.addressPollMs >= 0)
   )
     throw new TypeError(`addressPollMs must be a number of ms (0: off), not ${options.addressPollMs}`);
-  for (const name of ['statsIntervalMs', 'vanishTimeoutMs'] as const) {
+  for (const name of ['statsIntervalMs', 'vanishTimeoutMs', 'iceTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new TypeError(`${name} must be a positive number of ms, not ${value}`);

@@ -6,6 +6,7 @@ import type { AudioCaptureStats, AudioSource, CaptureSource } from '../capture/i
 import type { RecordingSeriesOptions, RecordingSummary } from '../record/index.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../signal/server.js';
 import type { CallStats } from './call-stats.js';
+import type { DataLinkOptions, DataLinkStats } from './data-link.js';
 import type { LatencyPercentiles } from './latency.js';
 
 /** The STUN server the walk-through uses; reachable from most networks, harmless when it is not. */
@@ -23,14 +24,32 @@ export interface PeerOptions {
   signalUrl?: string | readonly string[];
   /** Room to join. Default: the signaling client's, `default` (`DEFAULT_ROOM`). */
   room?: string;
-  /** Token for a server that requires one. Default: none. */
+  /**
+   * Caller only: publish to this WHIP endpoint (RFC 9725: MediaMTX `/NAME/whip`, Janus through
+   * simple-whip-server, LiveKit ingress, `rtc-peer signal`'s `/whip/ROOM`) instead of joining a room;
+   * excludes `signalUrl` and `room`. Each call is one WHIP session: its tracks sent only. Default: none.
+   */
+  whipUrl?: string;
+  /**
+   * Answerer only: watch this WHEP endpoint (MediaMTX `/NAME/whep`, `rtc-peer signal`'s `/whep/ROOM`) instead
+   * of joining a room; excludes `signalUrl`, `room` and anything to send. Each call is one WHEP session (a
+   * receive-only offer of ours), recorded as a room's call is. Default: none.
+   */
+  whepUrl?: string;
+  /**
+   * Token for a server that requires one: the Socket.IO server's, or the WHIP/WHEP server's bearer token
+   * (`Authorization: Bearer`). Default: none.
+   */
   token?: string;
   /**
    * For an `https://` signaling server with a certificate Node does not trust (self-signed, a private
    * CA): the PEM CA certificate(s) to trust. Default: Node's CAs (and NODE_EXTRA_CA_CERTS).
    */
   ca?: string;
-  /** Time to wait for the first connection to the signaling server, retries included, ms. Default: the client's, 10000. */
+  /**
+   * Time to wait for the first connection to the signaling server (with WHIP/WHEP: for the first session),
+   * retries included, ms. Default: the client's, 10000 (WHIP/WHEP: 15000).
+   */
   connectTimeoutMs?: number;
   /**
    * The configuration of every call's `RTCPeerConnection`: ICE servers (STUN, TURN) and policy. Default:
@@ -83,10 +102,23 @@ export interface PeerOptions {
    */
   vanishTimeoutMs?: number;
   /**
+   * How long a call may take to connect after its offer and answer were exchanged, ms: a call not
+   * `connected` by then ends (`ice-timeout`), with what ICE tried ({@link IceReport}) in its summary and a
+   * `warning`, and the peers go on (the caller offers again, the answerer waits for the next call). Default:
+   * 15000.
+   */
+  iceTimeoutMs?: number;
+  /**
    * How often our network addresses are read; a change restarts ICE on every call (and reconnects the
    * signaling), ms. 0: not watched. Default: 500.
    */
   addressPollMs?: number;
+  /**
+   * A data channel on every call, for commands and telemetry beside the video (`true`, or its limits: message
+   * size, queue length, buffer): the caller opens it with each offer, the answerer takes it. Messages go
+   * with `peer.send()` to every call (every viewer) and come as `data` events. Default: false (none).
+   */
+  data?: boolean | DataLinkOptions;
 }
 
 /**
@@ -100,8 +132,29 @@ export const PEER_DEFAULTS = {
   measureLatency: false,
   statsIntervalMs: 1000,
   vanishTimeoutMs: 2000,
+  iceTimeoutMs: 15_000,
   addressPollMs: 500,
 } as const;
+
+/** Candidates of one side of a call, by type. */
+export interface CandidateCounts {
+  host: number;
+  srflx: number;
+  prflx: number;
+  relay: number;
+}
+
+/**
+ * What ICE tried in a call that never connected: the candidates each side had (ours as gathered, theirs as
+ * received), and whether our STUN server answered (`none`: none configured) and our TURN server gave us a
+ * relay (`refused`: it turned our credentials down).
+ */
+export interface IceReport {
+  local: CandidateCounts;
+  remote: CandidateCounts;
+  stun: 'answered' | 'no answer' | 'none';
+  turn: 'allocated' | 'refused' | 'no answer' | 'none';
+}
 
 /** What a peer sends, as a capture delivers it. */
 export type MediaDescription =
@@ -131,7 +184,16 @@ export type PeerWarning =
   /** What the negotiation says: an offer or answer that could not be made or applied (that call ends, `error`). */
   | { kind: 'negotiation'; message: string }
   /** The signaling server pushed an error, or a rejoin was refused. */
-  | { kind: 'signal-error'; code: string; message: string };
+  | { kind: 'signal-error'; code: string; message: string }
+  /**
+   * Data messages dropped: the oldest of a queue that was full (`send()` said to wait for `data-drain`, and
+   * the sender went on), of a call's channel or (`call` null) of the messages held until a call comes.
+   */
+  | { kind: 'data-dropped'; call: number | null; count: number; total: number }
+  /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
+  | { kind: 'no-data-channel'; call: number }
+  /** A call found no network path within `iceTimeoutMs` (`afterSec`, in s): it ends (`ice-timeout`). */
+  | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport };
 
 /** Events of a `Peer`, in the order they usually come. */
 export type PeerEvents = {
@@ -139,6 +201,12 @@ export type PeerEvents = {
   'media-started': [media: MediaDescription];
   /** Joined the room; `peerPresent` tells whether the other role is there; `id` is our member id. */
   joined: [room: string, role: 'caller' | 'answerer', peerPresent: boolean, id: string];
+  /**
+   * A WHIP/WHEP session of a call was created (where a room's peer says `joined`): `protocol`, the endpoint
+   * (`url`) and the session's own URL (its `Location`). Said again for a new session of the same call (an ICE
+   * restart the server could not make by PATCH).
+   */
+  session: [call: number, protocol: 'WHIP' | 'WHEP', url: string, session: string];
   /** Waiting: the caller for an answerer, the answerer for a call (an offer). */
   waiting: [what: 'answerer' | 'call'];
   /**
@@ -184,6 +252,12 @@ export type PeerEvents = {
   'signal-lost': [reason: string];
   /** Back on the signaling server, rejoined the room. */
   'signal-rejoined': [];
+  /** A call's data channel is open (messages held for it go now). `peer`: the other side's member id. */
+  'data-open': [call: number, peer: string];
+  /** A data message from call `call`'s peer, `from` (a viewer's id, for a caller). */
+  data: [text: string, call: number, from: string];
+  /** `send()` may be called again: the queues it said were full have room. */
+  'data-drain': [];
   /** Something the user should know. */
   warning: [warning: PeerWarning];
 };
@@ -197,6 +271,8 @@ export interface PeerSummary {
   /** Sound sent: 10 ms chunks, chunks dropped, buffer underruns (when sending sound). */
   audioCaptured?: AudioCaptureStats;
   recordings: RecordingSummary[];
+  /** With `data`: messages refused for their size, and those held for a call that never came (dropped). */
+  data?: { tooLarge: number; heldDropped: number };
 }
 
 /** Why a call ended. */
@@ -204,7 +280,8 @@ export type EndReason =
   | 'hangup' // we hung up (duration reached, SIGINT/SIGTERM, replaced)
   | 'peer-hangup' // the other side said bye
   | 'peer-vanished' // the other side disappeared without bye (killed, network gone)
-  | 'ice-failed' // no network path, or it broke and did not come back
+  | 'ice-failed' // the network path broke and did not come back
+  | 'ice-timeout' // no network path found within `iceTimeoutMs` of the offer and answer
   | 'replaced' // a new offer arrived: a fresh call starts
   | 'media-ended' // our source ended (ffmpeg died, file ended)
   | 'error';
@@ -225,10 +302,14 @@ export interface CallSummary {
   recording?: RecordingSummary;
   /** Remote candidates dropped because too many arrived before the remote description. */
   droppedCandidates: number;
+  /** What ICE tried, for a call that never connected (`ice-timeout`, `ice-failed`). */
+  ice?: IceReport;
   /** Frame-in to frame-out latency, with `measureLatency`. */
   latency?: LatencyPercentiles;
   /** Sound, when the call carried an audio track either way. */
   audio?: CallAudioSummary;
+  /** The call's data channel: messages sent, received, dropped (queue full or left at the end), refused. */
+  data?: DataLinkStats;
 }
 
 /** The audio part of a {@link CallSummary}. */

@@ -1,6 +1,6 @@
 /**
- * The signaling room: the Socket.IO server that holds the caller's offer for the answerer, the typed client
- * the peers use, and the wire types both share. The protocol is documented in docs/protocol.md.
+ * The signaling room: the Socket.IO server that holds the caller's offer for the answerer, the room client
+ * the peers use (RoomSignaling, behind the Signaling seam), and the wire types both share. The protocol is documented in docs/protocol.md.
  */
 export * from './types.js';
 export { Room, type Delivery, type JoinResult, type RelayResult, type RoomOptions } from './room.js';
@@ -13,7 +13,6 @@ export {
   type SignalServerOptions,
   type SignalServerStats,
 } from './server.js';
-export { SignalClient, type SignalClientEvents, type SignalClientOptions } from './client.js';
 export { listenUrls, type ListenUrls } from './listen-urls.js';
 export type {
   OutgoingSignal,

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FfmpegError } from '../../src/errors.js';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { FfmpegProcess } from '../../src/capture/ffmpeg-process.js';
+import { FrameReader } from '../../src/capture/frame-reader.js';
 import { compileForChild, pidAlive, testFfmpeg, waitUntil } from '../helpers/media.js';
 import { ffmpegDescendants } from '../helpers/procs.js';
 
@@ -131,6 +134,49 @@ describe('FfmpegProcess', () => {
       await new Promise((r) => child.once('exit', r));
       // ffmpeg is now an orphan: its next write to the closed pipe fails and it exits
       expect(await waitUntil(() => !pidAlive(ffmpegPid), 5000)).toBe(true);
+    },
+  );
+  it(
+    'readInto: every byte of output lands in the sink, before exit; no FIFO or descriptor left behind',
+    { timeout: 15_000 },
+    async () => {
+      const fifos = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('rtc-peer-fifo-'));
+      const fds = (): number => readdirSync('/proc/self/fd').length;
+      const fifosBefore = fifos();
+      const fdsBefore = fds();
+      // 25 frames of 160x120 I420, each frame's bytes all equal to its number (lavfi's color source, its
+      // luma stepped by a per-frame expression would be fragile: judge by size and count instead)
+      const frameSize = (160 * 120 * 3) / 2;
+      const reader = new FrameReader({ frameSize, maxQueued: 100 });
+      let committed = 0;
+      let bytesAtExit = -1;
+      const p = await ffmpeg(
+        ['-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-frames:v', '25'].concat([
+          '-f',
+          'rawvideo',
+          '-pix_fmt',
+          'yuv420p',
+          'pipe:1',
+        ]),
+        {
+          readInto: {
+            writable: () => reader.writable(),
+            commit: (n) => {
+              committed += n;
+              reader.commit(n);
+            },
+          },
+        },
+      );
+      p.on('exit', () => (bytesAtExit = committed));
+      await p.start();
+      expect(() => p.stdout).toThrow(/read into readInto/);
+      await p.waitForExit();
+      expect(bytesAtExit).toBe(25 * frameSize);
+      expect(reader.stats).toEqual({ framesRead: 25, framesDropped: 0 });
+      expect(fifos()).toEqual(fifosBefore);
+      await waitUntil(() => fds() <= fdsBefore, 2000);
+      expect(fds()).toBeLessThanOrEqual(fdsBefore);
     },
   );
 });

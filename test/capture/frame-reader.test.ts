@@ -74,6 +74,55 @@ describe('FrameReader', () => {
     expect(reader.stats.framesDropped).toBeGreaterThan(0);
   });
 
+  it('reads straight into its frames: writable() is the rest of the frame, commit() says how much came', () => {
+    const frameSize = 600;
+    const bytes = stream(frameSize, 6);
+    const reader = new FrameReader({ frameSize, maxQueued: 2 });
+    const ids: number[] = [];
+    let at = 0;
+    // a reader that reads at most `size` bytes at a time into the memory it is given, as a pipe does
+    for (const size of [1, 599, 250, 350, 600, 1000, 800]) {
+      let left = size;
+      while (left > 0) {
+        const room = reader.writable();
+        expect(room.length).toBeGreaterThan(0);
+        expect(room.length).toBeLessThanOrEqual(frameSize - reader.pendingBytes);
+        const n = Math.min(left, room.length);
+        room.set(bytes.subarray(at, at + n));
+        reader.commit(n);
+        at += n;
+        left -= n;
+      }
+      ids.push(...drain(reader));
+    }
+    expect(at).toBe(bytes.length);
+    expect(ids).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(reader.allocatedBuffers).toBeLessThanOrEqual(4);
+    expect(() => reader.commit(frameSize + 1)).toThrow(RangeError);
+  });
+
+  it('a frame with no buffer to go to is read into scratch memory, counted as dropped', () => {
+    const frameSize = 100_000;
+    const reader = new FrameReader({ frameSize, maxQueued: 1 });
+    // the consumer takes frames and never gives them back: the pool (maxQueued + 2 = 3) runs dry
+    const held: Uint8ClampedArray[] = [];
+    const fill = (): void => {
+      for (let left = frameSize; left > 0;) {
+        const room = reader.writable();
+        room.fill(7);
+        reader.commit(room.length);
+        left -= room.length;
+      }
+      for (let f = reader.take(); f; f = reader.take()) held.push(f);
+    };
+    for (let i = 0; i < 5; i++) fill();
+    expect(held).toHaveLength(3);
+    expect(reader.stats).toEqual({ framesRead: 5, framesDropped: 2 });
+    // scratch reads are bounded (64 KiB), never a frame-sized allocation per skipped frame
+    reader.writable();
+    expect(reader.allocatedBuffers).toBe(3);
+  });
+
   it('rejects invalid sizes', () => {
     expect(() => new FrameReader({ frameSize: 0 })).toThrow(TypeError);
     expect(() => new FrameReader({ frameSize: 10, maxQueued: 0 })).toThrow(TypeError);

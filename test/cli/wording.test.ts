@@ -101,6 +101,39 @@ describe('wording', () => {
     });
   });
 
+  test('a call with no network path: what ICE tried on each side, and what to do', () => {
+    const counts = (host: number, srflx: number, relay = 0) => ({ host, srflx, prflx: 0, relay });
+    const warning: PeerWarning = {
+      kind: 'ice-timeout',
+      call: 1,
+      afterSec: 6,
+      ice: { local: counts(1, 1), remote: counts(2, 1), stun: 'answered', turn: 'none' },
+    };
+    expect(warningText(warning)).toBe(
+      'call 1: no network path after 6 s (here: host, srflx; there: host, srflx; STUN answered; no TURN server): ' +
+        'both sides may be behind symmetric NATs; add a TURN server (--turn)',
+    );
+    expect(warningFields(warning)).toMatchObject({
+      kind: 'ice-timeout',
+      call: 1,
+      afterSec: 6,
+      ice: warning.ice,
+    });
+    const refused = { ...warning, ice: { ...warning.ice, turn: 'refused' as const } };
+    expect(warningText(refused)).toMatch(
+      /TURN refused our credentials\): check --turn-user and --turn-pass$/,
+    );
+    const silent = {
+      ...warning,
+      ice: { ...warning.ice, turn: 'no answer' as const, stun: 'no answer' as const },
+    };
+    expect(warningText(silent)).toMatch(
+      /here: host, srflx; .*STUN did not answer; TURN did not answer\): check --turn's/,
+    );
+    const alone = { ...warning, ice: { ...warning.ice, remote: counts(0, 0) } };
+    expect(warningText(alone)).toMatch(/there: none; .*no candidates came from the other side/);
+  });
+
   test('the status line says "recorded" only when recording; the stats event says null', () => {
     expect(statusLine('connected', 3.4, stats, 111)).toBe(
       'connected 0:03 | recv 640x480 30 fps 1565 kb/s | rtt 1 ms via host | loss 0.0% | recorded 111',
@@ -203,5 +236,47 @@ describe('Reporter', () => {
     expect(lines[0]).toBe('call 1: connected in 10 ms\n');
     expect(lines[1]).toMatch(/^connected 0:00 \| .* \| recorded 5$/);
     expect(lines[2]).toBe('warning: file a.mp4 has no audio track: sending its video only\n');
+  });
+
+  test('--data: stdout carries the messages alone, raw (even when a pipe); words, summary on stderr; no status line in a log', () => {
+    const peer = new TypedEmitter<PeerEvents>();
+    const out = sink(false);
+    const err = sink(false);
+    const reporter = new Reporter({ out: out.stream, err: err.stream, dataOut: true });
+    expect(reporter.json).toBe(false);
+    reporter.attach(peer as unknown as Peer);
+    peer.emit('connected', 1, 10);
+    peer.emit('data-open', 1, 'q3Xa9cTz');
+    peer.emit('data', '{"key":"ArrowUp"}', 1, 'q3Xa9cTz');
+    peer.emit('stats', 1, stats, undefined, undefined, 'q3Xa9cTz');
+    peer.emit('data', 'telemetry 2', 1, 'q3Xa9cTz');
+    peer.emit('warning', { kind: 'data-dropped', call: 1, count: 3, total: 3 });
+    reporter.peerSummary({
+      role: 'answerer',
+      calls: [],
+      framesCaptured: 0,
+      framesDroppedAtCapture: 0,
+      recordings: [],
+    });
+    expect(out.text()).toBe('{"key":"ArrowUp"}\ntelemetry 2\n');
+    expect(err.text()).toBe(
+      'call 1: connected in 10 ms\ncall 1: data channel open\n' +
+        'warning: call 1: data: 3 message(s) dropped, the oldest (3 so far): sent faster than the channel carries them\n' +
+        'answerer: 0 call(s)\n',
+    );
+
+    const json = sink(false);
+    const peer2 = new TypedEmitter<PeerEvents>();
+    new Reporter({ out: json.stream, err: sink(false).stream, json: true, dataOut: true }).attach(
+      peer2 as unknown as Peer,
+    );
+    peer2.emit('data', 'a "quoted"\nline', 2, 'Lk2b0Z');
+    expect(JSON.parse(json.text())).toEqual({
+      event: 'data',
+      t: expect.any(Number),
+      call: 2,
+      from: 'Lk2b0Z',
+      text: 'a "quoted"\nline',
+    });
   });
 });

@@ -39,7 +39,13 @@ const malformed: string[] = [];
  */
 export function startCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; netns?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    netns?: string;
+    /** `pipe`: the process's standard input is `child.stdin` (for `--data`). Default: ignored. */
+    stdin?: 'pipe';
+  } = {},
 ): CliProcess {
   assertDistFresh();
   const argv = [process.execPath, CLI, ...args];
@@ -47,8 +53,9 @@ export function startCli(
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    // stdin ignored; stdout carries JSON events (not a terminal), stderr human messages.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin ignored (or the test's, for --data); stdout carries JSON events (not a terminal) or, with
+    // --data, the data messages; stderr human messages.
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';

@@ -1,18 +1,19 @@
 /**
  * Test helpers for the signaling room: a real server on a free port, real Socket.IO clients (raw sockets
- * and SignalClients), event recorders with bounded waits, and one place that closes everything.
+ * speaking the protocol by hand, and RoomSignaling members), recorders with bounded waits, and one place
+ * that closes everything.
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   SIGNAL_EVENT,
-  SignalClient,
+  RoomSignaling,
   startSignalServer,
   type ServerMessage,
   type SignalAck,
-  type SignalClientEvents,
-  type SignalClientOptions,
+  type RoomSignalingOptions,
   type SignalServer,
   type SignalServerOptions,
+  type SignalingEvent,
 } from '../../src/signal/index.js';
 
 /** A raw Socket.IO client socket, for speaking the protocol by hand (and sending junk). */
@@ -29,47 +30,37 @@ export async function waitFor<T>(what: string, check: () => T | undefined, ms = 
   }
 }
 
-/** Everything a SignalClient emitted, in order, as `[event, ...args]`. */
-export class ClientRecorder {
-  readonly events: Array<[keyof SignalClientEvents, ...unknown[]]> = [];
+/** Everything a {@link RoomSignaling} reported, in order, and bounded waits on it. */
+export interface SignalingMember {
+  readonly s: RoomSignaling;
+  readonly events: SignalingEvent[];
+}
 
-  constructor(readonly client: SignalClient) {
-    const names: Array<keyof SignalClientEvents> = [
-      'offer',
-      'answer',
-      'candidate',
-      'peer-joined',
-      'peer-left',
-      'disconnected',
-      'rejoined',
-      'server-error',
-    ];
-    for (const name of names) {
-      client.on(name, (...args: unknown[]) => this.events.push([name, ...args]));
-    }
-  }
+/** Waits for `count` events of one type in `events`, and resolves with them. */
+export function waitEvent<T extends SignalingEvent['type']>(
+  events: readonly SignalingEvent[],
+  type: T,
+  count = 1,
+  ms = 5000,
+): Promise<Extract<SignalingEvent, { type: T }>[]> {
+  return waitFor(
+    `${count} ${type} event(s)`,
+    () => {
+      const got = events.filter((e): e is Extract<SignalingEvent, { type: T }> => e.type === type);
+      return got.length >= count ? got : undefined;
+    },
+    ms,
+  );
+}
 
-  /** The recorded events of one kind, as argument lists. */
-  of(name: keyof SignalClientEvents): unknown[][] {
-    return this.events.filter(([n]) => n === name).map(([, ...args]) => args);
-  }
-
-  /** Waits for `count` events of a kind. */
-  wait(name: keyof SignalClientEvents, count = 1, ms = 5000): Promise<unknown[][]> {
-    return waitFor(
-      `${count} "${name}" event(s) on ${this.client.role}`,
-      () => {
-        const got = this.of(name);
-        return got.length >= count ? got : undefined;
-      },
-      ms,
-    );
-  }
-
-  /** Event names only, in order (for ordering assertions). */
-  names(): string[] {
-    return this.events.map(([n]) => n);
-  }
+/** A raw socket joined to a room by hand (protocol 1 unless the join's extra fields say otherwise). */
+export interface RawMember {
+  readonly socket: RawSocket;
+  readonly rec: SocketRecorder;
+  /** The join's acknowledgement. */
+  readonly ack: SignalAck;
+  /** Emits one message and resolves with its ack. */
+  send(message: unknown): Promise<SignalAck>;
 }
 
 /** Everything a raw socket received on `signal`, in order. */
@@ -78,6 +69,16 @@ export class SocketRecorder {
 
   constructor(readonly socket: RawSocket) {
     socket.on(SIGNAL_EVENT, (message: ServerMessage) => this.messages.push(message));
+  }
+
+  /** The messages of one type received so far. */
+  of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
+    return this.messages.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+
+  /** Message types only, in order (for ordering assertions). */
+  types(): string[] {
+    return this.messages.map((m) => m.type);
   }
 
   /** Waits for `count` messages (optionally of one type). */
@@ -99,7 +100,7 @@ export class SocketRecorder {
  */
 export class SignalTestKit {
   readonly #servers: SignalServer[] = [];
-  readonly #clients: SignalClient[] = [];
+  readonly #clients: RoomSignaling[] = [];
   readonly #sockets: RawSocket[] = [];
 
   /** A real signaling server on 127.0.0.1 and a free port (unless `port` is given). */
@@ -109,15 +110,29 @@ export class SignalTestKit {
     return server;
   }
 
-  /** A SignalClient (not connected) with a short connect timeout, and a recorder attached before connect. */
-  client(
+  /**
+   * A RoomSignaling (not connected) with a short connect timeout (3 s), its events recorded from before
+   * connect.
+   */
+  signaling(options: RoomSignalingOptions): SignalingMember {
+    const s = new RoomSignaling({ connectTimeoutMs: 3000, ...options });
+    this.#clients.push(s);
+    const events: SignalingEvent[] = [];
+    s.on('signal', (e) => events.push(e));
+    return { s, events };
+  }
+
+  /** A raw socket on `url`, recorded from before its join, joined to `room` as `role` with `extra` fields. */
+  async join(
     url: string,
-    role: SignalClientOptions['role'],
-    options: Partial<SignalClientOptions> = {},
-  ): { client: SignalClient; rec: ClientRecorder } {
-    const client = new SignalClient({ url, role, connectTimeoutMs: 3000, ...options });
-    this.#clients.push(client);
-    return { client, rec: new ClientRecorder(client) };
+    room: string,
+    role: 'caller' | 'answerer',
+    extra: Record<string, unknown> = {},
+  ): Promise<RawMember> {
+    const socket = await this.socket(url);
+    const rec = new SocketRecorder(socket);
+    const ack = await emitWithAck(socket, { type: 'join', room, role, ...extra });
+    return { socket, rec, ack, send: (message) => emitWithAck(socket, message) };
   }
 
   /** A raw socket.io-client socket, connected (resolves on `connect`), without reconnection. */

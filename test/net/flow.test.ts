@@ -55,4 +55,10 @@ describe('flow', () => {
     const flow = readFlow(recording([1, 2, 3]));
     expect(() => lowestFps(flow, 5, 0, 1)).toThrow(RangeError);
   });
+
+  test('a steady 3 fps is 3 fps in every window, not 2.9999999999999996', () => {
+    // A new frame every 10 slots (every 1/3 s) for 10 s; windows of 2 s sliding from 1.0 s by 0.1 s.
+    const flow = readFlow(recording(Array.from({ length: 300 }, (_, i) => Math.floor(i / 10))));
+    expect(lowestFps(flow, 2, 1, 9.9)).toBe(3);
+  });
 });

@@ -73,8 +73,14 @@ export function longestFreezeSec(flow: Flow, fromSec = flow.startSec, toSec = fl
 /** The lowest frame rate over any `windowSec` window sliding in `[fromSec, toSec]` by a tenth of a second. */
 export function lowestFps(flow: Flow, windowSec: number, fromSec: number, toSec: number): number {
   let lowest = Infinity;
-  for (let t = fromSec; t + windowSec <= toSec + 1e-9; t += 0.1)
-    lowest = Math.min(lowest, fpsBetween(flow, t, t + windowSec));
+  // Each window's start from an integer step, and its rate over the nominal width: accumulating `t += 0.1`
+  // made a window 2.0000000000000004 s wide, so 6 frames in it were 2.9999999999999996 fps, and a call at
+  // exactly 3 fps failed a `>= 3` (a full-suite run, 2026-12-02).
+  for (let i = 0; fromSec + i / 10 + windowSec <= toSec + 1e-9; i++) {
+    const t = fromSec + i / 10;
+    const n = flow.frames.filter((f) => f.ptsSec >= t && f.ptsSec < t + windowSec).length;
+    lowest = Math.min(lowest, n / windowSec);
+  }
   if (lowest === Infinity) throw new RangeError(`no ${windowSec} s window fits in ${fromSec}-${toSec} s`);
   return lowest;
 }

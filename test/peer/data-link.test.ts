@@ -41,9 +41,10 @@ async function linkedPair(
 }
 
 /** Sends `n` numbered lines as fast as backpressure allows. */
-async function pump(link: DataLink, tag: string, n: number): Promise<void> {
+async function pump(link: DataLink, tag: string, n: number, size?: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    if (!link.send(`${tag} ${i} ${'x'.repeat(i % 200)}`))
+    const head = `${tag} ${i} `;
+    if (!link.send(size === undefined ? `${head}${'x'.repeat(i % 200)}` : head.padEnd(size, 'x')))
       await new Promise<void>((r) => link.once('drain', r));
   }
 }
@@ -74,6 +75,20 @@ describe('DataLink', { timeout: 30_000 }, () => {
     expect(numbers(atA, 'b')).toEqual(expected);
     expect(a.stats).toMatchObject({ sent: 10_002, received: 10_000, dropped: 0, queued: 0 });
     expect(b.stats).toMatchObject({ sent: 10_000, received: 10_002, dropped: 0 });
+  });
+
+  it('a buffer filled past its high water drains by itself on wrtc (which never fires bufferedamountlow)', async () => {
+    // 400 x 16 KiB is 6.4 MiB: far past the 1 MiB high water, so most of it waits in the queue for room.
+    // With only the event to wake it, the queue waited for ever and this pump never finished.
+    const { a, b: bPromise } = await linkedPair({ maxQueued: 50 });
+    const b = await bPromise;
+    const got: number[] = [];
+    b.on('message', (m) => got.push(Number(m.split(' ')[1])));
+    await waitFor('the channel to open', () => (a.open ? true : undefined));
+    await pump(a, 'big', 400, 16 * 1024);
+    await waitFor('every message', () => (got.length === 400 ? true : undefined), 20_000);
+    expect(got).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    expect(a.stats).toMatchObject({ sent: 400, dropped: 0, queued: 0 });
   });
 
   it('refuses a message over the size limit clearly, and sends nothing of it', async () => {

@@ -5,7 +5,6 @@
  * processes. In the `realtime` project (vitest.config.ts): these assert how soon things happen.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SignalAck } from '../../src/signal/index.js';
 import { killAll } from '../helpers/cli.js';
 import { stopRedisServers } from '../helpers/redis-server.js';
 import {
@@ -17,14 +16,7 @@ import {
   type SignalCluster,
   type StoredMembers,
 } from '../helpers/signal-cluster.js';
-import {
-  SignalTestKit,
-  SocketRecorder,
-  emitWithAck,
-  fakeSdp,
-  waitFor,
-  type RawSocket,
-} from '../helpers/signal-server.js';
+import { SignalTestKit, emitWithAck, fakeSdp, waitEvent, waitFor } from '../helpers/signal-server.js';
 
 const kit = new SignalTestKit();
 afterEach(async () => {
@@ -33,18 +25,13 @@ afterEach(async () => {
   await stopRedisServers();
 });
 
-/** A raw socket on `url` with its recorder, joined as `role` (protocol 1 unless `extra` says 2). */
-async function member(
+/** A raw socket on `url`, joined as `role` (protocol 1 unless `extra` says 2). */
+const member = (
   url: string,
   room: string,
   role: 'caller' | 'answerer',
   extra: Record<string, unknown> = {},
-): Promise<{ socket: RawSocket; rec: SocketRecorder; ack: SignalAck }> {
-  const socket = await kit.socket(url);
-  const rec = new SocketRecorder(socket);
-  const ack = await emitWithAck(socket, { type: 'join', room, role, ...extra });
-  return { socket, rec, ack };
-}
+) => kit.join(url, room, role, extra);
 
 const v2 = (session: string): Record<string, unknown> => ({
   protocol: 2,
@@ -110,12 +97,18 @@ describe('a server or Redis going away, with several servers on one Redis', { ti
   it('Redis away: /readyz 503, joins refused with UNAVAILABLE; back (empty): ready again, clients rejoin', async () => {
     const cluster = await startSignalCluster(2);
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-    const caller = kit.client(a.url, 'caller', { room: 'blip' });
-    await caller.client.connect();
-    await caller.client.sendOffer(fakeSdp('before'));
-    const answerer = kit.client(b.url, 'answerer', { room: 'blip' });
-    await answerer.client.connect();
-    expect(await answerer.rec.wait('offer')).toEqual([[fakeSdp('before')]]);
+    // A viewer on b, then the camera on a: its offer to that viewer, and the spare offer it holds for the
+    // next viewer (nobody takes it: the only viewer was there before it).
+    const answerer = kit.signaling({ url: b.url, role: 'answerer', room: 'blip' });
+    const { self: viewerId } = await answerer.s.connect();
+    const caller = kit.signaling({ url: a.url, role: 'caller', room: 'blip' });
+    const { self: cameraId } = await caller.s.connect();
+    expect(await caller.s.send({ type: 'offer', sdp: fakeSdp('call'), to: viewerId })).toBe(true);
+    expect(await caller.s.send({ type: 'offer', sdp: fakeSdp('spare') })).toBe(false);
+    expect(await waitEvent(answerer.events, 'offer')).toEqual([
+      { type: 'offer', from: cameraId, sdp: fakeSdp('call'), renegotiate: false },
+    ]);
+    expect((await storedRoom(cluster.redis, 'blip'))?.held.sdp).toBe(fakeSdp('spare'));
 
     await cluster.redis.stop('SIGKILL');
     await Promise.all([waitReady(a.url, 503), waitReady(b.url, 503)]);
@@ -134,14 +127,16 @@ describe('a server or Redis going away, with several servers on one Redis', { ti
 
     await cluster.redis.start();
     await Promise.all([waitReady(a.url), waitReady(b.url)]);
-    // Redis came back without the rooms: the servers dropped the members it lost, whose clients rejoined;
-    // the caller's unanswered offer is held again and reaches the answerer again.
-    await caller.rec.wait('rejoined', 1, 10_000);
-    await answerer.rec.wait('rejoined', 1, 10_000);
-    // (The caller re-sends its unanswered offer right after its rejoin: wait for both.)
+    // Redis came back without the rooms: the servers dropped the members it lost, whose clients rejoined as
+    // themselves; the caller's spare offer, which nobody took, is held again.
+    const [, cameraBack] = await waitEvent(caller.events, 'joined', 2, 10_000);
+    const [, viewerBack] = await waitEvent(answerer.events, 'joined', 2, 10_000);
+    expect(cameraBack).toMatchObject({ self: cameraId, rejoined: true, resent: 1 });
+    expect(viewerBack).toMatchObject({ self: viewerId, rejoined: true });
+    // (The caller re-sends its held offer right after its rejoin: wait for both.)
     const stored = await waitForStored(cluster, 'blip', (r) => r.members.length === 2 && r.held.sdp !== null);
     expect(stored.members.map((m) => m.role).sort()).toEqual(['answerer', 'caller']);
-    expect(stored.held.sdp).toBe(fakeSdp('before'));
+    expect(stored.held.sdp).toBe(fakeSdp('spare'));
     expect(await emitWithAck(late, { type: 'join', room: 'blip2', role: 'caller' })).toMatchObject({
       ok: true,
     });

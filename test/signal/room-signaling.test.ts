@@ -3,49 +3,33 @@
  * offer for the next viewer, ids that survive a server restart, what is re-sent after a rejoin, fail-over to a
  * second server, and a protocol-1 caller's re-sent offer answered again instead of starting a new call.
  */
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignalError } from '../../src/errors.js';
 import { RoomSignaling, type RoomSignalingOptions } from '../../src/signal/room-signaling.js';
-import type { SignalingEvent } from '../../src/signal/signaling.js';
 import {
   emitWithAck,
   fakeCandidate,
   fakeSdp,
   SignalTestKit,
   SocketRecorder,
+  waitEvent,
   waitFor,
 } from '../helpers/signal-server.js';
 
 const kit = new SignalTestKit();
-const clients: RoomSignaling[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await kit.closeAll();
-});
+afterEach(() => kit.closeAll());
 
-/** A RoomSignaling with its events recorded from before connect. */
-function member(options: RoomSignalingOptions): { s: RoomSignaling; events: SignalingEvent[] } {
-  const s = new RoomSignaling({ connectTimeoutMs: 3000, ...options });
-  clients.push(s);
-  const events: SignalingEvent[] = [];
-  s.on('signal', (e) => events.push(e));
-  return { s, events };
-}
+/** A RoomSignaling with its events recorded from before connect (closed by the kit). */
+const member = (options: RoomSignalingOptions) => kit.signaling(options);
 
-function waitEvent<T extends SignalingEvent['type']>(
-  events: SignalingEvent[],
-  type: T,
-  count = 1,
-  ms = 5000,
-): Promise<Extract<SignalingEvent, { type: T }>[]> {
-  return waitFor(
-    `${count} ${type}`,
-    () => {
-      const got = events.filter((e): e is Extract<SignalingEvent, { type: T }> => e.type === type);
-      return got.length >= count ? got : undefined;
-    },
-    ms,
-  );
+/** A port that was free a moment ago and has nothing listening now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 describe('RoomSignaling (protocol 2 client)', { timeout: 15_000 }, () => {
@@ -171,5 +155,72 @@ describe('RoomSignaling (protocol 2 client)', { timeout: 15_000 }, () => {
     expect(error).toMatchObject({ code: 'UNREACHABLE' });
     expect((error as Error).message).toContain('rtc-peer signal');
     expect(performance.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('RoomSignaling: errors and lifecycle', { timeout: 15_000 }, () => {
+  it('rejects UNREACHABLE after its bounded retries, naming the URL and what to do', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const client = new RoomSignaling({ url, role: 'caller', connectTimeoutMs: 1200 });
+    const started = performance.now();
+    try {
+      const error = await client.connect().catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(SignalError);
+      expect(error).toMatchObject({ code: 'UNREACHABLE', url });
+      expect((error as Error).message).toMatch(
+        new RegExp(`signaling server ${url} is unreachable \\(\\d+ attempts`),
+      );
+      expect((error as Error).message).toMatch(/start it with `rtc-peer signal` or check --signal/);
+      expect(elapsed).toBeGreaterThan(1100);
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('throws TypeError on invalid options', () => {
+    const url = 'http://127.0.0.1:1';
+    expect(() => new RoomSignaling({ url: 'not a url', role: 'caller' })).toThrow(TypeError);
+    expect(() => new RoomSignaling({ url: 'ftp://x', role: 'caller' })).toThrow(TypeError);
+    expect(() => new RoomSignaling({ url, role: 'boss' as 'caller' })).toThrow(/role must be/);
+    expect(() => new RoomSignaling({ url, role: 'caller', room: 'no spaces' })).toThrow(
+      /room "no spaces" is invalid/,
+    );
+    expect(() => new RoomSignaling({ url, role: 'caller', room: '' })).toThrow(TypeError);
+    expect(() => new RoomSignaling({ url, role: 'caller', connectTimeoutMs: 0 })).toThrow(TypeError);
+    expect(() => new RoomSignaling({ url, role: 'caller', token: '' })).toThrow(TypeError);
+    expect(() => new RoomSignaling({ url: [], role: 'caller' })).toThrow(/at least one server URL/);
+    expect(() => new RoomSignaling({ url, role: 'caller', session: 'short' })).toThrow(/session must be/);
+    expect(new RoomSignaling({ url, role: 'answerer' })).toMatchObject({
+      room: 'default',
+      role: 'answerer',
+      urls: [url],
+    });
+  });
+
+  it('refuses sends before connect, in the wrong role, and after close', async () => {
+    const server = await kit.server();
+    // A protocol-1 caller makes the offers: the viewer's own offer is refused by the server.
+    await kit.join(server.url, 'default', 'caller');
+    const { s: client } = kit.signaling({ url: server.url, role: 'answerer' });
+    await expect(client.send({ type: 'answer', sdp: 'x' })).rejects.toMatchObject({ code: 'NOT_JOINED' });
+    await client.connect();
+    const refused = await client.send({ type: 'offer', sdp: fakeSdp('x') }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SignalError);
+    expect(refused).toMatchObject({ code: 'WRONG_ROLE', url: server.url });
+    expect((refused as Error).message).toMatch(/refused offer \(WRONG_ROLE\): .*speaks protocol 1/);
+    await Promise.all([client.close(), client.close()]);
+    await expect(client.send({ type: 'answer', sdp: 'x' })).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(client.connect()).rejects.toMatchObject({ code: 'CLOSED' });
+    await waitFor('the viewer gone', () => (server.stats().clients === 1 ? true : undefined));
+  });
+
+  it('close() during a pending connect rejects it with CLOSED', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const client = new RoomSignaling({ url, role: 'caller', connectTimeoutMs: 5000 });
+    const pending = client.connect();
+    await client.close();
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });

@@ -1,20 +1,10 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListenError, SignalError } from '../../src/errors.js';
-import { SignalClient, startSignalServer } from '../../src/signal/index.js';
-import { SignalTestKit, emitWithAck, fakeSdp, waitFor } from '../helpers/signal-server.js';
+import { startSignalServer } from '../../src/signal/index.js';
+import { SignalTestKit, emitWithAck, fakeSdp, waitEvent } from '../helpers/signal-server.js';
 
 const kit = new SignalTestKit();
 afterEach(() => kit.closeAll());
-
-/** A port that was free a moment ago and has nothing listening now. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 describe('signal server', { timeout: 15_000 }, () => {
   it('refuses a missing or wrong token at connection and accepts the right one', async () => {
@@ -30,18 +20,18 @@ describe('signal server', { timeout: 15_000 }, () => {
       expect(error.message, JSON.stringify(auth)).toMatch(/^UNAUTHORIZED: /);
     }
 
-    const noToken = kit.client(server.url, 'caller');
-    const refused = await noToken.client.connect().catch((e: unknown) => e);
+    const noToken = kit.signaling({ url: server.url, role: 'caller' });
+    const refused = await noToken.s.connect().catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SignalError);
     expect(refused).toMatchObject({ code: 'UNAUTHORIZED', url: server.url });
     expect((refused as Error).message).toMatch(/requires a token; pass --token/);
 
-    const wrong = kit.client(server.url, 'caller', { token: 'nope' });
-    await expect(wrong.client.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const wrong = kit.signaling({ url: server.url, role: 'caller', token: 'nope' });
+    await expect(wrong.s.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(server.stats().clients).toBe(0);
 
-    const right = kit.client(server.url, 'caller', { token: 's3cret' });
-    expect(await right.client.connect()).toEqual({ peerPresent: false });
+    const right = kit.signaling({ url: server.url, role: 'caller', token: 's3cret' });
+    expect(await right.s.connect()).toMatchObject({ type: 'joined', peers: [], rejoined: false });
     expect(server.stats()).toMatchObject({ rooms: 1, clients: 1 });
   });
 
@@ -69,10 +59,8 @@ describe('signal server', { timeout: 15_000 }, () => {
       },
     });
 
-    const a = kit.client(server.url, 'caller', { room: 'a' });
-    const b = kit.client(server.url, 'caller', { room: 'b' });
-    await a.client.connect();
-    await b.client.connect();
+    await kit.signaling({ url: server.url, role: 'caller', room: 'a' }).s.connect();
+    await kit.signaling({ url: server.url, role: 'caller', room: 'b' }).s.connect();
     await kit.socket(server.url); // connected, not joined
     const busy = (await (await fetch(`${server.url}/healthz`)).json()) as Record<string, unknown>;
     expect(busy).toMatchObject({ status: 'ok', rooms: 2, clients: 3 });
@@ -137,71 +125,15 @@ describe('signal server', { timeout: 15_000 }, () => {
 
   it('close() is idempotent and concurrent-safe, and disconnects clients', async () => {
     const server = await kit.server();
-    const caller = kit.client(server.url, 'caller');
-    await caller.client.connect();
+    const caller = kit.signaling({ url: server.url, role: 'caller' });
+    await caller.s.connect();
     const keepAlive = await fetch(`${server.url}/healthz`); // leaves a keep-alive connection open
     expect(keepAlive.ok).toBe(true);
     const closes = [server.close(), server.close()];
     expect(closes[0]).toBe(closes[1]);
     await Promise.all(closes);
     await server.close();
-    await caller.rec.wait('disconnected');
+    await waitEvent(caller.events, 'lost');
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-  });
-});
-
-describe('signal client', { timeout: 15_000 }, () => {
-  it('rejects UNREACHABLE after its bounded retries, naming the URL and what to do', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const client = new SignalClient({ url, role: 'caller', connectTimeoutMs: 1200 });
-    const started = performance.now();
-    try {
-      const error = await client.connect().catch((e: unknown) => e);
-      const elapsed = performance.now() - started;
-      expect(error).toBeInstanceOf(SignalError);
-      expect(error).toMatchObject({ code: 'UNREACHABLE', url });
-      expect((error as Error).message).toMatch(
-        new RegExp(`signaling server ${url} is unreachable \\(\\d+ attempts`),
-      );
-      expect((error as Error).message).toMatch(/start it with `rtc-peer signal` or check --signal/);
-      expect(elapsed).toBeGreaterThan(1100);
-      expect(elapsed).toBeLessThan(3000);
-    } finally {
-      await client.close();
-    }
-  });
-
-  it('throws TypeError on invalid options', () => {
-    const url = 'http://127.0.0.1:1';
-    expect(() => new SignalClient({ url: 'not a url', role: 'caller' })).toThrow(TypeError);
-    expect(() => new SignalClient({ url: 'ftp://x', role: 'caller' })).toThrow(TypeError);
-    expect(() => new SignalClient({ url, role: 'boss' as 'caller' })).toThrow(/role must be/);
-    expect(() => new SignalClient({ url, role: 'caller', room: 'no spaces' })).toThrow(
-      /room "no spaces" is invalid/,
-    );
-    expect(() => new SignalClient({ url, role: 'caller', room: '' })).toThrow(TypeError);
-    expect(() => new SignalClient({ url, role: 'caller', connectTimeoutMs: 0 })).toThrow(TypeError);
-    expect(() => new SignalClient({ url, role: 'caller', token: '' })).toThrow(TypeError);
-    expect(new SignalClient({ url, role: 'answerer' })).toMatchObject({ room: 'default', role: 'answerer' });
-  });
-
-  it('refuses sends before connect, in the wrong role, and after close', async () => {
-    const server = await kit.server();
-    const { client } = kit.client(server.url, 'answerer');
-    await expect(client.sendAnswer('x')).rejects.toMatchObject({ code: 'NOT_JOINED' });
-    await client.connect();
-    await expect(client.sendOffer(fakeSdp('x'))).rejects.toMatchObject({ code: 'WRONG_ROLE' });
-    await Promise.all([client.close(), client.close()]);
-    await expect(client.sendAnswer('x')).rejects.toMatchObject({ code: 'CLOSED' });
-    await expect(client.connect()).rejects.toMatchObject({ code: 'CLOSED' });
-    await waitFor('no clients', () => (server.stats().clients === 0 ? true : undefined));
-  });
-
-  it('close() during a pending connect rejects it with CLOSED', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const client = new SignalClient({ url, role: 'caller', connectTimeoutMs: 5000 });
-    const pending = client.connect();
-    await client.close();
-    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });

@@ -9,11 +9,13 @@ import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
 import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer, type PeerOptions } from '../../peer/index.js';
 import { DEFAULT_ROOM } from '../../signal/index.js';
+import { openDataInput, pumpLines, type DataInput } from '../data-input.js';
 import { ExitCode } from '../exit-codes.js';
 import { rtcConfigurationFromFlags } from '../ice-flags.js';
 import {
   mediaFromFlags,
   parseDuration,
+  parseHttpUrl,
   parseKeep,
   parsePositive,
   parsePositiveInteger,
@@ -29,6 +31,10 @@ export interface PeerFlags {
   signal: string | string[];
   room: string;
   ca?: string;
+  /** `call --whip URL`: publish to a WHIP endpoint instead of a room. */
+  whip?: string;
+  /** `answer --whep URL`: watch a WHEP endpoint instead of a room. */
+  whep?: string;
   token?: string;
   stun?: string[];
   turn?: string[];
@@ -50,6 +56,7 @@ export interface PeerFlags {
   recordKeep?: string;
   force?: boolean;
   duration?: string;
+  iceTimeout: string;
   once?: boolean;
   ffmpeg?: string;
   verbose?: boolean;
@@ -57,6 +64,8 @@ export interface PeerFlags {
   measureLatency?: boolean;
   restart?: boolean;
   recordFrom?: string;
+  data?: boolean;
+  dataIn?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -70,7 +79,11 @@ Examples:
   rtc-peer call --device /dev/video0 --audio-device default   # camera and microphone (ALSA)
   rtc-peer call --input clip.mp4 --signal http://server:8080 --room lab
   rtc-peer call --no-video                              # the test beep only
-  rtc-peer call --duration 10 --once --json`,
+  rtc-peer call --duration 10 --once --json
+  rtc-peer call --device /dev/video0 --whip http://mediamtx:8889/cam/whip   # publish to MediaMTX (WHIP)
+  rtc-peer call --whip https://janus.example/whip/endpoint/cam --token SECRET   # Janus, LiveKit, ...
+  rtc-peer call --whip http://server:8080/whip/lab      # into rtc-peer signal's room "lab"
+  my-telemetry | rtc-peer call --data                   # each line to every viewer; theirs on stdout`,
   answerer: `
 Examples:
   rtc-peer answer --record out.webm                     # record each call: out.webm, out-2.webm, ...
@@ -78,7 +91,10 @@ Examples:
   rtc-peer answer --record cam-%Y%m%d-%H%M%S.webm --record-segment 10m --record-keep 7d,50GB
                                                         # for days: 10-minute files, a week of them at most
   rtc-peer answer --device /dev/video0 --record in.mkv  # two-way
-  rtc-peer answer --audio-device pulse --record in.webm # send the microphone back`,
+  rtc-peer answer --audio-device pulse --record in.webm # send the microphone back
+  rtc-peer answer --whep http://mediamtx:8889/cam/whep --record cam.webm   # watch a WHEP stream
+  rtc-peer answer --whep http://server:8080/whep/lab --record lab.webm --once   # a room's camera, over WHEP
+  rtc-peer answer --data | my-controller                # the caller's data messages, one per line`,
 };
 
 /** `rtc-peer call` (role `caller`) or `rtc-peer answer` (role `answerer`); `done` gets its exit code. */
@@ -101,7 +117,23 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
         .default(PEER_DEFAULTS.signalUrl),
     )
     .option('--room <name>', 'room to join', DEFAULT_ROOM)
-    .addOption(new Option('--token <secret>', 'token the signaling server requires').env('RTC_PEER_TOKEN'))
+    .addOption(
+      role === 'caller'
+        ? new Option(
+            '--whip <url>',
+            'publish to this WHIP endpoint (MediaMTX, Janus, LiveKit, rtc-peer signal /whip/ROOM) instead of a room',
+          )
+        : new Option(
+            '--whep <url>',
+            'watch this WHEP endpoint (MediaMTX, rtc-peer signal /whep/ROOM) instead of a room',
+          ),
+    )
+    .addOption(
+      new Option(
+        '--token <secret>',
+        'token the signaling server requires (with --whip/--whep: sent as Authorization: Bearer)',
+      ).env('RTC_PEER_TOKEN'),
+    )
     .option(
       '--ca <file>',
       'PEM certificate(s) to trust for an https:// signaling server (self-signed, a private CA); ' +
@@ -153,6 +185,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--turn <url>', 'TURN server (repeatable), with --turn-user and --turn-pass', collect)
     .option('--turn-user <user>', 'TURN username')
     .option('--turn-pass <password>', 'TURN password')
+    .option(
+      '--ice-timeout <seconds>',
+      'end a call that finds no network path this long after its offer and answer, saying what ICE tried',
+      String(PEER_DEFAULTS.iceTimeoutMs / 1000),
+    )
     .addOption(
       new Option('--ice-transport-policy <policy>', 'all candidates, or relay (TURN) only')
         .choices(['all', 'relay'])
@@ -168,28 +205,57 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
       // Set by --restart for a peer it brought back: its first recording continues the crashed one's numbers.
       new Option('--record-from <n>', 'number of the first call recording (out-N.webm)').hideHelp(),
     )
+    .option(
+      '--data',
+      'open a data channel with each call: lines of standard input are sent as messages (to every viewer), ' +
+        'messages received are written to stdout, one per line (the status and messages go to stderr)',
+    )
+    .option(
+      '--data-in <file>',
+      'with --data, the lines to send come from this file or FIFO (mkfifo; writers may come and go) instead',
+    )
     .option('--json', 'print JSON event lines (the default when stdout is not a terminal)')
     .option('--verbose', 'log details (same as DEBUG=rtc-peer:*)')
     .addHelpText('after', EXAMPLES[role])
-    .action((flags: PeerFlags) => done(runPeer(role, flags)));
+    .action((flags: PeerFlags, command: Command) =>
+      done(runPeer(role, flags, (name) => command.getOptionValueSource(name) === 'cli')),
+    );
 }
 
-/** Runs one peer with the flags until it is done or SIGINT/SIGTERM; resolves with the exit code. */
-async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<number> {
+/**
+ * Runs one peer with the flags until it is done or SIGINT/SIGTERM; resolves with the exit code. `given`
+ * tells whether a flag was given on the command line (not a default or an environment variable).
+ */
+async function runPeer(
+  role: 'caller' | 'answerer',
+  flags: PeerFlags,
+  given: (flag: string) => boolean,
+): Promise<number> {
   if (flags.verbose) createDebug.enable('rtc-peer:*');
-  const reporter = new Reporter({ json: flags.json ? true : undefined });
+  if (flags.dataIn !== undefined && !flags.data)
+    throw new TypeError('--data-in needs --data (it says where the lines to send come from)');
+  const data = flags.data === true;
+  if (data && flags.restart && (flags.dataIn === undefined || flags.dataIn === '-'))
+    throw new TypeError(
+      '--restart cannot hand standard input from one process to the next: with --restart, give --data-in FIFO',
+    );
+  const reporter = new Reporter({ json: flags.json ? true : undefined, dataOut: data });
   const { width, height } = parseSize(flags.size);
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
+  const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
   );
   const rtcConfiguration = rtcConfigurationFromFlags(flags);
+  const record = recordFromFlags(flags);
   const peer = new Peer({
     role,
-    signalUrl: signalUrls(flags.signal),
-    room: flags.room,
+    ...signalingFromFlags(flags, given, {
+      sends: source !== undefined || audioSource !== undefined,
+      records: record !== undefined,
+    }),
     token: flags.token,
     ...(flags.ca !== undefined ? { ca: readCa(flags.ca) } : {}),
     rtcConfiguration,
@@ -199,18 +265,24 @@ async function runPeer(role: 'caller' | 'answerer', flags: PeerFlags): Promise<n
     height,
     fps,
     ffmpegPath: flags.ffmpeg,
-    record: recordFromFlags(flags),
+    record,
     durationSec,
+    iceTimeoutMs,
     once: flags.once,
     measureLatency: flags.measureLatency,
+    data,
   });
   // The flags are checked above, in this process: a bad command line is exit 2 before any child starts.
   if (flags.restart)
     return supervise({ args: argsWithoutRestart(process.argv), record: flags.record, reporter });
   noticeDefaults(reporter, role, flags, source !== undefined, audioSource !== undefined, source?.kind);
+  // Opened before anything starts: a wrong path is a bad command line.
+  const dataInput = data ? openDataInput(flags.dataIn) : undefined;
   reporter.attach(peer);
   return runUntilTerminated(reporter, async (stop) => {
+    const input = dataInput ? sendDataLines(peer, reporter, dataInput, stop) : undefined;
     const summary = await peer.run(stop);
+    input?.close();
     reporter.peerSummary(summary);
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
@@ -231,6 +303,117 @@ export function readCa(file: string): string {
   if (!text.includes('-----BEGIN CERTIFICATE-----'))
     throw new TypeError(`--ca ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
   return text;
+}
+
+/**
+ * Where the offers go: a WHIP endpoint (`call --whip`), a WHEP endpoint (`answer --whep`), or the signaling
+ * server's room (`--signal`, `--room`). `--whip`/`--whep` exclude `--signal` and `--room` given on the command
+ * line (`RTC_PEER_SIGNAL` in the environment is not used then); WHIP only sends, WHEP only receives.
+ *
+ * @throws TypeError naming the flags that contradict each other.
+ */
+export function signalingFromFlags(
+  flags: Pick<PeerFlags, 'signal' | 'room' | 'whip' | 'whep'>,
+  given: (flag: string) => boolean,
+  media: { sends: boolean; records: boolean },
+): Pick<PeerOptions, 'signalUrl' | 'room' | 'whipUrl' | 'whepUrl'> {
+  const http = flags.whip !== undefined ? 'whip' : flags.whep !== undefined ? 'whep' : undefined;
+  if (http === undefined) return { signalUrl: signalUrls(flags.signal), room: flags.room };
+  const flag = `--${http}`;
+  const clash = ['signal', 'room'].filter((name) => given(name)).map((name) => `--${name}`);
+  if (clash.length > 0)
+    throw new TypeError(
+      `${flag} and ${clash.join(' and ')} contradict each other: ${flag} URL takes the place of a server and ` +
+        `a room (for rtc-peer signal's room ROOM: ${flag} http://HOST:8080/${http}/ROOM); give one or the other`,
+    );
+  if (http === 'whip') {
+    const url = parseHttpUrl('--whip', flags.whip!, 'http://127.0.0.1:8889/cam/whip');
+    if (media.records)
+      throw new TypeError('--whip only publishes: nothing comes back to --record; drop --record');
+    if (!media.sends)
+      throw new TypeError('--whip needs something to publish: drop --no-video or --no-audio (or both)');
+    return { whipUrl: url };
+  }
+  const url = parseHttpUrl('--whep', flags.whep!, 'http://127.0.0.1:8889/cam/whep');
+  if (media.sends)
+    throw new TypeError(
+      '--whep only watches (a WHEP viewer sends nothing): drop --device, --input, --test-pattern and --audio-device',
+    );
+  return { whepUrl: url };
+}
+
+/**
+ * `--data`: the lines of standard input (or `--data-in`) sent as data messages, reading only as fast as the
+ * channels take them (the peer's `data-drain`). Its end is said; the calls go on. Returns what stops it.
+ */
+function sendDataLines(
+  peer: Peer,
+  reporter: Reporter,
+  input: DataInput,
+  stop: AbortSignal,
+): { close(): void } {
+  let closed = false;
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        peer.off('data-drain', done);
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      peer.on('data-drain', done);
+      stop.addEventListener('abort', done);
+    });
+  const send = (line: string): boolean => {
+    try {
+      return peer.send(line);
+    } catch (error) {
+      // Over the size limit: the line alone is refused (peer.send counted it); the next ones go on.
+      reporter.announce(
+        'data-refused',
+        { message: (error as Error).message },
+        `error: ${(error as Error).message}`,
+      );
+      return true;
+    }
+  };
+  pumpLines(
+    input.stream,
+    peer.maxDataMessageBytes,
+    {
+      send,
+      drained,
+      tooLong: ({ line, bytes }) => {
+        peer.countTooLarge();
+        const message =
+          `line ${line} of ${input.name} is ${bytes} bytes, over the data message limit of ` +
+          `${peer.maxDataMessageBytes} bytes: not sent (split it up); the next lines go on`;
+        reporter.announce('data-refused', { line, bytes, message }, `error: ${message}`);
+      },
+    },
+    () => closed || stop.aborted,
+  )
+    .then((lines) => {
+      if (!closed && !stop.aborted)
+        reporter.event(
+          'data-input-ended',
+          { input: input.name, lines },
+          `${input.name} ended after ${lines} line(s); the calls go on`,
+        );
+    })
+    .catch((error: unknown) =>
+      reporter.announce(
+        'warning',
+        { kind: 'data-input', message: `reading ${input.name}: ${(error as Error).message}` },
+        `warning: reading ${input.name}: ${(error as Error).message}; nothing more is sent`,
+      ),
+    );
+  return {
+    close: () => {
+      closed = true;
+      if (input.stream !== process.stdin) input.stream.destroy();
+      else input.stream.pause();
+    },
+  };
 }
 
 /** The `--signal` values as URLs: each flag, each comma-separated part, in order. */

@@ -119,6 +119,11 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
   /** PATCHes and DELETEs of the session, one at a time, in order. */
   #chain: Promise<unknown> = Promise.resolve();
   readonly #abort = new AbortController();
+  /**
+   * The POST of the latest offer, with its retries: abandoned when a newer offer replaces it or the call ends
+   * (`hangup`), so that a late 201 never answers the wrong offer.
+   */
+  #posting: AbortController | undefined;
   #established: { promise: Promise<void>; resolve(): void; reject(e: Error): void } | undefined;
   #connecting: Promise<Joined> | undefined;
   #closing: Promise<void> | undefined;
@@ -245,6 +250,7 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
       case 'candidate':
         return this.#candidate(message.candidate);
       case 'hangup':
+        this.#posting?.abort();
         await this.#endSession('the call ended');
         return true;
     }
@@ -269,7 +275,18 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
 
   /** A new session for `offer` (an earlier one is DELETEd first): POST, retried while the server is unreachable or busy. */
   async #start(offer: string): Promise<boolean> {
+    this.#posting?.abort();
+    const posting = new AbortController();
+    this.#posting = posting;
+    const signal = AbortSignal.any([this.#abort.signal, posting.signal]);
+    const abandoned = (): SignalError =>
+      new SignalError(
+        'ABANDONED',
+        `POST of the ${this.protocol} offer to ${this.url} abandoned: a newer offer, or the end of the call, replaced it`,
+        this.url,
+      );
     await this.#endSession('a new offer replaces it');
+    if (posting.signal.aborted) return this.#failStart(abandoned());
     const deadline = performance.now() + this.#o.connectTimeoutMs;
     let attempts = 0;
     for (;;) {
@@ -285,12 +302,20 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
           token: this.#o.token,
           timeoutMs: this.#o.requestTimeoutMs,
           maxBodyBytes: HTTP_SIGNALING_DEFAULTS.maxBodyBytes,
-          signal: this.#abort.signal,
+          signal,
         });
       } catch (e) {
         error = e as SignalError;
+        if (posting.signal.aborted && !this.#closing) return this.#failStart(abandoned());
         // Only a server we could not reach is tried again: one that took the request may have made a session.
         if (error.code !== 'UNREACHABLE') return this.#failStart(error);
+      }
+      if (response !== undefined && posting.signal.aborted && !this.#closing) {
+        // Replaced while the answer came: a session made for it is not left behind.
+        const location = response.status === 201 ? response.headers.get('location') : null;
+        if (location !== null)
+          void this.#delete({ url: new URL(location, response.url).href }, this.#o.closeTimeoutMs, undefined);
+        return this.#failStart(abandoned());
       }
       if (response !== undefined) {
         if (response.status === 201) return this.#created(offer, response);
@@ -313,8 +338,9 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
         );
       }
       log('%s: attempt %d failed (%s), again in %d ms', this.url, attempts, error!.message, Math.round(wait));
-      await this.#sleep(wait);
+      await this.#sleep(wait, signal);
       if (this.#closing) return this.#failStart(this.#closedError('post the offer'));
+      if (posting.signal.aborted) return this.#failStart(abandoned());
     }
   }
 
@@ -523,7 +549,8 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
   }
 
   #warn(error: SignalError, what: string): void {
-    if (this.#closing) return;
+    // Abandoned on purpose (a newer offer replaced it): nothing went wrong.
+    if (this.#closing || error.code === 'ABANDONED') return;
     log('%s: %s failed: %s', this.url, what, error.message);
     this.#emitSignal({ type: 'error', code: error.code ?? 'HTTP_ERROR', message: error.message });
   }
@@ -532,10 +559,9 @@ export class HttpSignaling extends TypedEmitter<SignalingEvents> implements Sign
     if (!this.#closing) this.emit('signal', event);
   }
 
-  #sleep(ms: number): Promise<void> {
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      const signal = this.#abort.signal;
       function done(): void {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
