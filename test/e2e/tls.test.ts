@@ -185,6 +185,10 @@ describe('rtc-peer signal over TLS', () => {
     const noCa = startCli(['call', '--signal', 'https://127.0.0.1:1', '--ca', path.join(dir, 'nope.pem')]);
     expect((await noCa.exited).code).toBe(2);
     expect(noCa.stderr()).toMatch(/--ca .*nope\.pem: cannot read it \(ENOENT\)/);
+    // fetch() (the WHIP/WHEP client) takes extra CAs from the environment only: said, not ignored.
+    const whip = startCli(['call', '--whip', 'https://127.0.0.1:1/whip/x', '--ca', ca.caFile]);
+    expect((await whip.exited).code).toBe(2);
+    expect(whip.stderr()).toMatch(/--ca is for the signaling server's websocket; .*set NODE_EXTRA_CA_CERTS=/);
   }, 40_000);
 });
 

@@ -257,7 +257,7 @@ async function runPeer(
       records: record !== undefined,
     }),
     token: flags.token,
-    ...(flags.ca !== undefined ? { ca: readCa(flags.ca) } : {}),
+    ...(flags.ca !== undefined ? { ca: readCa(flags.ca, flags.whip ?? flags.whep) } : {}),
     rtcConfiguration,
     source,
     audioSource,
@@ -289,8 +289,16 @@ async function runPeer(
   });
 }
 
-/** The PEM text of `--ca FILE`; a TypeError (a bad command line) when it cannot serve. */
-export function readCa(file: string): string {
+/**
+ * The PEM text of `--ca FILE`; a TypeError (a bad command line) when it cannot serve, or beside
+ * `--whip`/`--whep` (`httpUrl`), whose client takes NODE_EXTRA_CA_CERTS.
+ */
+export function readCa(file: string, httpUrl?: string): string {
+  // The WHIP/WHEP client is fetch(), which takes its extra CAs from the environment only.
+  if (httpUrl !== undefined)
+    throw new TypeError(
+      `--ca is for the signaling server's websocket; for ${httpUrl} set NODE_EXTRA_CA_CERTS=${file} instead`,
+    );
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
