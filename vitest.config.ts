@@ -48,14 +48,14 @@ const REALTIME = [
   'test/e2e/whip-cli.test.ts',
   'test/e2e/whip-janus.test.ts',
   'test/peer/data-link.test.ts',
+  'test/e2e/data.test.ts',
+  'test/peer/peer-data.test.ts',
   // issue 15: a message flood against the server (the flooder cut within 1 s)
   'test/signal/flood.test.ts',
   'test/signal/origin.test.ts', // Chromium
   'test/signal/fuzz.test.ts', // 100,000 messages, in well under a minute
   'test/e2e/tls.test.ts', // calls over wss
   'test/web/tls.test.ts', // Chromium over https
-  'test/e2e/data.test.ts',
-  'test/peer/peer-data.test.ts',
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];

@@ -7,8 +7,8 @@
  *   --quick          a few seconds per run, small client counts; fails only when a figure is missing
  *   --only a,b       run only these sections: floor, rtc-peer, chromium, first-frame, stall, signaling,
  *                    impaired, viewers, cluster (two signaling servers on Redis beside one in memory), crashes,
- *                    flood (another room's relay beside a flooding client, issue 15),
- *                    data (data channel round trips and throughput, raw wrtc beside Chromium)
+ *                    data (data channel round trips and throughput, raw wrtc beside Chromium),
+ *                    flood (another room's relay beside a flooding client, issue 15)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -29,8 +29,8 @@ import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
-import { runFlood, type FloodResult } from './scenarios/flood.js';
 import { runChromiumData, runWrtcData, type DataPlan, type DataResult } from './scenarios/data.js';
+import { runFlood, type FloodResult } from './scenarios/flood.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
 import { runSignalingLoad } from './scenarios/signaling.js';
@@ -49,8 +49,8 @@ const SECTIONS = [
   'viewers',
   'cluster',
   'crashes',
-  'flood',
   'data',
+  'flood',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -74,10 +74,10 @@ interface Plan {
   cluster: { clients: number; rate: number; seconds: number; heldOfferTrials: number };
   /** Call starts per setup (loopback, network lab) for the crash rate. */
   crashStarts: number;
-  /** Seconds of probe relay per flood run (issue 15). */
-  floodSec: number;
   /** The data channel: round trips, and a throughput run per message size. */
   data: DataPlan;
+  /** Seconds of probe relay per flood run (issue 15). */
+  floodSec: number;
 }
 
 /** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
@@ -106,7 +106,6 @@ const FULL: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 3, windowSec: 15 },
   cluster: { clients: 10_000, rate: 500, seconds: 10, heldOfferTrials: 200 },
   crashStarts: startsFromEnv(500),
-  floodSec: 8,
   data: {
     pings: 2000,
     runs: [
@@ -114,6 +113,7 @@ const FULL: Plan = {
       { size: 16_384, count: 4000 },
     ],
   },
+  floodSec: 8,
 };
 
 const QUICK: Plan = {
@@ -128,7 +128,6 @@ const QUICK: Plan = {
   viewers: { counts: [1, 2, 4], width: 640, height: 480, rampSec: 2, windowSec: 5 },
   cluster: { clients: 200, rate: 100, seconds: 2, heldOfferTrials: 20 },
   crashStarts: startsFromEnv(20),
-  floodSec: 3,
   data: {
     pings: 200,
     runs: [
@@ -136,6 +135,7 @@ const QUICK: Plan = {
       { size: 16_384, count: 400 },
     ],
   },
+  floodSec: 3,
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -252,8 +252,8 @@ async function main(): Promise<number> {
   const impaired: ImpairedResult[] = [];
   const viewers: ViewersResult[] = [];
   const crashes: CrashStartsResult[] = [];
-  const flood: FloodResult[] = [];
   const data: DataResult[] = [];
+  const flood: FloodResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -354,6 +354,12 @@ async function main(): Promise<number> {
     await step(`crashes: ${plan.crashStarts} call starts on loopback and in the network lab`, () =>
       runCrashStarts(plan.crashStarts, (r) => void crashes.push(r)),
     );
+  if (only.has('data')) {
+    const d = plan.data;
+    const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
+    await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
+    await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
+  }
   if (only.has('flood')) {
     const setups: FloodResult['setup'][] = [
       'no flooder',
@@ -366,12 +372,6 @@ async function main(): Promise<number> {
         async () => void flood.push(await runFlood(setup, plan.floodSec)),
       );
   }
-  if (only.has('data')) {
-    const d = plan.data;
-    const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
-    await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
-    await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
-  }
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
@@ -383,8 +383,8 @@ async function main(): Promise<number> {
   print(media, firstFrame, signaling, stall, goals, impaired);
   printViewers(viewers);
   printCrashes(crashes);
-  printFlood(flood);
   printData(data);
+  printFlood(flood);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('crashes') && !crashes.some((r) => r.setup === 'loopback'))
     missing.push('crashes loopback');
@@ -403,14 +403,14 @@ async function main(): Promise<number> {
           )
         )
           missing.push(`impaired ${setup} ${loss} %`);
-  if (quick && only.has('flood'))
-    for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
   if (quick && only.has('data'))
     for (const setup of ['raw wrtc', 'chromium'] as const) {
       const r = data.find((x) => x.setup === setup);
       if (!r?.rttMs || r.runs.length !== plan.data.runs.length || r.runs.some((x) => !x.intact))
         missing.push(`data ${setup}`);
     }
+  if (quick && only.has('flood'))
+    for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
   const result = {
     mode: quick ? 'quick' : 'full',
     startedAt: startedAt.toISOString(),
@@ -424,8 +424,8 @@ async function main(): Promise<number> {
     impaired,
     viewers,
     crashes,
-    flood,
     data,
+    flood,
     goals,
     errors,
     missing,

@@ -15,19 +15,12 @@ export const PAGE_HTML = `<!doctype html>
 <body><script type="module" src="/page.js"></script></body></html>
 `;
 
-/** The page's script (an ES module). */
-export const PAGE_SCRIPT = `
-import { readBarcode, writeBarcode } from '/barcode.js';
-
-const q = new URLSearchParams(location.search);
-const role = q.get('role');
-const W = Number(q.get('w'));
-const H = Number(q.get('h'));
-const FPS = Number(q.get('fps'));
-const state = { framesSent: 0, framesReceived: 0, resolution: '', latencies: [], firstFrame: false };
-window.benchState = state;
-
-const pc = new RTCPeerConnection({ iceServers: [] });
+/**
+ * A bench page's peer connection, `pc`, and its signaling through the bench: candidates and descriptions out
+ * with `window.benchSignal(json)`, in with `window.benchReceive(json)` (an offer is answered). Shared by the
+ * pages of the media and the data benches.
+ */
+export const PAGE_SIGNALING = `const pc = new RTCPeerConnection({ iceServers: [] });
 pc.onicecandidate = (e) => {
   if (e.candidate && e.candidate.candidate)
     window.benchSignal(JSON.stringify({ event: 'candidate', candidate: e.candidate.toJSON() }));
@@ -43,7 +36,21 @@ window.benchReceive = async (json) => {
   } else if (m.event === 'candidate') {
     await pc.addIceCandidate(m.candidate);
   }
-};
+};`;
+
+/** The page's script (an ES module). */
+export const PAGE_SCRIPT = `
+import { readBarcode, writeBarcode } from '/barcode.js';
+
+const q = new URLSearchParams(location.search);
+const role = q.get('role');
+const W = Number(q.get('w'));
+const H = Number(q.get('h'));
+const FPS = Number(q.get('fps'));
+const state = { framesSent: 0, framesReceived: 0, resolution: '', latencies: [], firstFrame: false };
+window.benchState = state;
+
+${PAGE_SIGNALING}
 
 if (role === 'send') {
   const canvas = document.createElement('canvas');

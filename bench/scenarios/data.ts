@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import ts from 'typescript';
+import { PAGE_SIGNALING } from '../browser/page.js';
 import { CHROMIUM_ARGS } from '../../test/helpers/browser.js';
 import { systemCommand } from '../../test/system/find-command.js';
 import { Child, ROOT, compileChild } from '../lib/child.js';
@@ -91,21 +92,7 @@ const PAGE_SCRIPT = `
 import { measure, echo } from '/data-probe.js';
 const q = new URLSearchParams(location.search);
 const plan = JSON.parse(q.get('plan'));
-const pc = new RTCPeerConnection({ iceServers: [] });
-pc.onicecandidate = (e) => {
-  if (e.candidate && e.candidate.candidate)
-    window.benchSignal(JSON.stringify({ event: 'candidate', candidate: e.candidate.toJSON() }));
-};
-window.benchReceive = async (json) => {
-  const m = JSON.parse(json);
-  if (m.event === 'sdp') {
-    await pc.setRemoteDescription(m.sdp);
-    if (m.sdp.type === 'offer') {
-      await pc.setLocalDescription(await pc.createAnswer());
-      window.benchSignal(JSON.stringify({ event: 'sdp', sdp: pc.localDescription.toJSON() }));
-    }
-  } else if (m.event === 'candidate') await pc.addIceCandidate(m.candidate);
-};
+${PAGE_SIGNALING}
 if (q.get('role') === 'measure') {
   const channel = pc.createDataChannel('rtc-peer', { ordered: true });
   channel.onopen = () => measure(channel, plan.pings, plan.runs).then(

@@ -182,7 +182,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
     }
     const links = [...this.#live.values()]
       .filter((l) => l.data !== undefined && l.ending === undefined)
-      .map((l) => l.data as DataLink);
+      .map((l) => l.data as DataLink)
+      .filter((link) => link.channel.readyState !== 'closed');
     if (links.length === 0) {
       this.#held.push(text);
       if (this.#held.length > limits.maxQueued) {
@@ -224,10 +225,13 @@ export class Peer extends TypedEmitter<PeerEvents> {
     link.on('message', (text) => this.emit('data', text, call, from));
     link.on('open', () => this.emit('data-open', call, from));
     link.on('dropped', (count, total) => this.emit('warning', { kind: 'data-dropped', call, count, total }));
-    link.on('drain', () => {
+    // A channel that drained, or closed (the other side closed it while the call goes on), holds no one up.
+    const release = (): void => {
       this.#full.delete(link);
       this.#maybeDrain();
-    });
+    };
+    link.on('drain', release);
+    link.on('close', release);
     for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
     this.#maybeDrain();
   }
@@ -731,7 +735,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
       this.#end(live, 'peer-vanished');
       return;
     }
-    if (live.downSince > 0 && now - live.downSince >= ICE_DOWN_TIMEOUT_MS) {
+    // Down: the connection says so, and no packet came since. wrtc's state can stay `disconnected` while a
+    // restarted path carries media again (seen once after a lab blackout: 31 fps received, then ended as
+    // ice-failed), so the packets have the last word.
+    if (live.downSince > 0 && now - Math.max(live.downSince, live.lastPacketAt) >= ICE_DOWN_TIMEOUT_MS) {
       this.#end(live, 'ice-failed');
       return;
     }

@@ -3,6 +3,10 @@
  * on loopback, lines written to their standard input, what the other side prints on stdout read back. In
  * words mode stdout must carry the data messages and nothing else (`rtc-peer answer --data | my-controller`).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { killAll, startCli, startSignalCli, type CliProcess } from '../helpers/cli.js';
 
@@ -202,5 +206,54 @@ describe('rtc-peer call/answer --data', { timeout: 120_000 }, () => {
     expect(call.events.filter((e) => e.event === 'call')).toHaveLength(1);
     await endBoth(call, answer);
     expect(answer.stdout()).toBe(`${sent('down').join('\n')}\n`);
+  });
+
+  test('--data-in FIFO: writer after writer, each line sent; the FIFO never ends the input', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-data-'));
+    try {
+      const fifo = path.join(dir, 'cmd');
+      execFileSync('mkfifo', [fifo]);
+      const { url } = await startSignalCli();
+      const call = caller(url, 'data-fifo', ['--once', '--data-in', fifo]);
+      const answer = answerer(url, 'data-fifo');
+      await waitForWords(call, /data channel open/);
+      // Two writers, one after the other, as `echo forward > cmd` twice.
+      writeFileSync(fifo, 'forward\n');
+      writeFileSync(fifo, 'left\nstop\n');
+      expect(await waitForLines(answer, 3)).toEqual(['forward', 'left', 'stop']);
+      expect(call.stderr()).not.toMatch(/ended after/);
+      await endBoth(call, answer);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an answerer with --data whose caller has none says so; the call goes on', async () => {
+    const { url } = await startSignalCli();
+    const call = startCli(['call', '--signal', url, '--room', 'data-none', '--once', ...NO_STUN, ...LIGHT]);
+    const answer = answerer(url, 'data-none', ['--json']);
+    const warning = await answer.waitFor('warning', 20_000, (e) => e.kind === 'no-data-channel');
+    expect(warning.message).toBe('call 1: the caller opened no data channel (run it with --data too)');
+    await answer.waitFor('first-frame', 20_000);
+    await endBoth(call, answer);
+  });
+
+  test('bad --data flags are a bad command line (exit 2), said before anything starts', async () => {
+    const run = async (args: string[]): Promise<{ code: number | null; stderr: string }> => {
+      const p = startCli(args);
+      const { code } = await p.exited;
+      return { code, stderr: p.stderr() };
+    };
+    const missing = await run(['answer', '--data', '--data-in', '/nonexistent/cmd', '--stun', 'none']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      '--data-in /nonexistent/cmd: no such file (make a FIFO with mkfifo, or give a file)',
+    );
+    const alone = await run(['answer', '--data-in', '/dev/null']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--data-in needs --data');
+    const restart = await run(['answer', '--data', '--restart']);
+    expect(restart.code).toBe(2);
+    expect(restart.stderr).toContain('with --restart, give --data-in FIFO');
   });
 });

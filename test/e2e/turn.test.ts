@@ -83,10 +83,10 @@ describe('TURN', () => {
     );
   }, 40_000);
 
-  test('relay only with a wrong TURN password: coturn refuses both peers, so no path and no media', async () => {
+  test('relay only with a wrong TURN password: coturn refuses both peers, so no path and no media; the call ends saying so', async () => {
     turn = await startTurnServer();
     const relay = ['--stun', 'none', '--turn', turn.url, '--turn-user', turn.user, '--turn-pass', 'wrong'];
-    relay.push('--ice-transport-policy', 'relay');
+    relay.push('--ice-transport-policy', 'relay', '--ice-timeout', '3');
     const { url } = await startSignalCli();
     const answerer = startCli(['answer', '--signal', url, '--room', 'w', '--once', ...relay]);
     await answerer.waitFor('joined');
@@ -95,6 +95,13 @@ describe('TURN', () => {
     // The reason, from coturn: each peer's authenticated ALLOCATE refused (401) for the wrong password. The
     // first, unauthenticated ALLOCATE of every client gets a 401 too, by design: that one does not count.
     await waitForTurn(turn, 'both peers refused', (l) => l.badCredentials >= 2);
+    // The peers say so: the call ends after --ice-timeout, naming the refusal and what to do.
+    const warning = await answerer.waitFor('warning', 10_000, (e) => e.kind === 'ice-timeout');
+    expect(warning.ice).toMatchObject({ local: { relay: 0 }, stun: 'none', turn: 'refused' });
+    expect(String(warning.message)).toMatch(
+      /TURN refused our credentials\): check --turn-user and --turn-pass/,
+    );
+    expect(await answerer.waitFor('call-ended', 5000)).toMatchObject({ reason: 'ice-timeout' });
     caller.child.kill('SIGINT');
     answerer.child.kill('SIGINT');
     expect((await caller.exited).code).toBe(0);

@@ -4,7 +4,9 @@
  * this lab: raw libwebrtc is back 0.2 s or 2.3 s after the link (the second when the receiver's keyframe
  * request goes out only with its next connectivity check), rtc-peer 1.6-6.0 s. What lands it is in
  * docs/network-lab.md, "blackout": an ICE restart by the caller when the selected pair comes back from
- * `disconnected` (protocol v2) or a keyframe request on that transition.
+ * `disconnected` (protocol v2) or a keyframe request on that transition. Rerun 2026-12-02 (load ~10): 4.2 s;
+ * the caller's restart 2 s into the blackout comes back around the link's return and the picture dips again
+ * after it (docs/network-lab.md, "blackout", has the figures and what to try next).
  */
 import { test } from 'vitest';
 import { blackoutCall } from '../blackout.js';
