@@ -54,6 +54,8 @@ const REALTIME = [
   'test/signal/flood.test.ts',
   'test/signal/origin.test.ts', // Chromium
   'test/signal/fuzz.test.ts', // 100,000 messages, in well under a minute
+  'test/e2e/tls.test.ts', // calls over wss
+  'test/web/tls.test.ts', // Chromium over https
   // the network lab: calls through namespaces, NATs, loss and rate caps
   'test/net/*.test.ts',
 ];

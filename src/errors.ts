@@ -125,6 +125,21 @@ export class SignalError extends RtcPeerError {
   }
 }
 
+/**
+ * A TLS certificate or key that cannot serve (`TLS_FILE_UNREADABLE`, `TLS_BAD_CERT`, `TLS_BAD_KEY`,
+ * `TLS_KEY_MISMATCH`): `path` names the file. Remedy: the message says which file and what to fix.
+ */
+export class TlsError extends RtcPeerError {
+  constructor(
+    code: 'TLS_FILE_UNREADABLE' | 'TLS_BAD_CERT' | 'TLS_BAD_KEY' | 'TLS_KEY_MISMATCH',
+    message: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 /** The signaling server could not listen (e.g. the port is taken). */
 export class ListenError extends RtcPeerError {
   constructor(

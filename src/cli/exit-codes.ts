@@ -5,6 +5,7 @@ import {
   ListenError,
   RecordingPathError,
   SignalError,
+  TlsError,
 } from '../errors.js';
 
 /**
@@ -29,6 +30,8 @@ export const ExitCode = {
 const CODES: ReadonlyArray<[new (...args: never[]) => Error, number]> = [
   // Invalid options throw TypeError at construction: a bad command line.
   [TypeError, ExitCode.USAGE],
+  // A certificate or key file that cannot serve: a bad --cert/--key, fixed on the command line.
+  [TlsError, ExitCode.USAGE],
   [SignalError, ExitCode.SIGNALING],
   [ListenError, ExitCode.SIGNALING],
   [FfmpegNotFoundError, ExitCode.MEDIA],

@@ -328,6 +328,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       room: this.#o.room,
       token,
       connectTimeoutMs,
+      ...(this.#o.ca !== undefined ? { tls: { ca: this.#o.ca } } : {}),
     });
     this.#room = room;
     return room;

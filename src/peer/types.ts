@@ -42,6 +42,11 @@ export interface PeerOptions {
    */
   token?: string;
   /**
+   * For an `https://` signaling server with a certificate Node does not trust (self-signed, a private
+   * CA): the PEM CA certificate(s) to trust. Default: Node's CAs (and NODE_EXTRA_CA_CERTS).
+   */
+  ca?: string;
+  /**
    * Time to wait for the first connection to the signaling server (with WHIP/WHEP: for the first session),
    * retries included, ms. Default: the client's, 10000 (WHIP/WHEP: 15000).
    */

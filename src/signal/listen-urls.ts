@@ -16,7 +16,7 @@ export interface ListenUrls {
 
 /**
  * The URLs (origins, no path) of a server on `host:port`, from this machine's network interfaces (as
- * `os.networkInterfaces()` gives them). `0.0.0.0` listens on every IPv4 address, `::` on every IPv6 and IPv4
+ * `os.networkInterfaces()` gives them), with `scheme` `https` for a server with a certificate. `0.0.0.0` listens on every IPv4 address, `::` on every IPv6 and IPv4
  * address (link-local IPv6 ones are left out: they need a zone id a browser will not take).
  *
  * @example
@@ -27,9 +27,10 @@ export function listenUrls(
   host: string,
   port: number,
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+  scheme: 'http' | 'https' = 'http',
 ): ListenUrls {
   const url = (address: string): string =>
-    `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   const wildcardV4 = host === '0.0.0.0' || host === '';
   const wildcardV6 = host === '::';
   if (!wildcardV4 && !wildcardV6) {

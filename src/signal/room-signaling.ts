@@ -51,6 +51,11 @@ export interface RoomSignalingOptions {
   token?: string;
   /** HTTP headers of the connection request (Node only; the WHIP/WHEP bridge names its client). Default: none. */
   headers?: Record<string, string>;
+  /**
+   * For an `https://` server: the CA certificates (PEM) to trust besides Node's (and NODE_EXTRA_CA_CERTS),
+   * e.g. a self-signed server's own certificate (`--ca FILE`). Default: Node's.
+   */
+  tls?: SignalTlsOptions;
   /** This client's session (16..128 of `[A-Za-z0-9_-]`), kept for its life. Default: 128 random bits. */
   session?: string;
   /** Bound on the first connection, retries included, in ms. Default 10000. */
@@ -79,8 +84,73 @@ export const ROOM_SIGNALING_DEFAULTS = {
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** TLS options of a client's connection to an `https://` signaling server. */
+export interface SignalTlsOptions {
+  /** PEM CA certificates to trust, besides Node's. Default: Node's (with NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  /** False: do not check the server's certificate (only the WHIP bridge, to its own server). Default true. */
+  rejectUnauthorized?: boolean;
+}
+
 /** The `connect_error` messages of a refused handshake (docs/protocol.md), by their code. */
 const HANDSHAKE_REFUSALS = /^(UNAUTHORIZED|TOO_MANY_CONNECTIONS|FORBIDDEN_ORIGIN|RATE_LIMITED)\b/;
+
+/** Node's codes for a server certificate it does not accept. */
+const UNTRUSTED_CERT = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_UNTRUSTED',
+]);
+
+/**
+ * A failed connection attempt as a {@link SignalError}: a refused handshake by its code (the token, the
+ * server's limits); a certificate problem as `TLS`, saying what to do (`--ca`, renew, the URL's name), and
+ * a plain client to a TLS server or the reverse, as such; anything else `UNREACHABLE` (retried).
+ */
+export function connectError(url: string, error: Error & { description?: unknown }): SignalError {
+  const refused = HANDSHAKE_REFUSALS.exec(error.message)?.[1];
+  if (refused !== undefined)
+    return new SignalError(refused, `signaling server ${url} refused us: ${error.message}`, url);
+  // socket.io-client's TransportError carries the websocket's own error (Node's, with its code).
+  // (in Node, an ErrorEvent of `ws` whose `error` is Node's error).
+  const d = error.description;
+  const inner = typeof d === 'object' && d !== null && 'error' in d ? d.error : d;
+  const cause = inner instanceof Error ? (inner as NodeJS.ErrnoException) : undefined;
+  const code = cause?.code ?? '';
+  const detail = cause?.message.split('\n')[0] ?? error.message;
+  const tls = (message: string): SignalError =>
+    new SignalError('TLS', `signaling server ${url}: ${message}`, url, { cause });
+  if (UNTRUSTED_CERT.has(code))
+    return tls(
+      `its certificate is not trusted (${detail}); for a self-signed server or a private CA, pass ` +
+        '--ca FILE with the CA certificate (or set NODE_EXTRA_CA_CERTS=FILE)',
+    );
+  if (code === 'CERT_HAS_EXPIRED')
+    return tls(`its certificate has expired (${detail}); the server must renew it (then kill -HUP it)`);
+  if (code === 'CERT_NOT_YET_VALID')
+    return tls(`its certificate is not valid yet (${detail}); check the clocks of both machines`);
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return tls(
+      `its certificate does not name this host (${detail}); use a URL with a name or address the ` +
+        'certificate lists',
+    );
+  if (url.startsWith('https:') && code === 'EPROTO' && /wrong version number/.test(detail))
+    return tls(`it does not speak TLS (${detail}); use http:// for this server`);
+  if (url.startsWith('http:') && (code === 'ECONNRESET' || detail === 'socket hang up'))
+    return new SignalError(
+      'UNREACHABLE',
+      `${detail}: the server closed the connection at once; if it serves TLS (rtc-peer signal --cert), ` +
+        `use ${url.replace(/^http:/, 'https:')}`,
+      url,
+      { cause },
+    );
+  return new SignalError('UNREACHABLE', detail === 'websocket error' ? error.message : detail, url, {
+    cause,
+  });
+}
 type Joined = Extract<SignalingEvent, { type: 'joined' }>;
 
 /** A fresh session: 128 random bits, base64url. */
@@ -111,6 +181,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
 
   readonly #token: string | undefined;
   readonly #headers: Record<string, string> | undefined;
+  readonly #tls: SignalTlsOptions;
   readonly #session: string;
   readonly #connectTimeoutMs: number;
   readonly #offers: boolean;
@@ -159,6 +230,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
     this.room = room;
     this.#token = options.token;
     this.#headers = options.headers;
+    this.#tls = options.tls ?? {};
     this.#session = session;
     this.#connectTimeoutMs = timeout;
     this.#offers = options.offers === true && options.role === 'answerer';
@@ -268,7 +340,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   async #firstJoin(): Promise<Joined> {
     const deadline = performance.now() + this.#connectTimeoutMs;
     let attempts = 0;
-    let lastError: string;
+    let lastError = '';
     for (;;) {
       if (this.#closing) throw this.#closedError('connect');
       attempts++;
@@ -280,7 +352,10 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
         // A failed attempt leaves nothing behind (no socket keeping the process alive).
         this.#dropSocket();
         if (error instanceof SignalError && error.code !== 'UNREACHABLE') throw error;
-        lastError = (error as Error).message;
+        // The last attempt may be cut to a millisecond by the deadline: its timeout says less than what
+        // an attempt before it met.
+        const message = (error as Error).message;
+        if (attempts === 1 || !/^no answer from /.test(message)) lastError = message;
         log('%s: attempt %d failed: %s', this.url, attempts, lastError);
       }
       const wait = Math.min(this.#backoff(attempts), deadline - performance.now());
@@ -313,6 +388,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       timeout: timeoutMs,
       auth: this.#token === undefined ? {} : { token: this.#token },
       ...(this.#headers !== undefined ? { extraHeaders: this.#headers } : {}),
+      ...this.#tls,
     });
     this.#socket = socket;
     await new Promise<void>((resolve, reject) => {
@@ -330,15 +406,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       };
       const onConnect = (): void => done();
       this.#wake = () => done(this.#closedError('connect'));
-      // A refusal at the handshake (the token, the server's limits) says so; anything else is unreachable.
-      const onError = (error: Error): void => {
-        const refused = HANDSHAKE_REFUSALS.exec(error.message)?.[1];
-        done(
-          refused !== undefined
-            ? new SignalError(refused, `signaling server ${url} refused us: ${error.message}`, url)
-            : new SignalError('UNREACHABLE', error.message, url),
-        );
-      };
+      const onError = (error: Error): void => done(connectError(url, error));
       socket.on('connect', onConnect);
       socket.on('connect_error', onError);
       socket.connect();

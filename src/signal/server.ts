@@ -5,6 +5,7 @@
  * rooms are shared with the other servers of that Redis (cluster.ts, redis-registry.ts).
  */
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Server } from 'socket.io';
@@ -24,6 +25,7 @@ import { RoomRegistry, type Registry } from './room-registry.js';
 import type { SerialQueue } from './serial-queue.js';
 import { checkOrigin } from './origin.js';
 import { ServerGuard, plainAddress, type RefusalCounts } from './server-guard.js';
+import { loadTls, type LoadedTls, type TlsFiles } from './tls.js';
 import type { AllowedOrigins } from './whip/cors.js';
 import { WhipEndpoints, type HttpRefusal, type WhipEndpointOptions } from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
@@ -102,6 +104,15 @@ export interface SignalServerOptions {
    * writes them to stderr). Default: the `rtc-peer:signal:guard` debug log only.
    */
   securityLog?: (line: string) => void;
+  /**
+   * Serve https and wss with this certificate and key (PEM files; tls.ts): the page, `/healthz`,
+   * `/metrics`, WHIP/WHEP and the websocket. Read again by {@link SignalServer.reloadTls} (SIGHUP in the
+   * CLI). Default: none (plain http and ws).
+   *
+   * @example
+   * tls: { certFile: '/etc/rtc-peer/cert.pem', keyFile: '/etc/rtc-peer/key.pem' }
+   */
+  tls?: TlsFiles;
 }
 
 /** Events of a {@link SignalServer}. */
@@ -141,6 +152,14 @@ export interface SignalServer {
   warnings: readonly string[];
   /** Disconnects every client and stops listening. Idempotent; concurrent calls share one promise. */
   close(): Promise<void>;
+  /**
+   * With `tls`: reads the certificate and key again and serves them to new connections; connections (and
+   * calls) in progress go on. Throws {@link TlsError} (and keeps serving the previous ones) when the new
+   * files cannot serve. Without `tls`: a TypeError.
+   */
+  reloadTls(): LoadedTls;
+  /** With `tls`: the certificate served now. */
+  readonly certificate: LoadedTls | undefined;
   /** Current counts, as served on `/healthz`. */
   stats(): SignalServerStats;
   /** Whether it can serve now, as served on `/readyz`. */
@@ -177,6 +196,9 @@ export const SIGNAL_SERVER_DEFAULTS = {
 export async function startSignalServer(options: SignalServerOptions = {}): Promise<SignalServer> {
   const o = resolveOptions(options);
   const limits = resolveLimits(options.limits);
+  // The certificate is checked before anything listens: a wrong file is a clear error, not a dead port.
+  let certificate = o.tls === undefined ? undefined : loadTls(o.tls);
+  const scheme = certificate === undefined ? 'http' : 'https';
   let startedAt = performance.now();
   let closing: Promise<void> | undefined;
   let shuttingDown = false;
@@ -205,13 +227,18 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     ...o.whip,
     admit: (req) => admitHttp(req),
     bridgeHeaders: (req) => guard.bridgeHeaders(plainAddress(req)),
+    // The bridges connect to this very listening socket: over TLS they need not check its certificate
+    // (which names the server's public host, not the loopback address they dial).
+    ...(certificate !== undefined ? { tlsSelf: true } : {}),
   });
-  const http = createServer(
-    httpRoutes(
-      { health: () => stats(), readiness, metrics: () => metricsText() },
-      whip.handler(o.httpHandler),
-    ),
+  const routes = httpRoutes(
+    { health: () => stats(), readiness, metrics: () => metricsText() },
+    whip.handler(o.httpHandler),
   );
+  const http =
+    certificate === undefined
+      ? createServer(routes)
+      : createHttpsServer({ cert: certificate.cert, key: certificate.key }, routes);
   // A request (body included) has 30 s, its headers 10 s: a slow body is not held for Node's 300 s.
   http.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
   http.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
@@ -322,8 +349,8 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   http.on('error', (error) => log('http server error: %O', error));
 
   const realPort = (http.address() as AddressInfo).port;
-  whip.attach(`http://${displayHost(o.host)}:${realPort}`);
-  const warnings: string[] = [];
+  whip.attach(`${scheme}://${displayHost(o.host)}:${realPort}`);
+  const warnings: string[] = [...(certificate?.warnings ?? [])];
   if (o.token === undefined && !isLoopback(o.host)) {
     warnings.push(
       `listening on ${o.host} without a token: anyone who can reach this port can join a room and watch the ` +
@@ -358,7 +385,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   }
 
   return {
-    url: `http://${displayHost(o.host)}:${realPort}`,
+    url: `${scheme}://${displayHost(o.host)}:${realPort}`,
     host: o.host,
     port: realPort,
     warnings,
@@ -366,6 +393,18 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     readiness,
     nodeId,
     events,
+    get certificate() {
+      return certificate;
+    },
+    reloadTls() {
+      if (o.tls === undefined) throw new TypeError('reloadTls(): this server was started without tls');
+      const next = loadTls(o.tls);
+      // New connections get the new certificate; established ones (calls in progress) are not touched.
+      (http as HttpsServer).setSecureContext({ cert: next.cert, key: next.key });
+      certificate = next;
+      log('certificate reloaded: %s, valid to %s', next.names, next.validTo.toISOString());
+      return next;
+    },
     close() {
       closing ??= (async () => {
         shuttingDown = true;
@@ -396,7 +435,8 @@ type OptionalOptions =
   | 'allowOrigin'
   | 'whip'
   | 'limits'
-  | 'securityLog';
+  | 'securityLog'
+  | 'tls';
 type ResolvedOptions = Required<Omit<SignalServerOptions, OptionalOptions>> &
   Pick<SignalServerOptions, OptionalOptions>;
 

@@ -32,15 +32,17 @@ export const ARTIFACTS_DIR = path.resolve(
 
 /**
  * Launches headless Chromium: Debian's `chromium` (test/system/packages.ts; `RTC_PEER_CHROMIUM` points
- * elsewhere). Throws (never skips) when the browser is missing: the interop tests are part of the suite, in CI
+ * elsewhere), with `home` as its HOME (its NSS database of trusted CAs). Throws (never skips) when the browser is missing: the interop tests are part of the suite, in CI
  * and on a developer machine alike.
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(options: { home?: string } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: systemCommand('chromium'),
     args: CHROMIUM_ARGS,
     headless: true,
     timeout: 20_000,
+    // Chromium on Linux trusts the CAs of $HOME/.pki/nssdb: a test's own HOME trusts a test CA (certs.ts).
+    ...(options.home !== undefined ? { env: { ...process.env, HOME: options.home } } : {}),
   });
 }
 

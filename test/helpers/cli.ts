@@ -171,6 +171,6 @@ export async function startSignalCli(
   // tests run an open server there on purpose.
   const open = !/^127\./.test(host) && !extra.includes('--token') ? ['--open'] : [];
   const proc = startCli(['signal', '--host', host, '--port', '0', ...open, ...extra], { netns: where.netns });
-  const m = await proc.waitForLine(/listening on (http:\/\/\S+)/);
+  const m = await proc.waitForLine(/listening on (https?:\/\/\S+)/);
   return { proc, url: m[1] ?? '' };
 }

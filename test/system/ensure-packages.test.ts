@@ -83,6 +83,8 @@ describe('plan', () => {
         'janus-tools',
         'redis-server',
         'haproxy',
+        'openssl',
+        'libnss3-tools',
       ],
     });
     expect(aptCommands('/usr/bin/apt-get', ['chromium', 'coturn'])).toEqual([
@@ -102,9 +104,11 @@ describe('plan', () => {
         "relay tests), iproute2 (the network lab and the STUN test's NAT), nftables (the network lab's NATs " +
         "and loss, the STUN test's NAT), conntrack (the network lab's NAT mappings), janus (the WHIP tests " +
         "against a real SFU), janus-tools (the WHIP tests, to convert Janus's recordings), redis-server " +
-        '(several signaling servers sharing rooms), haproxy (clients failing over behind a load balancer); ' +
+        '(several signaling servers sharing rooms), haproxy (clients failing over behind a load balancer), ' +
+        'openssl (the TLS tests, which make their certificates), libnss3-tools (the TLS browser test: ' +
+        'Chromium trusts the test CA through an NSS database of its own); ' +
         'run: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium coturn ' +
-        'iproute2 nftables conntrack janus janus-tools redis-server haproxy',
+        'iproute2 nftables conntrack janus janus-tools redis-server haproxy openssl libnss3-tools',
     });
     expect(installCommandLine(['coturn'], { isRoot: false })).toBe(
       '(as root) apt-get update && apt-get install -y --no-install-recommends coturn',
@@ -121,10 +125,12 @@ describe('plan', () => {
         "(Debian's conntrack: the network lab's NAT mappings), janus (Debian's janus: the WHIP tests against " +
         "a real SFU), janus-pp-rec (Debian's janus-tools: the WHIP tests, to convert Janus's recordings), " +
         "redis-server (Debian's redis-server: several signaling servers sharing rooms), haproxy (Debian's " +
-        'haproxy: clients failing over behind a load balancer); darwin has no apt-get to install them, so ' +
+        "haproxy: clients failing over behind a load balancer), openssl (Debian's openssl: the TLS tests, " +
+        "which make their certificates), certutil (Debian's libnss3-tools: the TLS browser test: Chromium " +
+        'trusts the test CA through an NSS database of its own); darwin has no apt-get to install them, so ' +
         'install them yourself and put them on PATH, or set RTC_PEER_CHROMIUM, RTC_PEER_TURNSERVER, ' +
         'RTC_PEER_IP, RTC_PEER_TC, RTC_PEER_NFT, RTC_PEER_CONNTRACK, RTC_PEER_JANUS, RTC_PEER_JANUS_PP_REC, ' +
-        'RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY to their paths',
+        'RTC_PEER_REDIS_SERVER, RTC_PEER_HAPROXY, RTC_PEER_OPENSSL, RTC_PEER_CERTUTIL to their paths',
     });
   });
 
@@ -257,8 +263,10 @@ describe('on a machine that lacks the packages, for a user who is not root', () 
   const expected = readHost().aptGet
     ? 'rtc-peer tests: missing Debian packages chromium (browser interop tests and bench), coturn (TURN relay ' +
       "tests), janus (the WHIP tests against a real SFU), janus-tools (the WHIP tests, to convert Janus's " +
-      'recordings), redis-server (several signaling servers sharing rooms); run: (as root) apt-get update && ' +
-      'apt-get install -y --no-install-recommends chromium coturn janus janus-tools redis-server'
+      'recordings), redis-server (several signaling servers sharing rooms), openssl (the TLS tests, which ' +
+      'make their certificates), libnss3-tools (the TLS browser test: Chromium trusts the test CA through ' +
+      'an NSS database of its own); run: (as root) apt-get update && apt-get install -y ' +
+      '--no-install-recommends chromium coturn janus janus-tools redis-server openssl libnss3-tools'
     : undefined;
 
   it('the script prints one line with the command to run and exits 1', { timeout: 30_000 }, async () => {

@@ -38,6 +38,12 @@ export const SYSTEM_PACKAGES = [
   },
   { name: 'redis-server', provides: ['redis-server'], usedBy: 'several signaling servers sharing rooms' },
   { name: 'haproxy', provides: ['haproxy'], usedBy: 'clients failing over behind a load balancer' },
+  { name: 'openssl', provides: ['openssl'], usedBy: 'the TLS tests, which make their certificates' },
+  {
+    name: 'libnss3-tools',
+    provides: ['certutil'],
+    usedBy: 'the TLS browser test: Chromium trusts the test CA through an NSS database of its own',
+  },
 ] as const satisfies readonly SystemPackage[];
 
 /** A command one of the listed packages provides: what `systemCommand()` accepts. */

@@ -3,6 +3,7 @@
  * of the two is defined here and turned into the peer's options here (the parsing of values in
  * `../options.ts` and `../ice-flags.ts`).
  */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
@@ -29,6 +30,7 @@ export interface PeerFlags {
   /** Each `--signal` given (or the default), each possibly a comma-separated list. */
   signal: string | string[];
   room: string;
+  ca?: string;
   /** `call --whip URL`: publish to a WHIP endpoint instead of a room. */
   whip?: string;
   /** `answer --whep URL`: watch a WHEP endpoint instead of a room. */
@@ -131,6 +133,11 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
         '--token <secret>',
         'token the signaling server requires (with --whip/--whep: sent as Authorization: Bearer)',
       ).env('RTC_PEER_TOKEN'),
+    )
+    .option(
+      '--ca <file>',
+      'PEM certificate(s) to trust for an https:// signaling server (self-signed, a private CA); ' +
+        'NODE_EXTRA_CA_CERTS works too',
     )
     .option('--device <device>', 'camera: /dev/videoN (Linux), index or name (macOS), name (Windows)')
     .option('--input-format <fmt>', 'camera pixel format, e.g. mjpeg, yuyv422, h264 (with --device)')
@@ -250,6 +257,7 @@ async function runPeer(
       records: record !== undefined,
     }),
     token: flags.token,
+    ...(flags.ca !== undefined ? { ca: readCa(flags.ca, flags.whip ?? flags.whep) } : {}),
     rtcConfiguration,
     source,
     audioSource,
@@ -279,6 +287,30 @@ async function runPeer(
     const failed = summary.calls.some((c) => c.reason === 'media-ended' || c.reason === 'error');
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   });
+}
+
+/**
+ * The PEM text of `--ca FILE`; a TypeError (a bad command line) when it cannot serve, or beside
+ * `--whip`/`--whep` (`httpUrl`), whose client takes NODE_EXTRA_CA_CERTS.
+ */
+export function readCa(file: string, httpUrl?: string): string {
+  // The WHIP/WHEP client is fetch(), which takes its extra CAs from the environment only.
+  if (httpUrl !== undefined)
+    throw new TypeError(
+      `--ca is for the signaling server's websocket; for ${httpUrl} set NODE_EXTRA_CA_CERTS=${file} instead`,
+    );
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new TypeError(`--ca ${file}: cannot read it (${code}); give the PEM certificate to trust`, {
+      cause: error,
+    });
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new TypeError(`--ca ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  return text;
 }
 
 /**

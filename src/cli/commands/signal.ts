@@ -23,6 +23,8 @@ export interface SignalFlags {
   limit: string[];
   allowOrigin: string[];
   open?: boolean;
+  cert?: string;
+  key?: string;
   json?: boolean;
 }
 
@@ -62,6 +64,15 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
       'serve without a token even on a non-loopback address (anyone who reaches the port can watch); ' +
         'without it, such a server gets a generated token',
     )
+    .addOption(
+      new Option(
+        '--cert <file>',
+        'serve https and wss with this PEM certificate (full chain); with --key',
+      ).env('RTC_PEER_CERT'),
+    )
+    .addOption(
+      new Option('--key <file>', 'the PEM private key of --cert; SIGHUP reloads both').env('RTC_PEER_KEY'),
+    )
     .option('--json', 'print the listening line as JSON')
     .addHelpText(
       'after',
@@ -73,16 +84,25 @@ Examples:
   rtc-peer signal --max-viewers 8
   rtc-peer signal --limit connectionsPerAddress=64 --limit heldBytes=256Mi
   RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
-  rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)`,
+  rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)
+  rtc-peer signal --cert cert.pem --key key.pem      # https and wss; kill -HUP reloads the certificate`,
     )
     .action((flags: SignalFlags) => done(runSignal(flags)));
 }
 
 async function runSignal(flags: SignalFlags): Promise<number> {
   // SIGHUP (a closed terminal, or an operator's reload) does not end the server; installed before the
-  // listening line, which is when a supervisor may start sending signals.
-  const onHangup = (): void => undefined;
+  // listening line, which is when a supervisor may start sending signals. With --cert, it reloads the
+  // certificate (connections in progress keep theirs).
+  let reload = (): void => undefined;
+  const onHangup = (): void => reload();
   process.on('SIGHUP', onHangup);
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw new TypeError(
+      `${flags.cert === undefined ? '--key' : '--cert'} needs ${flags.cert === undefined ? '--cert' : '--key'}: ` +
+        'TLS takes both the certificate and its private key',
+    );
+  }
   const port = parsePort('--port', flags.port);
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
   const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
@@ -108,7 +128,27 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     // Refused connections and messages, one line each (rate-limited): an operator sees an attack.
     securityLog: (line) => process.stderr.write(`rtc-peer: security: ${line}\n`),
     httpHandler: webPageHandler(),
+    ...(flags.cert !== undefined && flags.key !== undefined
+      ? { tls: { certFile: flags.cert, keyFile: flags.key } }
+      : {}),
   });
+  if (server.certificate !== undefined) {
+    reload = () => {
+      try {
+        const next = server.reloadTls();
+        const event = { event: 'certificate', names: next.names, validTo: next.validTo.toISOString() };
+        if (flags.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+        process.stderr.write(
+          `rtc-peer: signal: certificate reloaded (${next.names}, valid to ${event.validTo})\n`,
+        );
+        for (const warning of next.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
+      } catch (error) {
+        process.stderr.write(
+          `rtc-peer: signal: certificate NOT reloaded, still serving the previous one: ${(error as Error).message}\n`,
+        );
+      }
+    };
+  }
   for (const warning of server.warnings) process.stderr.write(`rtc-peer: warning: ${warning}\n`);
   // With --redis: say when this server stops being able to serve (Redis away) and when it can again.
   server.events.on('readiness', (ready: boolean, reason: string) => {
@@ -116,7 +156,12 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     process.stderr.write(`rtc-peer: signal: ${ready ? 'ready' : 'NOT READY'}: ${reason}\n`);
   });
   // Where this machine and others reach it: the page's URLs, as Vite prints Local and Network.
-  const urls = listenUrls(server.host, server.port, networkInterfaces());
+  const urls = listenUrls(
+    server.host,
+    server.port,
+    networkInterfaces(),
+    server.certificate === undefined ? 'http' : 'https',
+  );
   process.stdout.write(
     flags.json
       ? `${JSON.stringify({ ...listeningEvent(server.url, urls), ...(generated ? { token: generated } : {}) })}\n`

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { SignalError } from '../../errors.js';
 import { logger } from '../../util/log.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
-import { RoomSignaling } from '../room-signaling.js';
+import { RoomSignaling, type SignalTlsOptions } from '../room-signaling.js';
 import type { RemotePeer, SignalingEvent } from '../signaling.js';
 import type { IceCandidateMessage } from '../types.js';
 import { buildSdpFragment, type SdpFragment } from './sdp-fragment.js';
@@ -44,6 +44,8 @@ export interface BridgeOptions {
   token?: string;
   /** Headers of the room connection (the server's limits charge the HTTP client through them). */
   headers?: Record<string, string>;
+  /** TLS options of the room connection (the server's own certificate is not checked). */
+  tls?: SignalTlsOptions;
   /** The client's offer. */
   offer: string;
   /** Bound on finding the room peer and getting its answer, ms. */
@@ -109,6 +111,7 @@ export class SessionBridge extends TypedEmitter<BridgeEvents> {
       connectTimeoutMs: Math.min(5000, o.answerTimeoutMs),
       ...(o.token !== undefined ? { token: o.token } : {}),
       ...(o.headers !== undefined ? { headers: o.headers } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
     });
     this.#signaling.on('signal', (e) => this.#onSignal(e));
   }

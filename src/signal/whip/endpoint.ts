@@ -50,6 +50,11 @@ export interface WhipEndpointOptions {
    * Default: none.
    */
   bridgeHeaders?: (req: IncomingMessage) => Record<string, string>;
+  /**
+   * The server serves TLS: the bridges connect to it over wss without checking its certificate (it is
+   * their own process's listening socket; the certificate names the public host). Default false.
+   */
+  tlsSelf?: boolean;
 }
 
 /** A request refused before it is served: its status, text and extra headers. */
@@ -78,6 +83,7 @@ export class WhipEndpoints {
   readonly #o: typeof WHIP_ENDPOINT_DEFAULTS;
   readonly #admit: ((req: IncomingMessage) => HttpRefusal | undefined) | undefined;
   readonly #bridgeHeaders: ((req: IncomingMessage) => Record<string, string>) | undefined;
+  readonly #tlsSelf: boolean;
   readonly #sessions = new Map<string, SessionBridge>();
   /** Setups in progress: given up when the endpoints close. */
   readonly #setups = new Set<AbortController>();
@@ -91,6 +97,7 @@ export class WhipEndpoints {
     this.#allow = checkAllowedOrigins(options.allowOrigin ?? []);
     this.#admit = options.admit;
     this.#bridgeHeaders = options.bridgeHeaders;
+    this.#tlsSelf = options.tlsSelf === true;
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#o = { ...WHIP_ENDPOINT_DEFAULTS, ...defined } as typeof WHIP_ENDPOINT_DEFAULTS;
   }
@@ -250,6 +257,7 @@ export class WhipEndpoints {
           candidateWaitMs: this.#o.candidateWaitMs,
           ...(this.#token !== undefined ? { token: this.#token } : {}),
           ...(this.#bridgeHeaders !== undefined ? { headers: this.#bridgeHeaders(req) } : {}),
+          ...(this.#tlsSelf ? { tls: { rejectUnauthorized: false } } : {}),
         },
         setup.signal,
       );
