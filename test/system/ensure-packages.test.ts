@@ -6,6 +6,7 @@
  * the packages this machine has look missing.
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,20 +234,31 @@ describe('ensureSystemPackages with a stand-in apt-get', () => {
   });
 });
 
+/** Whether a user who is neither owner nor in the group can reach `dir` (every directory up to / searchable). */
+function othersCanRead(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === path.dirname(d)) return true;
+  }
+}
+
 /** Runs node with `args` in the repository as a user who is not root, with PATH stripped. */
 function runWithoutPackages(
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { PATH: '/nonexistent', HOME: os.tmpdir(), NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { PATH: '/nonexistent', HOME: os.tmpdir(), NO_COLOR: '1' };
   // As root, drop to nobody: as root the script would install (this machine has the packages; the point is
-  // what a user who is not root sees).
-  const [file, argv] =
-    process.getuid?.() === 0
-      ? [
-          '/usr/bin/setpriv',
-          ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ...args],
-        ]
-      : [process.execPath, args];
+  // what a user who is not root sees). Where nobody cannot reach the repository (a clone in root's home,
+  // mode 700: a fresh machine's first clone, seen there), stay root and have the script decide as a user
+  // would instead.
+  const asNobody = process.getuid?.() === 0 && othersCanRead(ROOT);
+  if (process.getuid?.() === 0 && !asNobody) env['RTC_PEER_PACKAGES_AS_USER'] = '1';
+  const [file, argv] = asNobody
+    ? [
+        '/usr/bin/setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ...args],
+      ]
+    : [process.execPath, args];
   return new Promise((resolve, reject) => {
     // stdin: none; stdout, stderr: read for the assertions
     const child = spawn(file, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -138,7 +138,9 @@ export function readHost(env: NodeJS.ProcessEnv = process.env): Host {
   const aptGet = apt.found ? apt.path : isExecutableFile('/usr/bin/apt-get') ? '/usr/bin/apt-get' : undefined;
   const sudo = findCommand('sudo', { env });
   return {
-    isRoot: process.getuid?.() === 0,
+    // RTC_PEER_PACKAGES_AS_USER=1: decide as a user who is not root would (the test of that message, where
+    // the repository is somewhere no other user can read, e.g. a clone in root's home).
+    isRoot: process.getuid?.() === 0 && env['RTC_PEER_PACKAGES_AS_USER'] !== '1',
     aptGet: debianLike ? aptGet : undefined,
     sudo: sudo.found ? sudo.path : undefined,
     system: release['PRETTY_NAME'] ?? process.platform,
