@@ -146,8 +146,6 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #tooLarge = 0;
   /** Channels whose queue `send()` found full, and whether `send()` said to wait (`data-drain` owed). */
   readonly #full = new Set<DataLink>();
-  /** The links whose channel has opened (and taken the held messages, if it was the first). */
-  readonly #openLinks = new WeakSet<DataLink>();
   #drainOwed = false;
 
   /** @throws TypeError on invalid options (the parts that take them check theirs when they start). */
@@ -186,9 +184,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       .filter((l) => l.data !== undefined && l.ending === undefined)
       .map((l) => l.data as DataLink)
       .filter((link) => link.channel.readyState !== 'closed');
-    // Held here until a channel has opened: a link still connecting can die with its call (replaced by a
-    // new one when the viewer rejoins, say), and the messages queued in it with it.
-    if (!links.some((link) => this.#openLinks.has(link))) {
+    if (links.length === 0) {
       this.#held.push(text);
       if (this.#held.length > limits.maxQueued) {
         this.#held.shift();
@@ -219,7 +215,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#tooLarge++;
   }
 
-  /** A call that is someone's and has its data channel: `send()` sends to it once open, the held messages first. */
+  /** A call that is someone's and has its data channel: `send()` sends to it, and the held messages go first. */
   #attachData(live: LiveCall): void {
     const link = live.call.data;
     if (live.data !== undefined || link === undefined || live.peer === undefined || live.ending) return;
@@ -236,14 +232,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
     };
     link.on('drain', release);
     link.on('close', release);
-    // The held messages go to the first channel that opens, first, before anything sent after.
-    const opened = (): void => {
-      this.#openLinks.add(link);
-      for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
-      this.#maybeDrain();
-    };
-    if (link.channel.readyState === 'open') opened();
-    else link.once('open', opened);
+    for (const text of this.#held.splice(0)) if (!link.send(text)) this.#full.add(link);
+    this.#maybeDrain();
   }
 
   /** Says `data-drain` once no queue `send()` found full is full any more. */
