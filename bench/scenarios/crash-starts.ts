@@ -84,7 +84,7 @@ export async function runCrashStarts(starts: number, report: (r: CrashStartsResu
   }
   const lab = await createLab({});
   const dir = mkdtempSync(path.join(tmpdir(), 'rtc-peer-bench-starts-'));
-  const signal = startCli('signal', ['signal', '--host', lab.middle.ip, '--port', '0', '--json'], {
+  const signal = startCli('signal', ['signal', '--host', lab.middle.ip, '--port', '0', '--open', '--json'], {
     netns: lab.middle.ns,
   });
   try {

@@ -189,9 +189,13 @@ export async function runImpaired(
           if (setup === 'raw wrtc') onResult(await rawWrtc(o, lab));
           else {
             // the signaling server in the middle
-            const signal = startCli('signal', ['signal', '--host', lab.middle.ip, '--port', '0', '--json'], {
-              netns: lab.middle.ns,
-            });
+            const signal = startCli(
+              'signal',
+              ['signal', '--host', lab.middle.ip, '--port', '0', '--open', '--json'],
+              {
+                netns: lab.middle.ns,
+              },
+            );
             try {
               const listening = await signal.waitFor('listening', 15_000);
               onResult(await rtcPeer(o, lab, String(listening.url)));
