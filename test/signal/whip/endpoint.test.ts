@@ -11,24 +11,10 @@ import { RoomSignaling } from '../../../src/signal/room-signaling.js';
 import type { SignalingEvent } from '../../../src/signal/signaling.js';
 import type { SignalServer, SignalServerOptions } from '../../../src/signal/server.js';
 import { SignalTestKit, waitFor } from '../../helpers/signal-server.js';
+import { FAKE_OFFER, fakeAnswer } from './fake-sdp.js';
 
-const OFFER = [
-  'v=0',
-  'o=- 1 2 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'c=IN IP4 0.0.0.0',
-  'a=ice-ufrag:offr',
-  'a=ice-pwd:offerpassword0123456789',
-  'a=fingerprint:sha-256 00:11',
-  'a=setup:actpass',
-  'a=mid:0',
-  'a=sendonly',
-  '',
-].join('\r\n');
-const ANSWER = OFFER.replace(/offr/g, 'answ').replace('actpass', 'active').replace('sendonly', 'recvonly');
+const OFFER = FAKE_OFFER;
+const ANSWER = fakeAnswer('active');
 
 const kit = new SignalTestKit();
 const members: RoomSignaling[] = [];

@@ -8,23 +8,9 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalServer, SignalServerOptions } from '../../../src/signal/server.js';
 import { SignalTestKit, waitFor } from '../../helpers/signal-server.js';
+import { FAKE_OFFER } from './fake-sdp.js';
 
-const OFFER = [
-  'v=0',
-  'o=- 1 2 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'c=IN IP4 0.0.0.0',
-  'a=ice-ufrag:offr',
-  'a=ice-pwd:offerpassword0123456789',
-  'a=fingerprint:sha-256 00:11',
-  'a=setup:actpass',
-  'a=mid:0',
-  'a=sendonly',
-  '',
-].join('\r\n');
+const OFFER = FAKE_OFFER;
 
 const kit = new SignalTestKit();
 afterEach(() => kit.closeAll());

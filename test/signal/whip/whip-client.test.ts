@@ -12,24 +12,10 @@ import { WhepSignaling } from '../../../src/signal/whip/whep-signaling.js';
 import { WhipSignaling, type WhipSignalingOptions } from '../../../src/signal/whip/whip-signaling.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/signal-server.js';
+import { FAKE_OFFER, fakeAnswer } from './fake-sdp.js';
 
-const OFFER = [
-  'v=0',
-  'o=- 1 2 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  'c=IN IP4 0.0.0.0',
-  'a=ice-ufrag:offr',
-  'a=ice-pwd:offerpassword0123456789',
-  'a=fingerprint:sha-256 00:11',
-  'a=setup:actpass',
-  'a=mid:0',
-  'a=sendonly',
-  '',
-].join('\r\n');
-const ANSWER = OFFER.replace(/offr/g, 'answ').replace('actpass', 'passive').replace('sendonly', 'recvonly');
+const OFFER = FAKE_OFFER;
+const ANSWER = fakeAnswer('passive');
 
 interface Seen {
   method: string;
