@@ -119,7 +119,10 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     if (data !== undefined) {
       // Step 1: the caller's channel is part of the offer (an SCTP m-line); the answerer's arrives with it.
       if (options.role === 'caller')
-        this.#data = new DataLink(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), data);
+        this.#data = new DataLink(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), data, {
+          pc: this.pc,
+          side: 'creator',
+        });
       else this.pc.addEventListener('datachannel', this.#onDataChannel);
     }
     this.pc.addEventListener('connectionstatechange', this.#onState);
@@ -150,7 +153,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
 
   readonly #onDataChannel = (event: RTCDataChannelEvent): void => {
     if (this.#closing || this.#data !== undefined || event.channel.label !== DATA_CHANNEL_LABEL) return;
-    const link = new DataLink(event.channel, this.#options.data);
+    const link = new DataLink(event.channel, this.#options.data, { pc: this.pc, side: 'receiver' });
     this.#data = link;
     this.emit('data-link', link);
   };

@@ -44,12 +44,18 @@ export class PageCall implements NegotiatedCall {
       options.onTrack(this.remote, event.track);
     });
     this.pc.addEventListener('connectionstatechange', () => options.onState(this.pc.connectionState));
-    const attach = (channel: RTCDataChannel): void => {
-      this.data = new DataLink(channel);
+    // The ready handshake (data-link.ts): a Node peer that receives our channel may reorder what comes
+    // before it says it is ready; one that sends us its channel waits for ours.
+    const attach = (channel: RTCDataChannel, side: 'creator' | 'receiver'): void => {
+      this.data = new DataLink(channel, {}, { pc: this.pc, side });
       options.onData(this.data);
     };
-    if (options.openData) attach(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
-    else this.pc.addEventListener('datachannel', (event) => attach(event.channel));
+    if (options.openData) attach(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }), 'creator');
+    else
+      this.pc.addEventListener('datachannel', (event) => {
+        if (event.channel.label === DATA_CHANNEL_LABEL && this.data === undefined)
+          attach(event.channel, 'receiver');
+      });
     this.#timer = setInterval(() => {
       this.pc.getStats().then(
         (report) => {
