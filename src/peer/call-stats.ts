@@ -125,6 +125,8 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   let rttMs: number | undefined;
   let routeCandidateId: string | undefined;
   const candidateTypes = new Map<string, string>();
+  const pairs = new Map<string, StatsEntry>();
+  const selectedPairIds = new Set<string>();
   let sendResolution: string | undefined;
   let receiveResolution: string | undefined;
   const streams: CallStats['streams'] = {};
@@ -168,11 +170,22 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
       typeof s.candidateType === 'string'
     ) {
       candidateTypes.set(s.id, s.candidateType);
-    } else if (s.type === 'candidate-pair' && s.nominated === true) {
-      if (typeof s.localCandidateId === 'string') routeCandidateId = s.localCandidateId;
-      totals.transportBytesReceived += num(s.bytesReceived);
-      if (typeof s.currentRoundTripTime === 'number') rttMs = s.currentRoundTripTime * 1000;
+    } else if (s.type === 'candidate-pair' && typeof s.id === 'string') {
+      pairs.set(s.id, s);
+    } else if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
+      selectedPairIds.add(s.selectedCandidatePairId);
     }
+  }
+  // The route is the transport's selected pair. Several pairs can be nominated at once (the one ICE left
+  // for a better one stays listed a while): taking any nominated one reported a host candidate on a call
+  // that ran on server-reflexive ones. Without transport stats, the nominated pairs.
+  const selected = [...pairs.values()].filter((p) =>
+    selectedPairIds.size > 0 ? selectedPairIds.has(p.id as string) : p.nominated === true,
+  );
+  for (const pair of selected) {
+    if (typeof pair.localCandidateId === 'string') routeCandidateId = pair.localCandidateId;
+    totals.transportBytesReceived += num(pair.bytesReceived);
+    if (typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
   }
   const dt = previous ? (atMs - previous.atMs) / 1000 : 0;
   const rate = (now: number, before: number | undefined): number =>

@@ -26,11 +26,19 @@ describeLab('NAT traversal in the network lab', () => {
     expect((await peers.answerer.exited).code).toBe(0);
     const sentBetween = { from: peers.from, to: Date.now() };
 
-    // Each side's part of the selected pair is the srflx candidate STUN gave it.
+    // Each side's part of the selected pair is the srflx candidate STUN gave it. libwebrtc names a pair's
+    // local candidate by its socket (host) until a check's response shows the address the NAT mapped it to
+    // (Connection::MaybeUpdateLocalCandidate), so the first samples may say host (CI saw host, then srflx
+    // four times): from the first srflx on, and within 2 s, every sample says srflx.
     for (const peer of [peers.caller, peers.answerer]) {
       const seen = routes(peer.events);
-      expect(seen.length, JSON.stringify(seen)).toBeGreaterThanOrEqual(3);
-      expect(new Set(seen), JSON.stringify(seen)).toEqual(new Set(['srflx']));
+      const facts = JSON.stringify(seen);
+      expect(seen.length, facts).toBeGreaterThanOrEqual(3);
+      const settled = seen.indexOf('srflx');
+      expect(settled, facts).toBeGreaterThanOrEqual(0);
+      expect(settled, facts).toBeLessThanOrEqual(2);
+      expect(new Set(seen.slice(0, settled)), facts).toEqual(new Set(settled > 0 ? ['host'] : []));
+      expect(new Set(seen.slice(settled)), facts).toEqual(new Set(['srflx']));
     }
     // The routers' side of it: the media flowed between the two NATs' public addresses, each peer's port
     // kept by its NAT (the mapping STUN saw is the one the other peer reached), and the reply came back.

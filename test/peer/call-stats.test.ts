@@ -17,6 +17,7 @@ const report = (framesSent: number, framesDecoded: number, bytes: number, lost: 
   },
   {
     type: 'candidate-pair',
+    id: 'P2',
     nominated: true,
     localCandidateId: 'L2',
     currentRoundTripTime: 0.012,
@@ -24,7 +25,14 @@ const report = (framesSent: number, framesDecoded: number, bytes: number, lost: 
   },
   { type: 'local-candidate', id: 'L1', candidateType: 'host' },
   { type: 'local-candidate', id: 'L2', candidateType: 'relay' },
-  { type: 'candidate-pair', nominated: false, currentRoundTripTime: 0.5, bytesReceived: 7 },
+  {
+    type: 'candidate-pair',
+    id: 'P1',
+    nominated: false,
+    localCandidateId: 'L1',
+    currentRoundTripTime: 0.5,
+    bytesReceived: 7,
+  },
 ];
 
 describe('summarizeStats', () => {
@@ -37,6 +45,18 @@ describe('summarizeStats', () => {
     expect(s.route).toBe('relay');
     expect(s.sendResolution).toBe('640x480');
     expect(s.receiveResolution).toBe('320x240');
+  });
+
+  test("the route is the transport's selected pair, when another is nominated too", () => {
+    const entries = report(30, 29, 10_000, 0, 50).map((e) =>
+      e.type === 'candidate-pair' ? { ...e, nominated: true } : e,
+    );
+    // P2 (relay) listed last, so that taking any nominated pair would say relay.
+    const withTransport = [{ type: 'transport', selectedCandidatePairId: 'P1' }, ...entries];
+    const s = summarizeStats(withTransport, 1000);
+    expect(s.route).toBe('host');
+    expect(s.rttMs).toBeCloseTo(500);
+    expect(s.totals.transportBytesReceived).toBe(7);
   });
 
   test('rates and loss come from the difference with the previous sample', () => {
