@@ -127,12 +127,16 @@ describe('browser page <-> rtc-peer CLI', () => {
     const caller = await open(`${server.url}/?room=record&role=call&size=640x480&fps=30`);
     await waitForPage(caller.page, 'wait for an answerer', (s) => s.state === 'waiting');
     const settings = await caller.page.evaluate(() =>
-      (window as unknown as { rtcPeer: { pc: RTCPeerConnection } }).rtcPeer.pc
-        .getSenders()
-        .map((s) => ({ kind: s.track?.kind, ...s.track?.getSettings() })),
+      (window as unknown as { rtcPeer: { pc: RTCPeerConnection } }).rtcPeer.pc.getSenders().map((s) => ({
+        kind: s.track?.kind,
+        degradation: s.getParameters().degradationPreference,
+        ...s.track?.getSettings(),
+      })),
     );
     const camera = settings.find((s) => s.kind === 'video');
     expect(camera, 'the page sends a video track').toBeDefined();
+    // The page keeps the camera's size under load (the recording below is judged at that size).
+    expect(camera?.degradation).toBe('maintain-resolution');
     expect(settings.map((s) => s.kind).sort()).toEqual(['audio', 'video']);
     // The page asked for 30 fps (the fake camera is set to offer it).
     expect(camera?.frameRate).toBe(30);
