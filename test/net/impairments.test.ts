@@ -15,6 +15,19 @@ const lab = useLab();
 /** The call's steady part on the file's timeline: after the first second (ramp-up), to the end. */
 const steady = (flow: Flow): [number, number] => [flow.startSec + 1, flow.endSec];
 
+/**
+ * `lost` of `packets` is what a random loss of `rate` gives: within 4 standard deviations of the binomial
+ * mean (a false failure about once in 16,000 runs). A fixed band is not: the way back carries only a few
+ * hundred packets in 10 s (reports, NACKs, the answerer's audio), and 7 lost of 357 (2.0 %, 2.6 deviations
+ * under 5 %) failed the band of 2 % that stood here, in a full-suite run.
+ */
+function expectLossNear(lost: number, packets: number, rate: number, facts: string): void {
+  const mean = packets * rate;
+  const sd = Math.sqrt(packets * rate * (1 - rate));
+  expect(lost, facts).toBeGreaterThan(mean - 4 * sd);
+  expect(lost, facts).toBeLessThan(mean + 4 * sd);
+}
+
 describeLab('impaired links in the network lab', () => {
   test('5 % random loss each way: at least 28 fps received', async () => {
     const call = await lab.start();
@@ -25,11 +38,10 @@ describeLab('impaired links in the network lab', () => {
     const [from, to] = steady(flow);
     expect(to - from, describeFlow(flow)).toBeGreaterThan(8);
     expect(fpsBetween(flow, from, to), describeFlow(flow)).toBeGreaterThanOrEqual(28);
-    // nftables' witness that the link did lose 5 % of what crossed it (thousands of packets: within ±1.5 %).
+    // nftables' witness that the link did lose 5 % of what crossed it each way.
     const n = call.lab.answerer.counters();
     expect(n.downPackets, labFacts(call)).toBeGreaterThan(2000);
-    expect(n.downLost / n.downPackets, labFacts(call)).toBeGreaterThan(0.035);
-    expect(n.downLost / n.downPackets, labFacts(call)).toBeLessThan(0.065);
-    expect(n.upLost / n.upPackets, labFacts(call)).toBeGreaterThan(0.02);
+    expectLossNear(n.downLost, n.downPackets, 0.05, labFacts(call));
+    expectLossNear(n.upLost, n.upPackets, 0.05, labFacts(call));
   }, 60_000);
 });

@@ -35,7 +35,8 @@ function keepResolution(sender: RTCRtpSender): void {
   const parameters = sender.getParameters();
   sender
     .setParameters({ ...parameters, degradationPreference: 'maintain-resolution' })
-    .catch((error: unknown) => console.warn('rtc-peer: degradationPreference not set:', error));
+    // Refused (a browser without the parameter): its default stays, and the call goes on as before.
+    .catch(() => undefined);
 }
 
 /** A call of the page. */
