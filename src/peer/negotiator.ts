@@ -31,7 +31,7 @@
  */
 import { SignalError } from '../errors.js';
 import { logger } from '../util/log.js';
-import { withoutRtx } from './sdp.js';
+import { withStartBitrate, withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
 import type { IceCandidateMessage } from '../signal/types.js';
@@ -74,6 +74,11 @@ export interface NegotiatorOptions<C extends NegotiatedCall> {
    * under heavy random loss where RTX lets the bandwidth estimate collapse (see peer/sdp.ts).
    */
   rtx?: boolean;
+  /**
+   * Where libwebrtc's bandwidth estimate for the video we send starts, kbit/s (`x-google-start-bitrate` in the
+   * remote description, see peer/sdp.ts). Default 1000; 0: libwebrtc's own (300, and its start-up probes).
+   */
+  startBitrateKbps?: number;
 }
 
 /** Defaults of {@link NegotiatorOptions}. */
@@ -84,6 +89,7 @@ export const NEGOTIATOR_DEFAULTS = {
   maxPendingCandidates: 200,
   gatherTimeoutMs: 3000,
   rtx: false,
+  startBitrateKbps: 1000,
 } as const;
 
 /** Steps of the walk-through, as they happen (for what a user sees). */
@@ -314,7 +320,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             log('answer from %s ignored in state %s', event.from, pc.signalingState);
             return;
           }
-          await pc.setRemoteDescription({ type: 'answer', sdp: this.#edit(event.sdp) });
+          await pc.setRemoteDescription({ type: 'answer', sdp: this.#remote(event.sdp) });
           entry.outstanding = undefined;
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
@@ -423,7 +429,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   /** Step 3: the offer as remote description, then the answer, as local description, sent. */
   async #answer(entry: Entry<C>, sdp: string): Promise<void> {
     const pc = entry.call.pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp: this.#edit(sdp) });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this.#remote(sdp) });
     await this.#flush(entry);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
@@ -747,6 +753,11 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   /** The SDP as we negotiate it (without RTX unless asked for). */
   #edit(sdp: string): string {
     return this.#o.rtx ? sdp : withoutRtx(sdp);
+  }
+
+  /** A remote description as we set it: edited, and with our start bitrate (read from there by libwebrtc). */
+  #remote(sdp: string): string {
+    return withStartBitrate(this.#edit(sdp), this.#o.startBitrateKbps);
   }
 
   #editOffer(offer: RTCSessionDescriptionInit): RTCSessionDescriptionInit {
