@@ -36,11 +36,19 @@ describeLab('impaired links in the network lab', () => {
     await waitForFirstFrame(call, peers);
     const { flow } = await finishCall(call, peers);
     const [from, to] = steady(flow);
-    expect(to - from, describeFlow(flow)).toBeGreaterThan(8);
-    expect(fpsBetween(flow, from, to), describeFlow(flow)).toBeGreaterThanOrEqual(28);
-    // nftables' witness that the link did lose 5 % of what crossed it each way.
+    const fps = fpsBetween(flow, from, to);
     const n = call.lab.answerer.counters();
-    expect(n.downPackets, labFacts(call)).toBeGreaterThan(2000);
+    console.log(
+      `5 % loss: ${fps.toFixed(1)} fps over ${(to - from).toFixed(1)} s; down ${n.downLost}/${n.downPackets} lost, up ${n.upLost}/${n.upPackets}`,
+    );
+    expect(to - from, describeFlow(flow)).toBeGreaterThan(8);
+    expect(fps, describeFlow(flow)).toBeGreaterThanOrEqual(28);
+    // nftables' witness that the link did lose 5 % of what crossed it each way, the media among it: more
+    // packets came down than frames arrived. Not a fixed count: the bitrate is libwebrtc's and varies from
+    // call to call (its loss-based rule holds the estimate between 2 and 10 % loss, so it keeps what the
+    // start-up found): 1756 packets in one run, 2500-2600 in seven others, all at 29-30 fps; a floor of 2000
+    // failed the first.
+    expect(n.downPackets, labFacts(call)).toBeGreaterThan(flow.frames.length);
     expectLossNear(n.downLost, n.downPackets, 0.05, labFacts(call));
     expectLossNear(n.upLost, n.upPackets, 0.05, labFacts(call));
   }, 60_000);
