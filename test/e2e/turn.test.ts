@@ -69,11 +69,12 @@ describe('TURN', () => {
     const answererStats = answerer.events.filter((e) => e.event === 'stats');
     const received = reportedBytes(answererStats);
     expect(received).toBeGreaterThan(50_000); // 3 s of 640x480 VP8: a few hundred kbit/s
-    // (coturn logs a session's bytes when it ends: the peers' refreshes with lifetime 0 end them.)
+    // (coturn logs a session's bytes when it ends: the peers' refreshes with lifetime 0 end them.) The sessions
+    // the call used, not a spare offer's allocation (see test/net/nat.test.ts).
     const log = await waitForTurn(
       turn,
-      'the end of every allocated session',
-      (l) => l.allocated.length >= 2 && l.allocated.every((session) => l.peerBytes.has(session)),
+      'the end of every session the call used',
+      (l) => l.permitted.length >= 2 && l.permitted.every((session) => l.peerBytes.has(session)),
     );
     expect(log.badCredentials).toBe(0);
     // sent from the relay addresses to the peers, summed over the sessions

@@ -28,6 +28,12 @@ export interface TurnServer {
 export interface TurnLog {
   /** Sessions whose ALLOCATE succeeded for `user`. */
   allocated: string[];
+  /**
+   * Sessions that were given a peer to relay to (`CREATE_PERMISSION` or `CHANNEL_BIND` succeeded): the ones a
+   * call used. A peer connection that gathered and never got the other side's candidates (a caller's spare
+   * offer) allocates too, but never gets one.
+   */
+  permitted: string[];
   /** Requests refused because the credentials were wrong (`check_stun_auth: ... credentials are incorrect`). */
   badCredentials: number;
   /**
@@ -40,6 +46,7 @@ export interface TurnLog {
 /** Reads coturn's verbose log (`-v`). */
 export function readTurnLog(log: string, user: string): TurnLog {
   const allocated = new Set<string>();
+  const permitted = new Set<string>();
   const peerBytes = new Map<string, { received: number; sent: number }>();
   let badCredentials = 0;
   for (const line of log.split('\n')) {
@@ -47,11 +54,16 @@ export function readTurnLog(log: string, user: string): TurnLog {
     if (/check_stun_auth: user .* credentials are incorrect/.test(line)) badCredentials++;
     if (session && line.includes(`user <${user}>: incoming packet ALLOCATE processed, success`))
       allocated.add(session);
+    if (
+      session &&
+      /user <[^>]*>: incoming packet (CREATE_PERMISSION|CHANNEL_BIND) processed, success/.test(line)
+    )
+      permitted.add(session);
     const usage = /peer usage: .*username=<([^>]*)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)/.exec(line);
     if (session && usage?.[1] === user)
       peerBytes.set(session, { received: Number(usage[2]), sent: Number(usage[3]) });
   }
-  return { allocated: [...allocated], badCredentials, peerBytes };
+  return { allocated: [...allocated], permitted: [...permitted], badCredentials, peerBytes };
 }
 
 /** Where coturn listens: loopback by default, or an address inside a network namespace. */

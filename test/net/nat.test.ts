@@ -77,12 +77,18 @@ describeLab('NAT traversal in the network lab', () => {
     const all = [...routes(peers.caller.events), ...routes(peers.answerer.events)];
     expect(all, JSON.stringify(all)).toContain('relay');
     expect(all, JSON.stringify(all)).not.toContain('srflx');
-    // coturn's side: allocations, and the media relayed through them (logged when each session ends).
+    // coturn's side: allocations, and the media relayed through them (logged when each session ends): the end
+    // of every session the call used. Not of every allocation: the caller's spare offer (for a next viewer,
+    // never taken) gathers a relay candidate too, and in one full-suite run coturn never logged that one's
+    // release after the caller exited (it holds it for its lifetime, 600 s) while both of the call's ended at
+    // once; see the note of 2026-12-02 on issue 13.
     const turnLog = await waitForTurnLog(
       call.turn,
-      'the end of every allocated session',
-      (l) => l.allocated.length >= 1 && l.allocated.every((s) => l.peerBytes.has(s)),
+      'the end of every session the call used',
+      (l) => l.permitted.length >= 1 && l.permitted.every((s) => l.peerBytes.has(s)),
     );
+    const unreleased = turnLog.allocated.filter((s) => !turnLog.peerBytes.has(s));
+    if (unreleased.length > 0) console.log(`coturn: allocations not released: ${unreleased.join(', ')}`);
     // Between a relay address and the peers, either way: the media goes through one of the two allocations
     // (the caller sends to the answerer's relay address, or through its own to the answerer's mapping).
     const relayed = [...turnLog.peerBytes.values()].reduce((sum, b) => sum + b.sent + b.received, 0);
