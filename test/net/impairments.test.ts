@@ -45,8 +45,7 @@ describeLab('impaired links in the network lab', () => {
     expect(fps, describeFlow(flow)).toBeGreaterThanOrEqual(28);
     // nftables' witness that the link did lose 5 % of what crossed it each way, the media among it: more
     // packets came down than frames arrived. Not a fixed count: the bitrate is libwebrtc's and varies from
-    // call to call (its loss-based rule holds the estimate between 2 and 10 % loss, so it keeps what the
-    // start-up found): 1756 packets in one run, 2500-2600 in seven others, all at 29-30 fps; a floor of 2000
+    // call to call: 1756 packets in one run, 2500-2600 in seven others, all at 29-30 fps; a floor of 2000
     // failed the first.
     expect(n.downPackets, labFacts(call)).toBeGreaterThan(flow.frames.length);
     expectLossNear(n.downLost, n.downPackets, 0.05, labFacts(call));

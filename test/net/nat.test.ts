@@ -81,7 +81,7 @@ describeLab('NAT traversal in the network lab', () => {
     // of every session the call used. Not of every allocation: the caller's spare offer (for a next viewer,
     // never taken) gathers a relay candidate too, and in one full-suite run coturn never logged that one's
     // release after the caller exited (it holds it for its lifetime, 600 s) while both of the call's ended at
-    // once; see the note of 2026-12-02 on issue 13.
+    // once (the closing note of 2026-12-02).
     const turnLog = await waitForTurnLog(
       call.turn,
       'the end of every session the call used',

@@ -100,8 +100,14 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     expect(new Set(cam.owned.map(([, p]) => p.id))).toEqual(new Set(viewers.map((v) => v.signaling.id)));
     expect(cam.calls).toHaveLength(4);
     for (const v of viewers) expect(v.owned.map(([, p]) => p.id)).toEqual([cam.signaling.id]);
-    // Negotiated without RTX, both ways (NACK only: see src/peer/sdp.ts).
+    // Negotiated without RTX, both ways (NACK only: see src/peer/sdp.ts); each side's video starts at 1 Mbit/s,
+    // set in the remote descriptions it applies, never in what it sends.
+    const cam0 = cam.negotiator.calls[0]?.pc;
+    expect(cam0?.remoteDescription?.sdp).toMatch(/x-google-start-bitrate=1000/);
+    expect(cam0?.localDescription?.sdp).not.toMatch(/x-google-start-bitrate/);
     for (const v of viewers) {
+      expect(v.calls[0]?.pc.remoteDescription?.sdp).toMatch(/x-google-start-bitrate=1000/);
+      expect(v.calls[0]?.pc.localDescription?.sdp).not.toMatch(/x-google-start-bitrate/);
       expect(v.calls[0]?.pc.remoteDescription?.sdp).not.toMatch(/rtx\//);
       expect(v.calls[0]?.pc.localDescription?.sdp).not.toMatch(/rtx\//);
       expect(v.calls[0]?.pc.localDescription?.sdp).toMatch(/a=rtcp-fb:\d+ nack\r\n/);
