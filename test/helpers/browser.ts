@@ -94,13 +94,23 @@ export interface PageState {
     audioOut: { kbps: number | null; packetsSent: number } | null;
     rttMs: number | null;
   } | null;
+  /** A caller's viewers: each one's id, connection state and figures. */
+  viewers: { id: string; state: string; stats: PageState['stats'] }[];
 }
 
 /** Reads the page's live state. */
 export function pageState(page: Page): Promise<PageState> {
   return page.evaluate(() => {
     const s = (window as unknown as { rtcPeer: PageState & { pc?: unknown } }).rtcPeer;
-    return { role: s.role, room: s.room, state: s.state, calls: s.calls, log: s.log, stats: s.stats };
+    return {
+      role: s.role,
+      room: s.room,
+      state: s.state,
+      calls: s.calls,
+      log: s.log,
+      stats: s.stats,
+      viewers: s.viewers,
+    };
   });
 }
 

@@ -4,7 +4,8 @@
  * networks. rtc-peer sees its addresses change (it polls them), reconnects its signaling from the new address
  * and restarts ICE on the same peer connection; the answerer applies the restart offer to the same call.
  * The same when the answerer moves: its signaling reconnects from its new address and the caller restarts
- * the call of the viewer that rejoined. One `ice-restart` on each side, one call, one recording, and the picture back within 3 s.
+ * the call of the viewer that rejoined. One `ice-restart` on each side, one call, one recording, and the
+ * picture back within 3 s.
  */
 import { readdirSync } from 'node:fs';
 import { expect, test } from 'vitest';

@@ -1,8 +1,9 @@
 /**
  * The browser page against the real CLI (dist/cli.js, built by `npm test`'s pretest): a Node caller sending
- * the test pattern watched in Chromium, and Chromium calling with its fake camera into a recording Node
- * answerer. The result is checked by decoding it: the pattern's barcode read back from the video element,
- * and the recording's frames and duration.
+ * the test pattern watched in Chromium; Chromium calling with its fake camera into a recording Node
+ * answerer; and the page as a camera serving two recording CLIs and another tab at once. The result is
+ * checked by decoding it: the pattern's barcode read back from the video element, and the recordings'
+ * frames and duration.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -217,4 +218,76 @@ describe('browser page <-> rtc-peer CLI', () => {
     expect(peak).toBeGreaterThan(1000);
     expect(caller.errors).toEqual([]);
   }, 40_000);
+  it('the page as a camera serves several viewers at once: two recording CLIs and another tab', async () => {
+    server = await startSignalServer({ host: '127.0.0.1', port: 0, httpHandler: webPageHandler() });
+    dir = await mkdtemp(path.join(tmpdir(), 'rtc-peer-web-'));
+    const room = 'many';
+    // A tab watches before the camera is there; the CLIs join after: both orders of docs/protocol.md.
+    const tab = await open(`${server.url}/?room=${room}`);
+    await waitForPage(tab.page, 'wait for a caller', (s) => s.state === 'waiting');
+    const camera = await open(`${server.url}/?room=${room}&role=call&size=640x480&fps=30`);
+    await waitForPage(tab.page, 'watch the camera', (s) => (s.stats?.inbound?.framesDecoded ?? 0) > 10);
+    const durationSec = 5;
+    const files = [1, 2].map((n) => path.join(dir ?? '', `viewer-${n}.webm`));
+    const viewers = files.map((file) =>
+      startCli([
+        'answer',
+        ...[
+          '--signal',
+          server?.url ?? '',
+          '--room',
+          room,
+          '--record',
+          file,
+          '--duration',
+          String(durationSec),
+        ],
+        ...['--once', '--json', '--stun', 'none'],
+      ]),
+    );
+    await Promise.all(viewers.map((v) => v.waitFor('connected')));
+    // The camera's page lists its three viewers, each connected, each with its own figures.
+    const serving = await waitForPage(
+      camera.page,
+      'serve three viewers',
+      (s) => s.viewers.length === 3 && s.viewers.every((v) => v.state === 'connected' && v.stats !== null),
+    );
+    expect(new Set(serving.viewers.map((v) => v.id)).size).toBe(3);
+    const before = await remoteVideo(tab.page);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = await remoteVideo(tab.page);
+    // The tab kept playing while the CLIs joined, at the camera's size.
+    expect({ width: after.width, height: after.height }).toEqual({ width: 640, height: 480 });
+    expect(after.totalFrames - before.totalFrames).toBeGreaterThan(15);
+    for (const [i, viewer] of viewers.entries()) {
+      expect((await viewer.exited).code).toBe(0);
+      const ended = (await viewer.waitFor('call-ended', 1000)) as CliEvent & {
+        framesReceived: number;
+        recording: { path: string; frames: number };
+      };
+      const info = await inspectRecording(files[i] ?? '');
+      const facts = JSON.stringify({
+        viewer: i + 1,
+        ...ended,
+        frames: info.frames,
+        sec: info.decodedDurationSec,
+      });
+      expect(info.exitCode, facts).toBe(0);
+      expect(info.decodeErrors, facts).toEqual([]);
+      expect({ width: info.width, height: info.height }, facts).toEqual({ width: 640, height: 480 });
+      expect(info.decodedDurationSec, facts).toBeGreaterThan(durationSec - 0.8);
+      expect(info.decodedDurationSec, facts).toBeLessThan(durationSec + 0.5);
+      // At least 20 fps on average from Chromium's fake camera, shared by three encoders on two busy cores.
+      expect(info.frames, facts).toBeGreaterThan(info.decodedDurationSec * 20);
+      expect(info.frames, facts).toBe(ended.recording.frames);
+    }
+    // The CLIs' byes end their calls only: the tab still watches.
+    const left = await waitForPage(camera.page, 'keep the tab', (s) => s.viewers.length === 1);
+    expect(left.viewers[0]?.state).toBe('connected');
+    const still = await remoteVideo(tab.page);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await remoteVideo(tab.page)).totalFrames).toBeGreaterThan(still.totalFrames);
+    expect(camera.errors).toEqual([]);
+    expect(tab.errors).toEqual([]);
+  }, 45_000);
 });
