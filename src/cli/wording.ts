@@ -68,6 +68,13 @@ export function warningText(warning: PeerWarning): string {
       return `call ${warning.call}: the caller opened no data channel (run it with --data too)`;
     case 'ice-timeout':
       return iceTimeoutText(warning.call, warning.afterSec, warning.ice);
+    case 'viewer-not-served':
+      return `viewer ${warning.viewer} joined and waits: this caller serves one viewer (--once), and has it`;
+    case 'no-offer':
+      return (
+        `the room's caller (${warning.caller}) has made us no offer in ${warning.afterSec} s: it may serve ` +
+        'one viewer only (call --once) and be busy with another; waiting for it'
+      );
   }
 }
 
@@ -145,6 +152,10 @@ export function warningFields(warning: PeerWarning): Record<string, unknown> {
         afterSec: warning.afterSec,
         ice: warning.ice,
       };
+    case 'viewer-not-served':
+      return { kind: warning.kind, message, viewer: warning.viewer };
+    case 'no-offer':
+      return { kind: warning.kind, message, caller: warning.caller, afterSec: warning.afterSec };
   }
 }
 

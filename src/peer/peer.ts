@@ -54,6 +54,13 @@ const HTTP_SILENCE_MS = 5000;
  */
 const ICE_TIMEOUT_SLACK_MS = 1000;
 
+/**
+ * Answerer: the room's caller has been there this long without offering us a call, ms, and we say so
+ * (`no-offer`). A caller offers within milliseconds of a viewer's join (its held offer, or one made for it);
+ * one that does not is serving one viewer only (`call --once`) or is stuck.
+ */
+const NO_OFFER_NOTICE_MS = 5000;
+
 /** A call of ours, with what decides when it ends. */
 interface LiveCall {
   call: Call;
@@ -138,6 +145,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   #statsTimer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #addresses: AddressWatch | undefined;
+  /** Answerer: the room's caller is there and has not offered us a call yet (see NO_OFFER_NOTICE_MS). */
+  #noOffer: { caller: string; timer: NodeJS.Timeout } | undefined;
   /** With `data`: the data channels' limits. */
   readonly #data: Required<DataLinkOptions> | undefined;
   /** Messages sent while no call had a data channel: they go to the first that gets one. */
@@ -402,12 +411,42 @@ export class Peer extends TypedEmitter<PeerEvents> {
       if (this.#room !== undefined)
         this.emit('joined', this.#room.room, signaling.role, event.peers.length > 0, event.self);
       this.emit('waiting', this.#o.role === 'caller' ? 'answerer' : 'call');
+      const caller = event.peers.find((p) => p.role === 'caller');
+      if (caller !== undefined) this.#awaitOffer(caller.id);
+    } else if (event.type === 'peer-joined' && event.peer.role === 'caller') {
+      this.#awaitOffer(event.peer.id);
+    } else if (event.type === 'peer-left' && event.id === this.#noOffer?.caller) {
+      this.#offerCame();
     } else if (event.type === 'answer' && this.#http !== undefined) {
       // A new session for a call that has one (an ICE restart the server could not make by PATCH).
       for (const live of this.#live.values()) if (live.peer !== undefined) this.#saySession(live);
     } else if (event.type === 'error') {
       this.emit('warning', { kind: 'signal-error', code: event.code, message: event.message });
     }
+  }
+
+  /**
+   * Answerer in a room: the caller `id` is there; if it makes us no offer within NO_OFFER_NOTICE_MS (a
+   * `call --once` busy with another viewer serves no second one, and says nothing to it), we say so, once,
+   * and wait on.
+   */
+  #awaitOffer(id: string): void {
+    if (this.#o.role !== 'answerer' || this.#room === undefined || this.#stopped) return;
+    if ([...this.#live.values()].some((live) => live.peer !== undefined)) return;
+    this.#offerCame();
+    const timer = setTimeout(() => {
+      this.#noOffer = undefined;
+      if (this.#stopped || [...this.#live.values()].some((live) => live.peer !== undefined)) return;
+      this.emit('warning', { kind: 'no-offer', caller: id, afterSec: NO_OFFER_NOTICE_MS / 1000 });
+    }, NO_OFFER_NOTICE_MS);
+    timer.unref();
+    this.#noOffer = { caller: id, timer };
+  }
+
+  /** The caller's offer came (or the caller left): no `no-offer` warning to give. */
+  #offerCame(): void {
+    clearTimeout(this.#noOffer?.timer);
+    this.#noOffer = undefined;
   }
 
   /**
@@ -495,10 +534,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
     const live = this.#live.get(call);
     if (live === undefined) return;
     if (this.#stopped || (this.#o.once && this.#served > 0)) {
-      // One call only (`once`), or stopping: no other.
+      // One call only (`once`), or stopping: no other. A viewer turned away hears nothing (it waits, and
+      // says so after a while: `no-offer`); we say it here.
+      if (!this.#stopped && this.#o.role === 'caller')
+        this.emit('warning', { kind: 'viewer-not-served', viewer: peer.id });
       this.#discard(live);
       return;
     }
+    this.#offerCame();
     live.peer = peer;
     const n = ++this.#served;
     // `once`: no offer held for a next viewer.
@@ -807,6 +850,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     clearTimeout(this.#durationTimer);
     clearInterval(this.#statsTimer);
     clearInterval(this.#watchdog);
+    this.#offerCame();
     this.#addresses?.stop();
     await this.#bye;
     while (this.#live.size > 0) {

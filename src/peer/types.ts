@@ -193,7 +193,11 @@ export type PeerWarning =
   /** With `data`, the caller's offer had no data channel (it runs without `--data`): none on this call. */
   | { kind: 'no-data-channel'; call: number }
   /** A call found no network path within `iceTimeoutMs` (`afterSec`, in s): it ends (`ice-timeout`). */
-  | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport };
+  | { kind: 'ice-timeout'; call: number; afterSec: number; ice: IceReport }
+  /** Caller with `once`: a viewer joined while we serve our one viewer; it is not served (it waits). */
+  | { kind: 'viewer-not-served'; viewer: string }
+  /** Answerer: the room's caller has been there `afterSec` s without offering us a call; we wait on. */
+  | { kind: 'no-offer'; caller: string; afterSec: number };
 
 /** Events of a `Peer`, in the order they usually come. */
 export type PeerEvents = {

@@ -209,4 +209,27 @@ describe('one rtc-peer call, many viewers', () => {
       expect((await v.exited).code).toBe(0);
     }
   }, 50_000);
+  test('call --once serves one viewer: a second is not served, and both sides say so; it exits 0 when the caller ends', async () => {
+    const { url } = await startSignalCli();
+    const camera = startCli(['call', '--signal', url, '--room', 'one', '--once', '--no-audio', ...NO_STUN]);
+    await camera.waitFor('waiting');
+    const first = viewer(url, 'one');
+    await first.waitFor('first-frame', 15_000);
+    // The second viewer joins while the camera serves the first: no call for it.
+    const second = startCli(['answer', '--signal', url, '--room', 'one', ...NO_STUN]);
+    const turnedAway = await camera.waitFor('warning', 10_000, (e) => e.kind === 'viewer-not-served');
+    const waiting = await second.waitFor('warning', 10_000, (e) => e.kind === 'no-offer');
+    expect(turnedAway.viewer).toBe(second.events.find((e) => e.event === 'joined')?.id);
+    expect(waiting.caller).toBe(first.events.find((e) => e.event === 'call')?.remote);
+    expect(String(waiting.message)).toMatch(/--once/);
+    expect(second.events.some((e) => e.event === 'call')).toBe(false);
+    expect(camera.events.filter((e) => e.event === 'call')).toHaveLength(1);
+    // The first viewer's call went on meanwhile; the camera's end ends it, and every process exits 0.
+    expect(first.events.some((e) => e.event === 'call-ended')).toBe(false);
+    camera.child.kill('SIGINT');
+    expect((await camera.exited).code).toBe(0);
+    expect((await first.exited).code).toBe(0);
+    second.child.kill('SIGINT');
+    expect((await second.exited).code).toBe(0);
+  }, 40_000);
 });
