@@ -43,6 +43,11 @@ export async function blackoutCall(call: LabCall, backWithinSec: number): Promis
     ]);
   }
   expect(peers.caller.events.filter((e) => e.event === 'offer-sent')).toHaveLength(1);
+  // No restart storm: the caller restarts 2 s after the drop, then backs off (4 s, 8 s, ...): at most 3 in
+  // the 10 s.
+  const restarts = peers.caller.events.filter((e) => e.event === 'ice-restart').length;
+  console.log(`10 s blackout: ${restarts} ICE restart(s) by the caller`);
+  expect(restarts).toBeLessThanOrEqual(3);
   // and from a second after it came back, the picture goes on at full rate, over 2 s at least.
   const fullFrom = (back?.ptsSec ?? Infinity) + 1;
   expect(flow.endSec - fullFrom, describeFlow(flow, 1)).toBeGreaterThan(2);
