@@ -29,7 +29,13 @@ import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
-import { runChromiumData, runWrtcData, type DataPlan, type DataResult } from './scenarios/data.js';
+import {
+  runChromiumData,
+  runRtcPeerData,
+  runWrtcData,
+  type DataPlan,
+  type DataResult,
+} from './scenarios/data.js';
 import { runFlood, type FloodResult } from './scenarios/flood.js';
 import { runImpaired, type ImpairedResult } from './scenarios/impaired.js';
 import { FFMPEG, runFirstFrame, runRecorderStall, runRtcPeerMedia } from './scenarios/rtc-peer.js';
@@ -373,6 +379,7 @@ async function main(): Promise<number> {
     const what = `${d.pings} round trips, ${d.runs.map((r) => `${r.count} x ${r.size} B`).join(', ')}`;
     await step(`data channel, raw wrtc: ${what}`, async () => void data.push(await runWrtcData(d)));
     await step(`data channel, chromium: ${what}`, async () => void data.push(await runChromiumData(d)));
+    await step(`data channel, rtc-peer CLI: ${what}`, async () => void data.push(await runRtcPeerData(d)));
   }
   if (only.has('flood')) {
     const setups: FloodResult['setup'][] = [
@@ -423,7 +430,7 @@ async function main(): Promise<number> {
         )
           missing.push(`impaired ${setup} ${loss} %`);
   if (quick && only.has('data'))
-    for (const setup of ['raw wrtc', 'chromium'] as const) {
+    for (const setup of ['raw wrtc', 'chromium', 'rtc-peer CLI'] as const) {
       const r = data.find((x) => x.setup === setup);
       if (!r?.rttMs || r.runs.length !== plan.data.runs.length || r.runs.some((x) => !x.intact))
         missing.push(`data ${setup}`);

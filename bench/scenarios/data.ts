@@ -2,7 +2,9 @@
  * The data channel (issue 17): round-trip latency and throughput over loopback, raw @roamhq/wrtc (two node
  * processes, the library rtc-peer's calls use) beside Chromium (two browsers), each running the same probe
  * (bench/lib/data-probe.ts) on a reliable, ordered channel; descriptions and candidates passed across by the
- * bench. One row per setup and message size.
+ * bench. And rtc-peer itself as a script drives it: `rtc-peer call --data` and `rtc-peer answer --data`
+ * through `rtc-peer signal`, the same plan as lines on their standard input and output (the bench measures
+ * at the caller's pipes and echoes at the answerer's). One row per setup and message size.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +15,7 @@ import ts from 'typescript';
 import { PAGE_SIGNALING } from '../browser/page.js';
 import { CHROMIUM_ARGS } from '../../test/helpers/browser.js';
 import { systemCommand } from '../../test/system/find-command.js';
-import { Child, ROOT, compileChild } from '../lib/child.js';
+import { Child, ROOT, compileChild, startCli, startSignal } from '../lib/child.js';
 import type { DataProbeResult, ThroughputRun } from '../lib/data-probe.js';
 import { percentiles, type Percentiles } from '../lib/stats.js';
 
@@ -27,7 +29,7 @@ export interface DataPlan {
 
 /** One setup's figures. */
 export interface DataResult {
-  setup: 'raw wrtc' | 'chromium';
+  setup: 'raw wrtc' | 'chromium' | 'rtc-peer CLI';
   rttMs?: Percentiles;
   runs: {
     size: number;
@@ -81,6 +83,125 @@ export async function runWrtcData(plan: DataPlan): Promise<DataResult> {
   } finally {
     for (const c of [measurer, echoer]) c.send({ event: 'end' });
     await Promise.all([measurer.stop('SIGTERM', 3000), echoer.stop('SIGTERM', 3000)]);
+  }
+}
+
+/** The lines of a child's standard output, one at a time (they queue until read). */
+function lines(child: Child): () => Promise<string> {
+  const queued: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  let partial = '';
+  child.proc.stdout?.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w(line);
+      } else queued.push(line);
+    }
+  });
+  return () => {
+    const next = queued.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    return new Promise((resolve) => (waiting = resolve));
+  };
+}
+
+/** Writes `line` to a child's standard input, waiting while its pipe is full. */
+async function writeLine(child: Child, line: string): Promise<void> {
+  const stdin = child.proc.stdin;
+  if (stdin && !stdin.write(`${line}\n`)) await new Promise((resolve) => stdin.once('drain', resolve));
+}
+
+/**
+ * rtc-peer: `call --data` (sound only, to keep the media small) and `answer --data` in one room of their
+ * own `rtc-peer signal`, in plain mode (standard output carries only the data lines). The bench writes the
+ * probe's messages as lines to the caller's standard input and reads its output; at the answerer it echoes
+ * the pings and counts each run, in order, as the probe's `echo` does.
+ */
+export async function runRtcPeerData(plan: DataPlan): Promise<DataResult> {
+  const signal = await startSignal({ name: 'data-signal' });
+  const common = ['--signal', signal.url, '--room', 'data-bench', '--stun', 'none', '--data', '--once'];
+  const answerer = startCli('data-answer', ['answer', ...common]);
+  const caller = startCli('data-call', ['call', ...common, '--no-video']);
+  try {
+    const fromAnswerer = lines(answerer);
+    // The echoing side, at the answerer's pipes.
+    void (async () => {
+      let run = 0;
+      let got = 0;
+      let ok = true;
+      for (;;) {
+        const text = await fromAnswerer();
+        if (text.startsWith('p ') || text === 'warm-up') {
+          await writeLine(answerer, text);
+          continue;
+        }
+        const current = plan.runs[run];
+        if (!text.startsWith('t ') || current === undefined) continue;
+        if (Number(text.slice(2, text.indexOf(' ', 2))) !== got || text.length !== current.size) ok = false;
+        if (++got === current.count) {
+          await writeLine(answerer, `done ${got} ${ok ? 'ok' : 'bad'}`);
+          [run, got, ok] = [run + 1, 0, true];
+        }
+      }
+    })();
+    const next = lines(caller);
+    const expectLine = async (want: string, what: string): Promise<string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const line = await Promise.race([
+        next(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `rtc-peer data: no ${what} within ${TIMEOUT_MS / 1000} s (${caller.stderr.slice(-300)})`,
+                ),
+              ),
+            TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (!line.startsWith(want)) throw new Error(`rtc-peer data: ${what}: got ${line.slice(0, 40)}`);
+      return line;
+    };
+    // Held until the channel opens, then echoed: the call is up.
+    await writeLine(caller, 'warm-up');
+    await expectLine('warm-up', 'echo of the first line');
+    const rttMs: number[] = [];
+    for (let i = 0; i < plan.pings; i++) {
+      const t0 = performance.now();
+      await writeLine(caller, `p ${i}`);
+      await expectLine(`p ${i}`, `echo of ping ${i}`);
+      rttMs.push(performance.now() - t0);
+    }
+    const runs: DataProbeResult['runs'] = [];
+    for (const run of plan.runs) {
+      const pad = 'x'.repeat(run.size);
+      const t0 = performance.now();
+      for (let i = 0; i < run.count; i++) {
+        const head = `t ${i} `;
+        await writeLine(caller, head + pad.slice(head.length));
+      }
+      const done = await expectLine('done ', `the end of the ${run.size} B run`);
+      runs.push({
+        size: run.size,
+        count: run.count,
+        seconds: (performance.now() - t0) / 1000,
+        intact: done === `done ${run.count} ok`,
+      });
+    }
+    caller.proc.stdin?.end();
+    await caller.stop('SIGINT', 10_000);
+    const [c, a] = [await caller.exited, await answerer.exited];
+    if (c.code !== 0 || a.code !== 0)
+      throw new Error(`rtc-peer data: exit codes: call ${String(c.code)}, answer ${String(a.code)}`);
+    return summarize('rtc-peer CLI', { rttMs, runs });
+  } finally {
+    await Promise.all([caller.stop('SIGKILL'), answerer.stop('SIGKILL'), signal.child.stop('SIGTERM', 3000)]);
   }
 }
 
