@@ -59,6 +59,7 @@ export function readSecret(file: string | undefined, envName: string, flag: stri
     } catch (error) {
       throw new TypeError(
         `${flag} ${file}: cannot read it (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
       );
     }
     const secret = text.replace(/\r?\n$/, '');
