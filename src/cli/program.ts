@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.js';
 import { devicesCommand } from './commands/devices.js';
 import { peerCommand } from './commands/peer.js';
 import { signalCommand } from './commands/signal.js';
+import { tokenCommand } from './commands/token.js';
 import { printVersion } from './commands/version.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { errorText } from './hints.js';
@@ -41,6 +42,7 @@ Exit codes: 0 ok, 1 failure during the run, 2 usage, 3 signaling, 4 media (ffmpe
   program.addCommand(signalCommand(done));
   program.addCommand(peerCommand('caller', done));
   program.addCommand(peerCommand('answerer', done));
+  program.addCommand(tokenCommand(done));
   program.addCommand(devicesCommand(done));
   program.addCommand(demoCommand(done));
   program.exitOverride();

@@ -4,6 +4,7 @@
  * events are refused with UNKNOWN_EVENT; a dropped connection leaves its room. A connection's messages go
  * through one queue: with rooms in Redis each waits for the one before it, so they apply in the order sent.
  */
+import { looksLikeJwt, verifyRoomToken } from './room-token.js';
 import type { Socket } from 'socket.io';
 import type { $ZodError as ZodError } from 'zod/v4/core';
 import { logger } from '../util/log.js';
@@ -41,6 +42,8 @@ export interface ConnectionContext {
   queues: Set<SerialQueue>;
   /** The limits (server-guard.ts): rooms and held bytes per address, checked and accounted. Default: none. */
   guard?: ConnectionGuard;
+  /** The room tokens' secret: a connection that presented a room token has it checked at each join. */
+  tokenSecret?: string;
 }
 
 /**
@@ -135,9 +138,22 @@ export function serveConnection(
             reply(ack, { ok: false, error: checked.refusal });
             return undefined;
           }
-          const result = registry.dispatch(socket.id, message, checked?.limits);
-          if (!(result instanceof Promise)) return finish(result);
-          return result.then(finish, (error: unknown) => internal(ack, error));
+          const roomToken = roomTokenOf(ctx, socket.handshake.auth);
+          const apply = (): Promise<void> | void => {
+            const result = registry.dispatch(socket.id, message, checked?.limits);
+            if (!(result instanceof Promise)) return finish(result);
+            return result.then(finish, (error: unknown) => internal(ack, error));
+          };
+          if (message.type !== 'join' || roomToken === undefined) return apply();
+          return verifyRoomToken(roomToken.secret, roomToken.token, message).then(
+            (verdict) => {
+              if (verdict.ok) return apply();
+              log('%s: join of %s refused: %s', socket.id, message.room, verdict.refusal.code);
+              reply(ack, { ok: false, error: verdict.refusal });
+              return undefined;
+            },
+            (error: unknown) => internal(ack, error),
+          );
         } catch (error) {
           internal(ack, error);
           return undefined;
@@ -224,4 +240,13 @@ export function describeInvalid(error: ZodError, raw: unknown): SignalErrorBody 
     // Quoted input is cut short: a message with 20,000 unknown keys gets a sentence, not 190 KB back.
     message: `invalid message${truncate(where, 120)}: ${truncate(first?.message ?? 'does not match the protocol', 200)}; see docs/protocol.md`,
   };
+}
+
+/** The room token a connection presented in its handshake, if the server checks room tokens. */
+function roomTokenOf(ctx: ConnectionContext, auth: unknown): { secret: string; token: string } | undefined {
+  if (ctx.tokenSecret === undefined) return undefined;
+  const given = typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
+  return typeof given === 'string' && looksLikeJwt(given)
+    ? { secret: ctx.tokenSecret, token: given }
+    : undefined;
 }

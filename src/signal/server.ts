@@ -11,7 +11,8 @@ import { hostname } from 'node:os';
 import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { checkToken } from './auth.js';
+import { checkToken, type AuthResult } from './auth.js';
+import { looksLikeJwt } from './room-token.js';
 import { checkRedisUrl, joinCluster, type Cluster } from './cluster.js';
 import { serveConnection } from './connection.js';
 import { httpRoutes, type HttpHandler, type Readiness } from './http-routes.js';
@@ -55,6 +56,11 @@ export interface SignalServerOptions {
   port?: number;
   /** Shared secret clients must present as `auth: { token }` in the handshake. Default: none (open). */
   token?: string;
+  /**
+   * Secret (at least 32 bytes) of the room-scoped tokens `rtc-peer token` signs: a handshake token shaped as a
+   * JWT is admitted, and checked at join (signature, expiry, exact room and role). Default: none.
+   */
+  tokenSecret?: string;
   /** Largest SDP accepted, in UTF-8 bytes; larger ones are refused with TOO_LARGE. Default 65536 (64 KiB). */
   maxSdpBytes?: number;
   /** Caller candidates held per unanswered offer; more are dropped (counted). Default 200. */
@@ -208,6 +214,21 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   // The limits (server-guard.ts): connections, handshake time, wrong-token back-off, message rate, rooms
   // and held bytes, each refusal counted in stats() and reported through securityLog.
   const token = o.token;
+  const tokenSecret = o.tokenSecret;
+  // A room token (JWT-shaped) is let through here and checked at join, where the room is known
+  // (connection.ts); any other token is the shared one.
+  function handshakeCredentials(auth: unknown): AuthResult {
+    const given = typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
+    if (tokenSecret !== undefined && typeof given === 'string' && looksLikeJwt(given)) return { ok: true };
+    if (token !== undefined) return checkToken(token, auth);
+    return {
+      ok: false,
+      message:
+        given === undefined
+          ? 'UNAUTHORIZED: this signaling server requires a room token; pass --token TOKEN from rtc-peer token'
+          : 'UNAUTHORIZED: not a room token; pass --token TOKEN from rtc-peer token',
+    };
+  }
   const originOf = (req: IncomingMessage): string | undefined =>
     checkOrigin(
       { headers: req.headers, secure: 'encrypted' in req.socket && req.socket.encrypted === true },
@@ -216,7 +237,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     );
   const guard = new ServerGuard({
     limits,
-    ...(token !== undefined ? { credentials: (auth: unknown) => checkToken(token, auth) } : {}),
+    ...(token !== undefined || o.tokenSecret !== undefined ? { credentials: handshakeCredentials } : {}),
     ...(o.securityLog !== undefined ? { securityLog: o.securityLog } : {}),
     origin: originOf,
   });
@@ -296,6 +317,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     // Alone, a server shutting down has nobody left to tell; the rooms of a cluster outlive it.
     announceDepartures: () => cluster !== undefined || !shuttingDown,
     metrics,
+    ...(tokenSecret !== undefined ? { tokenSecret } : {}),
     queues,
     guard,
   };
@@ -315,7 +337,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
       guard.originRefused(address, forbidden);
       return { status: 403, message: forbidden };
     }
-    if (token === undefined) return undefined;
+    if (token === undefined && tokenSecret === undefined) return undefined;
     const wait = guard.authWaitMs(address);
     if (wait > 0) {
       const sec = Math.ceil(wait / 1000);
@@ -327,7 +349,16 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     }
     const header = req.headers.authorization;
     const bearer = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
-    const result = checkToken(token, bearer === undefined ? {} : { token: bearer });
+    // Room tokens are not checked at these endpoints yet: with only a token secret they admit nobody.
+    const result: AuthResult =
+      token !== undefined
+        ? checkToken(token, bearer === undefined ? {} : { token: bearer })
+        : {
+            ok: false,
+            message:
+              'UNAUTHORIZED: this server takes room tokens, which WHIP/WHEP do not accept yet; start it with ' +
+              '--token too and use that here',
+          };
     guard.authResult(address, result.ok, result.ok ? '' : result.message);
     if (result.ok) return undefined;
     return {
@@ -351,7 +382,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   const realPort = (http.address() as AddressInfo).port;
   whip.attach(`${scheme}://${displayHost(o.host)}:${realPort}`);
   const warnings: string[] = [...(certificate?.warnings ?? [])];
-  if (o.token === undefined && !isLoopback(o.host)) {
+  if (o.token === undefined && o.tokenSecret === undefined && !isLoopback(o.host)) {
     warnings.push(
       `listening on ${o.host} without a token: anyone who can reach this port can join a room and watch the ` +
         'video; pass --token SECRET (or set RTC_PEER_TOKEN) and give it to the peers',
@@ -428,6 +459,7 @@ const CLOSE_DRAIN_MS = 3000;
 
 type OptionalOptions =
   | 'token'
+  | 'tokenSecret'
   | 'httpHandler'
   | 'redis'
   | 'nodeTtlMs'

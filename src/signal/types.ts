@@ -62,6 +62,10 @@ export const ERROR_CODES = [
   'TOO_MANY_ROOMS', // a join that would create a room over the rooms per address or in total
   'OVER_BUDGET', // an offer or candidate that would be held over the held-bytes budget
   'FORBIDDEN_ORIGIN', // a browser page from an origin the server does not allow (refused handshake)
+  'TOKEN_EXPIRED', // the join's room token has expired
+  'TOKEN_WRONG_ROOM', // the join's room token is for another room
+  'TOKEN_WRONG_ROLE', // the join's room token is for the other role
+  'TOKEN_INVALID', // the join's room token has a bad signature or is malformed
 ] as const;
 
 /** One of {@link ERROR_CODES}. */

@@ -8,7 +8,9 @@ import { checkAllowedOrigins } from '../../signal/whip/cors.js';
 import { parseLimit, type SignalLimits } from '../../signal/limits.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
 import { webPageHandler } from '../../web/index.js';
+import { readSecret } from '../../signal/room-token.js';
 import { ExitCode } from '../exit-codes.js';
+import { TOKEN_SECRET_ENV } from './token.js';
 import { listeningEvent, listeningText } from '../listening.js';
 import { parsePort, parsePositiveInteger } from '../options.js';
 import { onTermination } from '../termination.js';
@@ -18,6 +20,7 @@ export interface SignalFlags {
   host: string;
   port: string;
   token?: string;
+  tokenSecretFile?: string;
   maxViewers: string;
   redis?: string;
   limit: string[];
@@ -35,6 +38,11 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
     .option('--host <address>', 'address to listen on', SIGNAL_SERVER_DEFAULTS.host)
     .option('--port <port>', 'port (0 picks a free one)', String(SIGNAL_SERVER_DEFAULTS.port))
     .addOption(new Option('--token <secret>', 'require this token from every client').env('RTC_PEER_TOKEN'))
+    .option(
+      '--token-secret-file <file>',
+      'admit room tokens signed with this secret (rtc-peer token), checked at join; else the environment ' +
+        'variable RTC_PEER_TOKEN_SECRET',
+    )
     .option(
       '--max-viewers <n>',
       'answerers (viewers) one caller serves at once in a room, with protocol 2; one more is refused',
@@ -106,13 +114,14 @@ async function runSignal(flags: SignalFlags): Promise<number> {
   const port = parsePort('--port', flags.port);
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
   const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
+  const tokenSecret = readSecret(flags.tokenSecretFile, TOKEN_SECRET_ENV, '--token-secret-file');
   // Safe default (issue 15), as Jupyter does: a server others can reach gets a token unless --open says
   // otherwise; a generated one is printed with ready-to-use page links.
   if (flags.token !== undefined && flags.open === true) {
     throw new TypeError('--open and --token contradict each other: --open serves without a token');
   }
   const generated =
-    flags.token === undefined && flags.open !== true && !isLoopback(flags.host)
+    flags.token === undefined && tokenSecret === undefined && flags.open !== true && !isLoopback(flags.host)
       ? randomBytes(18).toString('base64url')
       : undefined;
   const token = flags.token ?? generated;
@@ -121,6 +130,7 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     host: flags.host,
     port,
     token,
+    tokenSecret,
     maxViewers,
     redis: flags.redis,
     limits,
