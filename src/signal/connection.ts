@@ -57,6 +57,8 @@ export interface ConnectionGuard {
   settled(connId: string, message: ClientMessage, result: DispatchResult): void;
   /** The connection left its room by disconnecting (after the registry applied the departure). */
   left(connId: string): void;
+  /** A join refused for its room token (expired, another room or role): counted, reported, backed off. */
+  tokenRefused(connId: string, refusal: SignalErrorBody): void;
 }
 
 /** Serves one connected socket until it disconnects. */
@@ -149,6 +151,7 @@ export function serveConnection(
             (verdict) => {
               if (verdict.ok) return apply();
               log('%s: join of %s refused: %s', socket.id, message.room, verdict.refusal.code);
+              ctx.guard?.tokenRefused(socket.id, verdict.refusal);
               reply(ack, { ok: false, error: verdict.refusal });
               return undefined;
             },

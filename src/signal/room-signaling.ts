@@ -93,7 +93,8 @@ export interface SignalTlsOptions {
 }
 
 /** The `connect_error` messages of a refused handshake (docs/protocol.md), by their code. */
-const HANDSHAKE_REFUSALS = /^(UNAUTHORIZED|TOO_MANY_CONNECTIONS|FORBIDDEN_ORIGIN|RATE_LIMITED)\b/;
+const HANDSHAKE_REFUSALS =
+  /^(UNAUTHORIZED|TOKEN_INVALID|TOO_MANY_CONNECTIONS|FORBIDDEN_ORIGIN|RATE_LIMITED)\b/;
 
 /** Node's codes for a server certificate it does not accept. */
 const UNTRUSTED_CERT = new Set([
@@ -496,13 +497,19 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
         (error: unknown) => {
           if (this.#closing) return;
           if (error instanceof SignalError && error.code !== 'UNREACHABLE' && error.code !== 'TIMEOUT') {
-            // Refused (a token changed, our role taken meanwhile): nothing more this client can do by itself.
+            // Refused (a token changed or expired, our role taken meanwhile): nothing more this client can
+            // do by itself.
             this.#emitSignal({
               type: 'error',
               code: error.code,
               message: `rejoining room ${this.room}: ${error.message}`,
             });
-            if (error.code === 'UNAUTHORIZED' || error.code === 'ROLE_TAKEN') return;
+            if (
+              error.code === 'UNAUTHORIZED' ||
+              error.code === 'ROLE_TAKEN' ||
+              error.code.startsWith('TOKEN_')
+            )
+              return;
           }
           log('%s: rejoin failed: %s', this.url, (error as Error).message);
           this.#scheduleRejoin();

@@ -4,6 +4,7 @@
  * docs/protocol.md; a protocol-2 viewer joins as `answerer`) and an expiry. Verifying gives one of four
  * distinct refusal codes: TOKEN_EXPIRED, TOKEN_WRONG_ROOM, TOKEN_WRONG_ROLE, TOKEN_INVALID.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
@@ -29,10 +30,37 @@ export const CLOCK_TOLERANCE_S = 5;
 /** The shortest and the longest secret accepted, in bytes (HS256 wants at least 256 bits). */
 const MIN_SECRET_BYTES = 32;
 const ISSUER = 'rtc-peer';
+/** What a TOKEN_INVALID refusal says (in a join ack, a handshake's `connect_error`, a 401). */
+export const INVALID_ROOM_TOKEN =
+  'the room token is not valid for this server (bad signature, malformed, or signed with another secret); ' +
+  "make one with rtc-peer token and the server's secret";
 
 /** Does `token` look like a JWT (three base64url parts), as opposed to a shared `--token`? */
 export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+}
+
+/**
+ * Is `token` an HS256 JWT signed with `secret`? Only the header's `alg` and the signature are checked
+ * (claims: {@link verifyRoomToken}, at join, where the room is known). Synchronous, for the handshake
+ * middleware, which counts connections and wrong tokens in one step (jose verifies asynchronously only):
+ * a forged or foreign token is refused there, as a wrong shared token is, and meets the same back-off.
+ * The comparison is in constant time. Never throws.
+ */
+export function roomTokenSigned(secret: string, token: string): boolean {
+  if (!looksLikeJwt(token)) return false;
+  const [header = '', payload = '', signature = ''] = token.split('.');
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || (parsed as { alg?: unknown }).alg !== 'HS256') {
+      return false;
+    }
+  } catch {
+    return false;
+  }
+  const expected = createHmac('sha256', keyOf(secret)).update(`${header}.${payload}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function keyOf(secret: string): Uint8Array {
@@ -130,11 +158,7 @@ export async function verifyRoomToken(
         typeof error.payload.exp === 'number' ? new Date(error.payload.exp * 1000).toISOString() : '?';
       return refuse('TOKEN_EXPIRED', `the room token expired at ${exp}; get a fresh one (rtc-peer token)`);
     }
-    return refuse(
-      'TOKEN_INVALID',
-      'the room token is not valid for this server (bad signature, malformed, or signed with another secret); ' +
-        "make one with rtc-peer token and the server's secret",
-    );
+    return refuse('TOKEN_INVALID', INVALID_ROOM_TOKEN);
   }
   const { room, role, exp } = payload;
   if (typeof room !== 'string' || (role !== 'caller' && role !== 'answerer') || typeof exp !== 'number') {

@@ -408,6 +408,11 @@ export class ServerGuard {
    * against the address that created it; its held bytes against the address of its caller, when the caller
    * is a client of this server (with Redis, a caller elsewhere is charged by its own server).
    */
+  tokenRefused(connId: string, refusal: SignalErrorBody): void {
+    const address = this.#conns.get(connId)?.address;
+    if (address !== undefined) this.authResult(address, false, `${refusal.code} at join: ${refusal.message}`);
+  }
+
   settled(connId: string, _message: ClientMessage, result: DispatchResult): void {
     if (!result.ack.ok && result.ack.error.code === 'TOO_MANY_ROOMS') {
       this.refused.rooms++;

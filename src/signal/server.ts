@@ -12,7 +12,7 @@ import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { checkToken, type AuthResult } from './auth.js';
-import { looksLikeJwt } from './room-token.js';
+import { INVALID_ROOM_TOKEN, looksLikeJwt, roomTokenSigned } from './room-token.js';
 import { checkRedisUrl, joinCluster, type Cluster } from './cluster.js';
 import { serveConnection } from './connection.js';
 import { httpRoutes, type HttpHandler, type Readiness } from './http-routes.js';
@@ -215,11 +215,15 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   // and held bytes, each refusal counted in stats() and reported through securityLog.
   const token = o.token;
   const tokenSecret = o.tokenSecret;
-  // A room token (JWT-shaped) is let through here and checked at join, where the room is known
-  // (connection.ts); any other token is the shared one.
+  // A room token (JWT-shaped) must carry this server's signature here; its room, role and expiry are
+  // checked at join, where the room is known (connection.ts). Any other token is the shared one. Both
+  // kinds of wrong token count for the address's back-off (server-guard.ts).
   function handshakeCredentials(auth: unknown): AuthResult {
     const given = typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined;
-    if (tokenSecret !== undefined && typeof given === 'string' && looksLikeJwt(given)) return { ok: true };
+    if (tokenSecret !== undefined && typeof given === 'string' && looksLikeJwt(given)) {
+      if (roomTokenSigned(tokenSecret, given)) return { ok: true };
+      return { ok: false, message: `TOKEN_INVALID: ${INVALID_ROOM_TOKEN}` };
+    }
     if (token !== undefined) return checkToken(token, auth);
     return {
       ok: false,

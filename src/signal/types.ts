@@ -65,7 +65,7 @@ export const ERROR_CODES = [
   'TOKEN_EXPIRED', // the join's room token has expired
   'TOKEN_WRONG_ROOM', // the join's room token is for another room
   'TOKEN_WRONG_ROLE', // the join's room token is for the other role
-  'TOKEN_INVALID', // the join's room token has a bad signature or is malformed
+  'TOKEN_INVALID', // a room token with a bad signature or malformed (handshake connect_error prefix, or join ack)
 ] as const;
 
 /** One of {@link ERROR_CODES}. */

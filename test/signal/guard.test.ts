@@ -16,6 +16,7 @@ import {
   type RawSocket,
 } from '../helpers/signal-server.js';
 import { SIGNAL_EVENT, type SignalAck } from '../../src/signal/index.js';
+import { signRoomToken } from '../../src/signal/room-token.js';
 
 const kit = new SignalTestKit();
 afterEach(() => kit.closeAll());
@@ -196,6 +197,42 @@ describe('signal server limits', { timeout: 30_000 }, () => {
     expect(admitted.connected).toBe(true);
     expect(server.stats().refused.auth).toBe(5);
     expect(lines.filter((l) => l.includes('UNAUTHORIZED')).length).toBe(5);
+  });
+
+  it('refuses a forged room token at the handshake and backs off; join refusals are counted too', async () => {
+    const lines: string[] = [];
+    const secret = 'k'.repeat(40);
+    const server = await kit.server({
+      tokenSecret: secret,
+      limits: { authFailures: 2, authBackoffMs: 400 },
+      securityLog: (l) => lines.push(l),
+    });
+    const good = await signRoomToken(secret, { room: 'lab', role: 'caller', ttlSeconds: 60 });
+    // A valid token for room lab: admitted, and a join of another room is refused in its ack, counted.
+    const valid = await kit.socket(server.url, { token: good });
+    const wrongRoom = await emitWithAck(valid, { type: 'join', room: 'other', role: 'caller' });
+    expect(wrongRoom).toMatchObject({ ok: false, error: { code: 'TOKEN_WRONG_ROOM' } });
+    expect(server.stats().refused.auth).toBe(1);
+    expect(lines.some((l) => /refused 127\.0\.0\.1: TOKEN_WRONG_ROOM at join/.test(l))).toBe(true);
+    // Signed with another secret, or with its signature changed: refused before any socket exists.
+    const foreign = await signRoomToken('f'.repeat(40), { room: 'lab', role: 'caller', ttlSeconds: 60 });
+    const refused = await connectError(kit.rawSocket(server.url, { token: foreign }));
+    expect(refused.message).toMatch(/^TOKEN_INVALID: the room token is not valid for this server/);
+    // The third wrong token (authFailures 2) starts the wait.
+    const tampered = `${good.slice(0, -2)}${good.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await connectError(kit.rawSocket(server.url, { token: tampered }))).message).toMatch(
+      /^TOKEN_INVALID: .*next try from this address in 1 s/,
+    );
+    // During the wait the valid token is refused too; after it, admitted and joined.
+    expect((await connectError(kit.rawSocket(server.url, { token: good }))).message).toMatch(
+      /^UNAUTHORIZED: too many wrong tokens from 127\.0\.0\.1/,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await kit.socket(server.url, { token: good });
+    expect(await emitWithAck(later, { type: 'join', room: 'lab', role: 'caller' })).toMatchObject({
+      ok: true,
+    });
+    expect(server.stats().refused.auth).toBe(4);
   });
 
   it('closes a connection that does not finish its handshake in time, and counts it', async () => {

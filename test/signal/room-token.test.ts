@@ -6,6 +6,7 @@ import {
   looksLikeJwt,
   parseTtl,
   readSecret,
+  roomTokenSigned,
   signRoomToken,
   verifyRoomToken,
 } from '../../src/signal/room-token.js';
@@ -40,6 +41,23 @@ describe('room tokens', () => {
     expect(await codeOf({ room: 'lab', role: 'caller' }, forged)).toBe('TOKEN_INVALID');
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${forged.split('.')[1]}.`;
     expect(await codeOf({ room: 'lab', role: 'caller' }, none)).toBe('TOKEN_INVALID');
+  });
+
+  it('checks the signature alone, synchronously, for the handshake (as jose does)', async () => {
+    const token = await signRoomToken(SECRET, { room: 'lab', role: 'caller', ttlSeconds: 60 });
+    expect(roomTokenSigned(SECRET, token)).toBe(true);
+    // An expired token is still signed: its expiry is the join's to refuse, with its own code.
+    const old = await signRoomToken(SECRET, { room: 'lab', role: 'caller', ttlSeconds: 1 }, new Date(0));
+    expect(roomTokenSigned(SECRET, old)).toBe(true);
+    expect(roomTokenSigned(SECRET.replace('a', 'z'), token)).toBe(false);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const otherPayload = Buffer.from('{"room":"any","role":"caller","exp":9999999999}').toString('base64url');
+    expect(roomTokenSigned(SECRET, `${h}.${otherPayload}.${s}`)).toBe(false);
+    expect(roomTokenSigned(SECRET, `${h}.${p}.${s.slice(0, -4)}`)).toBe(false);
+    const none = Buffer.from('{"alg":"none"}').toString('base64url');
+    expect(roomTokenSigned(SECRET, `${none}.${p}.${s}`)).toBe(false);
+    expect(roomTokenSigned(SECRET, `${Buffer.from('not json').toString('base64url')}.${p}.${s}`)).toBe(false);
+    expect(roomTokenSigned(SECRET, 'shared-token')).toBe(false);
   });
 
   it('reads the secret from a file or the environment, refusing short ones', () => {
