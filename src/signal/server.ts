@@ -12,7 +12,7 @@ import { Server } from 'socket.io';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { checkToken, type AuthResult } from './auth.js';
-import { INVALID_ROOM_TOKEN, looksLikeJwt, roomTokenSigned } from './room-token.js';
+import { INVALID_ROOM_TOKEN, looksLikeJwt, roomTokenSigned, verifyRoomToken } from './room-token.js';
 import { checkRedisUrl, joinCluster, type Cluster } from './cluster.js';
 import { serveConnection } from './connection.js';
 import { httpRoutes, type HttpHandler, type Readiness } from './http-routes.js';
@@ -28,7 +28,13 @@ import { checkOrigin } from './origin.js';
 import { ServerGuard, plainAddress, type RefusalCounts } from './server-guard.js';
 import { loadTls, type LoadedTls, type TlsFiles } from './tls.js';
 import type { AllowedOrigins } from './whip/cors.js';
-import { WhipEndpoints, type HttpRefusal, type WhipEndpointOptions } from './whip/endpoint.js';
+import {
+  bearerOf,
+  WhipEndpoints,
+  type HttpRefusal,
+  type HttpTarget,
+  type WhipEndpointOptions,
+} from './whip/endpoint.js';
 import type { IceServer } from './whip/link-header.js';
 import {
   DEFAULT_MAX_VIEWERS,
@@ -250,7 +256,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   const whip = new WhipEndpoints({
     ...o,
     ...o.whip,
-    admit: (req) => admitHttp(req),
+    admit: (req, target) => admitHttp(req, target),
     bridgeHeaders: (req) => guard.bridgeHeaders(plainAddress(req)),
     // The bridges connect to this very listening socket: over TLS they need not check its certificate
     // (which names the server's public host, not the loopback address they dial).
@@ -332,9 +338,13 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
 
   /**
    * A WHIP/WHEP request's checks, as the websocket's: a browser page from another origin (403), an address
-   * in its wrong-token back-off (429), a missing or wrong `Authorization: Bearer` token (401).
+   * in its wrong-token back-off (429), a missing or wrong `Authorization: Bearer` token (401): the shared
+   * token, or a room token for the request's room and role (a WHIP publisher is the caller, a WHEP player
+   * an answerer; 401 when bad or expired, 403 for another room or role). A PATCH or DELETE of a session
+   * takes the room token even past its expiry: the session was admitted while it was valid, as a websocket
+   * stays connected past its token's expiry.
    */
-  function admitHttp(req: IncomingMessage): HttpRefusal | undefined {
+  async function admitHttp(req: IncomingMessage, target: HttpTarget): Promise<HttpRefusal | undefined> {
     const address = plainAddress(req);
     const forbidden = originOf(req);
     if (forbidden !== undefined) {
@@ -351,17 +361,36 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
         headers: { 'retry-after': String(sec) },
       };
     }
-    const header = req.headers.authorization;
-    const bearer = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
-    // Room tokens are not checked at these endpoints yet: with only a token secret they admit nobody.
+    const bearer = bearerOf(req);
+    if (tokenSecret !== undefined && bearer !== undefined && looksLikeJwt(bearer)) {
+      const role = target.kind === 'whip' ? 'caller' : 'answerer';
+      const verdict = await verifyRoomToken(tokenSecret, bearer, {
+        room: target.room,
+        role,
+        anyExpiry: target.session,
+      });
+      if (verdict.ok) {
+        guard.authResult(address, true, '');
+        return undefined;
+      }
+      const { code, message } = verdict.refusal;
+      guard.authResult(address, false, `${code} at ${target.kind.toUpperCase()}: ${message}`);
+      const forbiddenHere = code === 'TOKEN_WRONG_ROOM' || code === 'TOKEN_WRONG_ROLE';
+      return {
+        status: forbiddenHere ? 403 : 401,
+        message: `${code}: ${message}`,
+        headers: forbiddenHere ? {} : { 'www-authenticate': 'Bearer error="invalid_token"' },
+      };
+    }
     const result: AuthResult =
       token !== undefined
         ? checkToken(token, bearer === undefined ? {} : { token: bearer })
         : {
             ok: false,
             message:
-              'UNAUTHORIZED: this server takes room tokens, which WHIP/WHEP do not accept yet; start it with ' +
-              '--token too and use that here',
+              bearer === undefined
+                ? 'UNAUTHORIZED: this server requires a room token; make one with rtc-peer token'
+                : 'UNAUTHORIZED: not a room token; make one with rtc-peer token',
           };
     guard.authResult(address, result.ok, result.ok ? '' : result.message);
     if (result.ok) return undefined;

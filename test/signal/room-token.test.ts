@@ -60,6 +60,25 @@ describe('room tokens', () => {
     expect(roomTokenSigned(SECRET, 'shared-token')).toBe(false);
   });
 
+  it('takes an expired token for a session admitted while it was valid (anyExpiry), nothing else', async () => {
+    const old = await signRoomToken(SECRET, { room: 'lab', role: 'caller', ttlSeconds: 60 }, new Date(0));
+    const want = { room: 'lab', role: 'caller', anyExpiry: true };
+    expect((await verifyRoomToken(SECRET, old, want)).ok).toBe(true);
+    const refusal = async (w: typeof want, t = old) => {
+      const r = await verifyRoomToken(SECRET, t, w);
+      return r.ok ? 'ok' : r.refusal.code;
+    };
+    expect(await refusal({ ...want, room: 'other' })).toBe('TOKEN_WRONG_ROOM');
+    expect(await refusal({ ...want, role: 'answerer' })).toBe('TOKEN_WRONG_ROLE');
+    const foreign = await signRoomToken(
+      'q'.repeat(40),
+      { room: 'lab', role: 'caller', ttlSeconds: 60 },
+      new Date(0),
+    );
+    expect(await refusal(want, foreign)).toBe('TOKEN_INVALID');
+    expect(await refusal({ ...want, anyExpiry: false })).toBe('TOKEN_EXPIRED');
+  });
+
   it('reads the secret from a file or the environment, refusing short ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tok-'));
     writeFileSync(join(dir, 's'), `${SECRET}\n`);

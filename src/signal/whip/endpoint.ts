@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logger } from '../../util/log.js';
 import { checkToken } from '../auth.js';
+import { looksLikeJwt } from '../room-token.js';
 import type { HttpHandler } from '../http-routes.js';
 import { roomNameSchema } from '../types.js';
 import { BridgeError, SessionBridge } from './bridge.js';
@@ -41,9 +42,13 @@ export interface WhipEndpointOptions {
   candidateWaitMs?: number;
   /**
    * The server's checks of a request before it is served (signal/server.ts: the origin rule, the
-   * wrong-token back-off, the token): a refusal, or undefined to serve it. Default: the token alone.
+   * wrong-token back-off, the shared token or a room token for the request's room and role): a refusal, or
+   * undefined to serve it. Default: the token alone.
    */
-  admit?: (req: IncomingMessage) => HttpRefusal | undefined;
+  admit?: (
+    req: IncomingMessage,
+    target: HttpTarget,
+  ) => HttpRefusal | undefined | Promise<HttpRefusal | undefined>;
   /**
    * Headers the session's room connection presents for the request's client, so that the server's limits
    * charge the client's address rather than the loopback the bridge connects from (server-guard.ts).
@@ -55,6 +60,16 @@ export interface WhipEndpointOptions {
    * their own process's listening socket; the certificate names the public host). Default false.
    */
   tlsSelf?: boolean;
+}
+
+/**
+ * What a request is for, as its checks need it: a WHIP publisher is the room's caller, a WHEP player one of
+ * its answerers; `session` for a PATCH or DELETE of a session already admitted.
+ */
+export interface HttpTarget {
+  kind: 'whip' | 'whep';
+  room: string;
+  session: boolean;
 }
 
 /** A request refused before it is served: its status, text and extra headers. */
@@ -81,7 +96,7 @@ export class WhipEndpoints {
   readonly #links: string[];
   readonly #allow: AllowedOrigins;
   readonly #o: typeof WHIP_ENDPOINT_DEFAULTS;
-  readonly #admit: ((req: IncomingMessage) => HttpRefusal | undefined) | undefined;
+  readonly #admit: WhipEndpointOptions['admit'];
   readonly #bridgeHeaders: ((req: IncomingMessage) => Record<string, string>) | undefined;
   readonly #tlsSelf: boolean;
   readonly #sessions = new Map<string, SessionBridge>();
@@ -178,7 +193,10 @@ export class WhipEndpoints {
         { ...cors, allow },
         `${req.method ?? '?'} is not allowed here; allowed: ${allow}`,
       );
-    const refused = this.#admit !== undefined ? this.#admit(req) : this.#authorize(req);
+    const refused =
+      this.#admit !== undefined
+        ? await this.#admit(req, { kind, room, session: id !== undefined })
+        : this.#authorize(req);
     if (refused !== undefined)
       return reply(res, refused.status, { ...cors, ...refused.headers }, refused.message);
     if (id === undefined) return this.#post(req, res, kind, room, cors);
@@ -196,8 +214,7 @@ export class WhipEndpoints {
   /** `Authorization: Bearer` against the server's token; the refusal, or undefined when admitted. */
   #authorize(req: IncomingMessage): HttpRefusal | undefined {
     if (this.#token === undefined) return undefined;
-    const header = req.headers.authorization;
-    const bearer = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
+    const bearer = bearerOf(req);
     const result = checkToken(this.#token, bearer === undefined ? {} : { token: bearer });
     if (result.ok) return undefined;
     return {
@@ -245,6 +262,9 @@ export class WhipEndpoints {
       if (!res.writableFinished) setup.abort();
     };
     res.once('close', gone);
+    // The session's room connection presents the client's room token (admitted for this room and role),
+    // else the server's shared token.
+    const token = bridgeToken(req, this.#token);
     let bridge: SessionBridge;
     try {
       bridge = await SessionBridge.open(
@@ -255,7 +275,7 @@ export class WhipEndpoints {
           offer: body,
           answerTimeoutMs: this.#o.answerTimeoutMs,
           candidateWaitMs: this.#o.candidateWaitMs,
-          ...(this.#token !== undefined ? { token: this.#token } : {}),
+          ...(token !== undefined ? { token } : {}),
           ...(this.#bridgeHeaders !== undefined ? { headers: this.#bridgeHeaders(req) } : {}),
           ...(this.#tlsSelf ? { tls: { rejectUnauthorized: false } } : {}),
         },
@@ -405,4 +425,16 @@ function reply(
       : {};
   res.writeHead(status, { 'cache-control': 'no-store', ...typed, ...headers });
   res.end(text);
+}
+
+/** The `Authorization: Bearer` token of a request, if it has one. */
+export function bearerOf(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  return typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
+}
+
+/** The token a session's room connection presents: the client's room token, else the shared one. */
+function bridgeToken(req: IncomingMessage, shared: string | undefined): string | undefined {
+  const bearer = bearerOf(req);
+  return bearer !== undefined && looksLikeJwt(bearer) ? bearer : shared;
 }

@@ -7,6 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RoomSignaling } from '../../../src/signal/room-signaling.js';
+import { signRoomToken } from '../../../src/signal/room-token.js';
+import { FAKE_OFFER } from './fake-sdp.js';
 import { WhepSignaling } from '../../../src/signal/whip/whep-signaling.js';
 import { WhipSignaling } from '../../../src/signal/whip/whip-signaling.js';
 import { httpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
@@ -88,6 +90,87 @@ describe('WHIP and WHEP endpoints of the signaling server', { timeout: 40_000 },
     await waitFor("the viewer's call ended", () => (viewer.ended.length > 0 ? true : undefined));
     expect(viewer.ended.map(([, r]) => r)).toEqual(['peer-hangup']);
     await waitFor('one client left', () => (server.stats().clients === 1 ? true : undefined));
+  });
+
+  it('room tokens: a WHIP publisher is admitted as the caller of its room, a WHEP player as an answerer', async () => {
+    const secret = 'w'.repeat(40);
+    const lines: string[] = [];
+    const server = await kit.server({ tokenSecret: secret, securityLog: (l) => lines.push(l) });
+    const tokenFor = (room: string, role: 'caller' | 'answerer', now?: Date): Promise<string> =>
+      signRoomToken(secret, { room, role, ttlSeconds: 60 }, now);
+    const post = (path: string, token: string): Promise<Response> =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+        body: FAKE_OFFER,
+      });
+    // Refusals, each before anything joins: another room or role (403), expired or forged (401).
+    const wrongRoom = await post('/whip/lab', await tokenFor('other', 'caller'));
+    expect(wrongRoom.status).toBe(403);
+    expect(await wrongRoom.text()).toMatch(
+      /^TOKEN_WRONG_ROOM: the room token is for room "other", not "lab"/,
+    );
+    const wrongRole = await post('/whep/lab', await tokenFor('lab', 'caller'));
+    expect(wrongRole.status).toBe(403);
+    expect(await wrongRole.text()).toMatch(/^TOKEN_WRONG_ROLE: the room token is for the caller role/);
+    const expired = await post('/whip/lab', await tokenFor('lab', 'caller', new Date(Date.now() - 120_000)));
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(await expired.text()).toMatch(/^TOKEN_EXPIRED: the room token expired at/);
+    const forged = await post(
+      '/whip/lab',
+      await signRoomToken('f'.repeat(40), { room: 'lab', role: 'caller', ttlSeconds: 60 }),
+    );
+    expect(forged.status).toBe(401);
+    expect(await forged.text()).toMatch(/^TOKEN_INVALID/);
+    expect(server.stats()).toMatchObject({ rooms: 0, refused: { auth: 4 } });
+    expect(lines.filter((l) => /refused 127\.0\.0\.1: TOKEN_\w+ at WH[IE]P: /.test(l))).toHaveLength(4);
+
+    // Admitted: a WHIP camera and a WHEP player with their room tokens, a socket viewer with its own.
+    const viewer = side(
+      new RoomSignaling({
+        url: server.url,
+        role: 'answerer',
+        room: 'lab',
+        token: await tokenFor('lab', 'answerer'),
+      }),
+      cleanups,
+    );
+    await viewer.negotiator.start();
+    const publisher = side(
+      new WhipSignaling({ url: `${server.url}/whip/lab`, token: await tokenFor('lab', 'caller') }),
+      cleanups,
+      camera(cleanups),
+    );
+    await publisher.negotiator.start();
+    await flowing(viewer.calls, 30);
+    expectCameraIds(viewer.calls[0]!.ids);
+    // The WHIP publisher has one connection: a WHEP player needs a camera that serves several (a room caller).
+    const cam = side(
+      new RoomSignaling({
+        url: server.url,
+        role: 'caller',
+        room: 'cam',
+        token: await tokenFor('cam', 'caller'),
+      }),
+      cleanups,
+      camera(cleanups),
+    );
+    await cam.negotiator.start();
+    const watcher = side(
+      new WhepSignaling({ url: `${server.url}/whep/cam`, token: await tokenFor('cam', 'answerer') }),
+      cleanups,
+    );
+    await watcher.negotiator.start();
+    await flowing(watcher.calls, 30);
+    expectCameraIds(watcher.calls[0]!.ids);
+    // The sessions end with DELETE, authorized by the same tokens.
+    publisher.negotiator.close();
+    await publisher.signaling.close();
+    watcher.negotiator.close();
+    await watcher.signaling.close();
+    await waitFor('the WHIP and WHEP bridges gone', () => (server.stats().clients === 2 ? true : undefined));
+    expect(server.stats().refused.auth).toBe(4);
   });
 
   it('a WHIP publisher first: its offer waits for the next viewer, who takes it', async () => {
