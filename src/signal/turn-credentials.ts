@@ -23,6 +23,7 @@
  * only a new allocation (a new call, an ICE restart) needs credentials still valid. Pure: no I/O.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import type { SignalAck } from './types.js';
 
 /** The TURN server a signaling server hands credentials for (`startSignalServer({ turn })`). */
 export interface TurnOptions {
@@ -138,4 +139,13 @@ export function checkTurnSecret(secret: unknown): void {
         'openssl rand -base64 32 > turn-secret, and give coturn the same (static-auth-secret)',
     );
   }
+}
+
+/**
+ * A join's ack with `turn`'s credentials added (`iceServers`), labelled with the member id when the ack has
+ * one (protocol 2); any other ack, or no `turn`, as it is.
+ */
+export function withTurnServers(turn: TurnOptions | undefined, ack: SignalAck): SignalAck {
+  if (turn === undefined || !ack.ok) return ack;
+  return { ...ack, iceServers: [turnIceServer(turn, ack.id)] };
 }

@@ -5,7 +5,7 @@
  * Its verbose log is kept and parsed: what coturn saw (allocations, refusals, bytes relayed) is the evidence a
  * relay test checks next to what the peers report.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,4 +145,15 @@ export async function waitForTurnLog(
     if (performance.now() > deadline) throw new Error(`coturn never logged ${what}:\n${server.log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The TURN REST password of `username` under `secret` as openssl computes it (`openssl dgst -sha1 -hmac`,
+ * base64): a witness outside node:crypto for what coturn's `use-auth-secret` expects.
+ */
+export function opensslTurnCredential(secret: string, username: string): string {
+  const digest = execFileSync(systemCommand('openssl'), ['dgst', '-sha1', '-hmac', secret, '-binary'], {
+    input: username,
+  });
+  return digest.toString('base64');
 }

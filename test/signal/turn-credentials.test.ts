@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   checkTurnOptions,
@@ -6,18 +5,10 @@ import {
   turnIceServer,
   TURN_TTL_DEFAULT_S,
 } from '../../src/signal/turn-credentials.js';
-import { systemCommand } from '../system/find-command.js';
+import { opensslTurnCredential as opensslHmac } from '../helpers/turn-server.js';
 
 const SECRET = 'rtc-peer-turn-test-secret';
 const NOW = new Date('2026-01-01T00:00:00Z');
-
-/** HMAC-SHA1 of `data` under `key`, base64, as openssl computes it: a witness outside node:crypto. */
-function opensslHmac(key: string, data: string): string {
-  const digest = execFileSync(systemCommand('openssl'), ['dgst', '-sha1', '-hmac', key, '-binary'], {
-    input: data,
-  });
-  return digest.toString('base64');
-}
 
 describe('TURN REST credentials', () => {
   it('are <expiry>:<label> and base64(HMAC-SHA1(secret, username)), as coturn computes them', () => {
