@@ -4,16 +4,19 @@
  * acks carry none. The credentials are checked against openssl's HMAC-SHA1, not against the code that made
  * them. The client (RoomSignaling) exposes them, renewed at a rejoin.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSignalServer } from '../../src/signal/index.js';
 import type { SignalAck } from '../../src/signal/types.js';
 import { SignalTestKit, fakeSdp, waitEvent } from '../helpers/signal-server.js';
+import { startRedisServer, stopRedisServers } from '../helpers/redis-server.js';
+import { waitReady } from '../helpers/signal-cluster.js';
 import { opensslTurnCredential } from '../helpers/turn-server.js';
 
 const SECRET = 'turn-join-test-secret-0123456789';
 const URLS = ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp'];
 const kit = new SignalTestKit();
 afterEach(() => kit.closeAll());
+afterAll(() => stopRedisServers());
 
 /** The ICE servers of a join ack (none for a refusal). */
 const serversOf = (ack: SignalAck): readonly RTCIceServer[] | undefined => (ack.ok ? ack.iceServers : []);
@@ -61,6 +64,26 @@ describe('TURN credentials in the join ack', { timeout: 15_000 }, () => {
     });
     expect(v2.ack.ok && v2.ack.id).toMatch(/^[A-Za-z0-9_-]+$/);
     turnOf(serversOf(v2.ack), 600, new RegExp(`^${v2.ack.ok ? v2.ack.id : 'none'}$`), from);
+  });
+
+  it('with --redis, each server computes them alone: a caller on one and a viewer on another both get valid ones', async () => {
+    const redis = await startRedisServer();
+    const turn = { urls: URLS, secret: SECRET, ttlSeconds: 600 };
+    const [a, b] = [
+      await kit.server({ redis: redis.url, turn }),
+      await kit.server({ redis: redis.url, turn }),
+    ];
+    // Ready once each has reached Redis.
+    for (const s of [a!, b!]) await waitReady(s.url);
+    const from = Date.now();
+    const v2 = (s: string) => ({ protocol: 2, session: `turn-redis-${s}-session-0000` });
+    const caller = await kit.join(a!.url, 'shared', 'caller', v2('c'));
+    const viewer = await kit.join(b!.url, 'shared', 'answerer', v2('v'));
+    // One room across the two servers: the viewer on b sees the caller of a.
+    const callerId = caller.ack.ok ? caller.ack.id : undefined;
+    expect(viewer.ack.ok && viewer.ack.peers?.map((p) => p.id)).toEqual([callerId]);
+    turnOf(serversOf(caller.ack), 600, new RegExp(`^${callerId}$`), from);
+    turnOf(serversOf(viewer.ack), 600, new RegExp(`^${viewer.ack.ok ? viewer.ack.id : 'none'}$`), from);
   });
 
   it('a server without turn gives none', async () => {
