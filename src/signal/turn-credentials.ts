@@ -1,6 +1,6 @@
 /**
  * Expiring TURN credentials (issue 15), the "TURN REST API" scheme of draft-uberti-behave-turn-rest-00
- * (section 2.2) as coturn implements it with `--use-auth-secret --static-auth-secret=SECRET`: the signaling
+ * (its response's `username`, `password`, `ttl`) as coturn implements it with `--use-auth-secret --static-auth-secret=SECRET`: the signaling
  * server and coturn share a secret, and the server hands each admitted client credentials it computes
  * itself, with no call to coturn and nothing stored (so every server of a `--redis` cluster computes them
  * alone):
@@ -43,8 +43,9 @@ export interface TurnIceServer {
 }
 
 /**
- * Default lifetime of the credentials: a day, the draft's recommendation (section 2.2: "A value of one day
- * (86400 seconds) is recommended") and Twilio's default token TTL. Credentials are minted at each join and
+ * Default lifetime of the credentials: a day, the draft's recommendation (its `ttl`: "A value of one day
+ * (86400 seconds) is recommended") and the default (and longest) TTL of Twilio's Network Traversal Service
+ * tokens (twilio.com/docs/stun-turn/api). Credentials are minted at each join and
  * matter only when an allocation starts, so the TTL bounds two things: how long a leaked credential opens the
  * relay, and how late in a call an ICE restart without a rejoin (a failed path) can still allocate. A client
  * that rejoins (a lost connection, a network change) gets fresh ones. A day keeps a day-long call able to
