@@ -14,7 +14,10 @@ export interface IceFlags {
   turnUser?: string;
   /** `--turn-pass` (the credential), required with `--turn`. */
   turnPass?: string;
-  /** `--ice-transport-policy`: `relay` uses TURN only; `all` (default) tries every candidate. */
+  /**
+   * `--ice-transport-policy`: `relay` uses TURN only (`--turn`'s, or the one the signaling server gives);
+   * `all` (default) tries every candidate.
+   */
   iceTransportPolicy?: 'all' | 'relay';
 }
 
@@ -53,11 +56,8 @@ export function rtcConfigurationFromFlags(flags: IceFlags = {}): RTCConfiguratio
   if (policy !== 'all' && policy !== 'relay') {
     throw new TypeError(`--ice-transport-policy must be "all" or "relay", not ${JSON.stringify(policy)}`);
   }
-  if (policy === 'relay' && turn.length === 0) {
-    throw new TypeError(
-      '--ice-transport-policy relay needs a TURN server (--turn URL); without one no path exists',
-    );
-  }
+  // Relay without --turn counts on the TURN server the signaling server gives (its join ack, a WHIP/WHEP
+  // server's Link headers); a room server that gives none is an error at join (peer.ts).
   const iceServers: RTCIceServer[] = [];
   if (stun.length > 0) iceServers.push({ urls: stun });
   if (turn.length > 0) iceServers.push({ urls: turn, username: flags.turnUser, credential: flags.turnPass });

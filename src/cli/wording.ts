@@ -101,7 +101,10 @@ export function iceTimeoutText(call: number, afterSec: number, ice: IceReport): 
         ? 'no candidates came from the other side: check its network and its --stun/--turn'
         : 'both sides may be behind symmetric NATs; add a TURN server (--turn)'
       : ice.turn === 'refused'
-        ? 'check --turn-user and --turn-pass'
+        ? ice.turnFromServer === true
+          ? 'the TURN credentials the signaling server gave were refused: expired (they last its --turn-ttl ' +
+            "from our join), or its --turn-secret-file is not coturn's static-auth-secret, or the clocks differ"
+          : 'check --turn-user and --turn-pass'
         : ice.turn === 'no answer'
           ? "check --turn's address and that its port is open from here"
           : 'the relay was not reachable from the other side: check that it can reach the TURN server';

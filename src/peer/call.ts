@@ -178,17 +178,19 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   iceReport(): IceReport {
     const local = countCandidates(this.pc.localDescription?.sdp);
     const remote = countCandidates(this.pc.remoteDescription?.sdp);
-    const urls = (this.#options.rtcConfiguration.iceServers ?? []).flatMap((s) =>
-      typeof s.urls === 'string' ? [s.urls] : [...s.urls],
-    );
+    // The servers in use: ours and those the signaling added (a join ack's TURN server, a WHIP server's).
+    const urlsOf = (config: RTCConfiguration): string[] =>
+      (config.iceServers ?? []).flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls]));
+    const urls = urlsOf(this.pc.getConfiguration());
     const hasStun = urls.some((u) => /^stuns?:/.test(u));
     const hasTurn = urls.some((u) => /^turns?:/.test(u));
+    const ownTurn = urlsOf(this.#options.rtcConfiguration).some((u) => /^turns?:/.test(u));
     // A TURN server answers binding requests too: a server-reflexive candidate from it says STUN works.
     const stun =
       !hasStun && !hasTurn ? 'none' : local.srflx > 0 ? 'answered' : hasStun ? 'no answer' : 'none';
     const refused = this.#turnErrors.some((code) => code === 401 || code === 403 || code === 441);
     const turn = !hasTurn ? 'none' : local.relay > 0 ? 'allocated' : refused ? 'refused' : 'no answer';
-    return { local, remote, stun, turn };
+    return { local, remote, stun, turn, ...(hasTurn && !ownTurn ? { turnFromServer: true } : {}) };
   }
 
   /** The remote tracks received so far (each also came as a `track` event). */

@@ -158,6 +158,8 @@ interface Entry<C extends NegotiatedCall> {
 export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<NegotiatorEvents<C>> {
   readonly #o: ResolvedOptions<C>;
   readonly #entries = new Map<C, Entry<C>>();
+  /** Each call's own ICE servers, before the signaling's were added (those are replaced when they change). */
+  readonly #ownIceServers = new WeakMap<RTCPeerConnection, IceServer[]>();
   /** The peers of the other side there now, by id. */
   readonly #present = new Map<string, RemotePeer>();
   #spare: Entry<C> | undefined;
@@ -401,6 +403,8 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       const ufrag = (d: string | undefined): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(d ?? '')?.[1];
       if (ufrag(sdp) !== ufrag(existing.call.pc.remoteDescription?.sdp))
         this.emit('restart', existing.call, 'the caller restarted ICE');
+      // Its gathering uses the ICE servers of our last join (renewed TURN credentials).
+      this.#applyIceServers(existing.call.pc);
       this.#enqueue(existing, () =>
         this.#answer(existing, sdp).catch((error: unknown) => {
           // The answer to a renegotiation not sent (the signaling is down): the call goes on; the caller
@@ -552,14 +556,23 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate });
   }
 
-  /** Adds the ICE servers the signaling learnt (a WHIP server's `Link` headers) to the call's own. */
+  /**
+   * Adds the ICE servers the signaling learnt (a WHIP server's `Link` headers, a join ack's TURN server) to the
+   * call's own, replacing those it added before: credentials renewed at a rejoin take the place of the expired
+   * ones for the next gathering (an ICE restart).
+   */
   #applyIceServers(pc: RTCPeerConnection): void {
     const extra = this.#o.signaling.iceServers;
     if (extra === undefined || extra.length === 0) return;
     const config = pc.getConfiguration();
-    const own = (config.iceServers ?? []).map(normalizeIceServer);
+    const current = (config.iceServers ?? []).map(normalizeIceServer);
+    let own = this.#ownIceServers.get(pc);
+    if (own === undefined) {
+      own = current;
+      this.#ownIceServers.set(pc, own);
+    }
     const merged = mergeIceServers(own, extra.map(normalizeIceServer));
-    if (merged.length === own.length) return;
+    if (sameIceServers(merged, current)) return;
     try {
       pc.setConfiguration({ ...config, iceServers: merged });
       log('ICE servers from the signaling added: %s', merged.map((s) => s.urls.join(' ')).join(', '));
@@ -798,6 +811,12 @@ function gatheringComplete(pc: RTCPeerConnection, ms: number): Promise<void> {
     }, ms);
     pc.addEventListener('icegatheringstatechange', done);
   });
+}
+
+function sameIceServers(a: readonly IceServer[], b: readonly IceServer[]): boolean {
+  const key = (list: readonly IceServer[]): string =>
+    JSON.stringify(list.map((s) => [s.urls, s.username ?? '', s.credential ?? '']));
+  return key(a) === key(b);
 }
 
 function normalizeIceServer(s: RTCIceServer): IceServer {

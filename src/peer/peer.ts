@@ -1,4 +1,5 @@
 import { locateFfmpeg } from '../capture/index.js';
+import { SignalError } from '../errors.js';
 import { RecordingSeries, type Recorder, type RecordingSummary } from '../record/index.js';
 import { RoomSignaling } from '../signal/room-signaling.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
@@ -400,6 +401,19 @@ export class Peer extends TypedEmitter<PeerEvents> {
     } catch (error) {
       // SIGINT while still connecting (closing the client aborts the attempt) is a normal end, not an error.
       if (!this.#stopped) throw error;
+    }
+    // Relay-only ICE without a TURN server of our own counts on the room server's (its join ack): none
+    // there is no path at all, said now rather than as an ICE timeout later. (A WHIP/WHEP server's come
+    // with its first answer: its ICE timeout says what TURN did.)
+    const room = this.#room;
+    if (room !== undefined && !this.#stopped && relayWithoutTurn(this.#o.rtcConfiguration, room.iceServers)) {
+      throw new SignalError(
+        'NO_TURN',
+        `relay-only ICE (--ice-transport-policy relay) needs a TURN server, and there is none: not configured ` +
+          `(--turn) and not given by the signaling server ${room.url} in its join ack; start that server with ` +
+          '--turn-url and --turn-secret-file, or give --turn, --turn-user and --turn-pass',
+        room.url,
+      );
     }
   }
 
@@ -930,4 +944,13 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
       throw new TypeError(`${name} must be a positive number of ms, not ${value}`);
   }
   return withDefaults(options, PEER_DEFAULTS);
+}
+
+/** A relay-only configuration with no TURN server, neither its own nor among `given` (the signaling's). */
+export function relayWithoutTurn(config: RTCConfiguration, given: readonly RTCIceServer[]): boolean {
+  if (config.iceTransportPolicy !== 'relay') return false;
+  const urls = [...(config.iceServers ?? []), ...given].flatMap((s) =>
+    typeof s.urls === 'string' ? [s.urls] : [...s.urls],
+  );
+  return !urls.some((url) => /^turns?:/i.test(url));
 }

@@ -154,6 +154,8 @@ export interface IceReport {
   remote: CandidateCounts;
   stun: 'answered' | 'no answer' | 'none';
   turn: 'allocated' | 'refused' | 'no answer' | 'none';
+  /** The TURN server (and its credentials) came from the signaling server, not from our configuration. */
+  turnFromServer?: boolean;
 }
 
 /** What a peer sends, as a capture delivers it. */

@@ -13,6 +13,7 @@ import type { Delivery } from './room.js';
 import { truncate } from './limits.js';
 import type { DispatchLimits, DispatchResult, Registry } from './room-registry.js';
 import { SerialQueue } from './serial-queue.js';
+import { withTurnServers, type TurnOptions } from './turn-credentials.js';
 import {
   SIGNAL_EVENT,
   type ClientMessage,
@@ -44,6 +45,8 @@ export interface ConnectionContext {
   guard?: ConnectionGuard;
   /** The room tokens' secret: a connection that presented a room token has it checked at each join. */
   tokenSecret?: string;
+  /** The TURN server whose fresh credentials every successful join's ack carries (turn-credentials.ts). */
+  turn?: TurnOptions;
 }
 
 /**
@@ -119,7 +122,8 @@ export function serveConnection(
       const message = parsed.data;
       metrics.message(message.type);
       const finish = (result: DispatchResult): void => {
-        const { ack: response, deliveries } = result;
+        const { deliveries } = result;
+        const response = message.type === 'join' ? withTurnServers(ctx.turn, result.ack) : result.ack;
         log(
           '%s: %s -> %s',
           socket.id,

@@ -195,6 +195,7 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   #joined = false;
   #inCall = false;
   #self: string | undefined;
+  #iceServers: RTCIceServer[] = [];
   #connecting: Promise<Joined> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Ends the first connection's wait or attempt under way at once (close() while connecting). */
@@ -245,6 +246,15 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
   /** The server URL in use (or tried last). */
   get url(): string {
     return this.urls[this.#urlIndex] ?? this.urls[0] ?? '';
+  }
+
+  /**
+   * The ICE servers of our last join's ack (a server given a TURN server hands each join fresh, expiring
+   * credentials: signal/turn-credentials.ts); empty before the first join and from a server without. Set
+   * before `joined` is emitted, so the calls that join brings gather with them; replaced at each rejoin.
+   */
+  get iceServers(): readonly RTCIceServer[] {
+    return this.#iceServers;
   }
 
   /** True while joined on a live connection. */
@@ -450,6 +460,9 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
           this.#member = true;
           this.#joined = true;
           this.#self = ack.id;
+          // A server without TURN to give says nothing: what an earlier server (of several) gave stays valid
+          // until it expires, so it is kept.
+          if (ack.iceServers !== undefined) this.#iceServers = ack.iceServers;
           this.#retries = 0;
           log(
             '%s: joined %s as %s (id %s, %d peers)',

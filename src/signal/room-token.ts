@@ -77,9 +77,15 @@ function keyOf(secret: string): Uint8Array {
 /**
  * Reads the token secret: from `file` (its content, trailing newline removed) if given, else from the
  * environment variable `envName`. Never from the command line (argv is visible to every user of the machine).
- * Returns undefined if neither is set; throws a clear error for an unreadable or empty file.
+ * Returns undefined if neither is set; throws a clear error for an unreadable or empty file, and what `check`
+ * throws for a secret it refuses (default: a room-token secret of fewer than 32 bytes).
  */
-export function readSecret(file: string | undefined, envName: string, flag: string): string | undefined {
+export function readSecret(
+  file: string | undefined,
+  envName: string,
+  flag: string,
+  check: (secret: string) => void = keyOf,
+): string | undefined {
   if (file !== undefined) {
     let text: string;
     try {
@@ -92,12 +98,12 @@ export function readSecret(file: string | undefined, envName: string, flag: stri
     }
     const secret = text.replace(/\r?\n$/, '');
     if (secret.length === 0) throw new TypeError(`${flag} ${file}: the file is empty; put the secret in it`);
-    keyOf(secret);
+    check(secret);
     return secret;
   }
   const env = process.env[envName];
   if (env === undefined || env.length === 0) return undefined;
-  keyOf(env);
+  check(env);
   return env;
 }
 

@@ -27,6 +27,7 @@ import type { SerialQueue } from './serial-queue.js';
 import { checkOrigin } from './origin.js';
 import { ServerGuard, plainAddress, type RefusalCounts } from './server-guard.js';
 import { loadTls, type LoadedTls, type TlsFiles } from './tls.js';
+import { checkTurnOptions, turnIceServer, type TurnOptions } from './turn-credentials.js';
 import type { AllowedOrigins } from './whip/cors.js';
 import {
   bearerOf,
@@ -94,6 +95,16 @@ export interface SignalServerOptions {
   nodeTtlMs?: number;
   /** ICE servers named in the WHIP/WHEP answers' `Link` headers (docs/protocol.md). Default: none. */
   iceServers?: IceServer[];
+  /**
+   * A TURN server (coturn with `use-auth-secret` and this `static-auth-secret`) to hand out: every successful
+   * join's ack carries it with fresh credentials that expire after `ttlSeconds` (default a day), and so does
+   * every WHIP/WHEP answer's `Link` header (turn-credentials.ts). Each server of a `redis` cluster computes
+   * them from the secret alone. Default: none.
+   *
+   * @example
+   * turn: { urls: ['turn:turn.example.org:3478?transport=udp'], secret: readFileSync('turn-secret', 'utf8').trim() }
+   */
+  turn?: TurnOptions;
   /**
    * Origins (`https://example.org`) whose pages may open the websocket and use the WHIP/WHEP endpoints
    * (CORS), besides the server's own page, or `'*'` for any. Default: none (own page only; clients that send
@@ -253,9 +264,12 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
   });
   // The WHIP/WHEP endpoints (whip/endpoint.ts): each session joins a room through this very server, its
   // connection charged to the HTTP client's address; the same origin rule, token and back-off apply.
+  const turn = o.turn;
   const whip = new WhipEndpoints({
     ...o,
     ...o.whip,
+    // With a TURN server: fresh credentials in every answer's Link header, after the fixed ICE servers.
+    ...(turn !== undefined ? { iceServers: () => [...(o.iceServers ?? []), turnIceServer(turn)] } : {}),
     admit: (req, target) => admitHttp(req, target),
     bridgeHeaders: (req) => guard.bridgeHeaders(plainAddress(req)),
     // The bridges connect to this very listening socket: over TLS they need not check its certificate
@@ -328,6 +342,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     announceDepartures: () => cluster !== undefined || !shuttingDown,
     metrics,
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
+    ...(turn !== undefined ? { turn } : {}),
     queues,
     guard,
   };
@@ -497,6 +512,7 @@ type OptionalOptions =
   | 'redis'
   | 'nodeTtlMs'
   | 'iceServers'
+  | 'turn'
   | 'allowOrigin'
   | 'whip'
   | 'limits'
@@ -520,6 +536,7 @@ function resolveOptions(options: SignalServerOptions): ResolvedOptions {
     throw new TypeError(`maxViewers must be an integer in 1..1000, got ${String(o.maxViewers)}`);
   }
   if (o.redis !== undefined) checkRedisUrl(o.redis);
+  if (o.turn !== undefined) o.turn = checkTurnOptions(o.turn);
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) {
     throw new TypeError('signal server token must be a non-empty string; omit it for an open server');
   }

@@ -264,8 +264,21 @@ export type SignalAck =
       peers?: PeerInfo[];
       /** Protocol 2 join: answerers a caller may serve at once here. */
       maxViewers?: number;
+      /**
+       * Join, on a server given a TURN server (`turn`): that server with credentials minted for this join,
+       * expiring (signal/turn-credentials.ts). Use them for the calls of this membership; a rejoin brings fresh
+       * ones.
+       */
+      iceServers?: AckIceServer[];
     }
   | { ok: false; error: SignalErrorBody };
+
+/** An ICE server in a join ack, as `RTCPeerConnection` takes it. */
+export interface AckIceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
 
 /** A member as another member sees it (protocol 2). */
 export interface PeerInfo {
@@ -300,6 +313,15 @@ export const signalAckSchema = z.union([
       ),
     ),
     maxViewers: z.optional(z.number()),
+    iceServers: z.optional(
+      z.array(
+        z.object({
+          urls: z.array(z.string()),
+          username: z.optional(z.string()),
+          credential: z.optional(z.string()),
+        }),
+      ),
+    ),
   }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);

@@ -36,11 +36,17 @@ describe('rtcConfigurationFromFlags', () => {
     });
   });
 
+  test('relay only without --turn: left to the signaling server to give one (checked at join)', () => {
+    expect(rtcConfigurationFromFlags({ stun: ['none'], iceTransportPolicy: 'relay' })).toEqual({
+      iceServers: [],
+      iceTransportPolicy: 'relay',
+    });
+  });
+
   test.each([
     [{ stun: ['http://x'] }, /--stun "http:\/\/x" is not a STUN URL/],
     [{ turn: ['stun:x:1'], turnUser: 'u', turnPass: 'p' }, /--turn "stun:x:1" is not a TURN URL/],
     [{ turn: ['turn:x:1'] }, /--turn needs --turn-user and --turn-pass/],
-    [{ iceTransportPolicy: 'relay' as const }, /relay needs a TURN server/],
     [{ iceTransportPolicy: 'none' as 'all' }, /must be "all" or "relay"/],
   ])('rejects %j', (flags, message) => {
     expect(() => rtcConfigurationFromFlags(flags)).toThrow(TypeError);

@@ -123,6 +123,11 @@ describe('wording', () => {
     expect(warningText(refused)).toMatch(
       /TURN refused our credentials\): check --turn-user and --turn-pass$/,
     );
+    // The TURN server and its credentials came from the signaling server (its join ack): no flag to check.
+    const given = { ...refused, ice: { ...refused.ice, turnFromServer: true } };
+    expect(warningText(given)).toMatch(
+      /TURN refused our credentials\): the TURN credentials the signaling server gave were refused: expired \(they last its --turn-ttl from our join\), or its --turn-secret-file is not coturn's static-auth-secret/,
+    );
     const silent = {
       ...warning,
       ice: { ...warning.ice, turn: 'no answer' as const, stun: 'no answer' as const },

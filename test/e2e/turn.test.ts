@@ -1,7 +1,9 @@
 /**
- * ICE through a real TURN server (coturn on loopback): `--ice-transport-policy relay` with `--turn`.
+ * ICE through a real TURN server (coturn on loopback): `--ice-transport-policy relay` with `--turn`, and with
+ * the expiring credentials `rtc-peer signal --turn-url --turn-secret-file` hands each join (coturn
+ * `--use-auth-secret`): relayed while valid, refused by coturn once expired.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -111,6 +113,113 @@ describe('TURN', () => {
     // Its log is complete now: no allocation ever succeeded, so relay-only ICE had no candidate to pair,
     // and neither peer ever connected (their output is complete too).
     expect(turn.read().allocated).toEqual([]);
+    for (const peer of [caller, answerer])
+      expect(peer.events.filter((e) => e.event === 'first-frame' || e.event === 'connected')).toEqual([]);
+  }, 40_000);
+
+  test('relay only with the TURN server the signaling server hands out (coturn use-auth-secret), no TURN flags: relayed and recorded', async () => {
+    turn = await startTurnServer({ useAuthSecret: true });
+    const secretFile = path.join(dir, 'turn-secret');
+    writeFileSync(secretFile, `${turn.secret}\n`);
+    const { url } = await startSignalCli(['--turn-url', turn.url, '--turn-secret-file', secretFile]);
+    const relay = ['--stun', 'none', '--ice-transport-policy', 'relay'];
+    const file = path.join(dir, 'relayed.webm');
+    const answerer = startCli([
+      'answer',
+      '--signal',
+      url,
+      '--room',
+      's',
+      '--record',
+      file,
+      '--once',
+      ...relay,
+    ]);
+    await answerer.waitFor('joined');
+    const from = Date.now();
+    const caller = startCli(['call', '--signal', url, '--room', 's', '--duration', '3', '--once', ...relay]);
+    await answerer.waitFor('first-frame', 10_000);
+    const relayed = (e: CliEvent): boolean => e.route === 'relay';
+    await answerer.waitFor('stats', 5_000, relayed);
+    await caller.waitFor('stats', 5_000, relayed);
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    const ended = answerer.events.find((e) => e.event === 'call-ended');
+    await expectPatternRecording(file, {
+      durationSec: 3,
+      sentBetween: { from, to: Date.now() },
+      receiver: ended,
+    });
+
+    // coturn's side: it relayed the media for sessions whose users are TURN REST usernames, <expiry>:<label>,
+    // expiring a day (the default TTL) after their join, and refused nothing.
+    const log = await waitForTurn(
+      turn,
+      'the end of every session the call used',
+      (l) => l.permitted.length >= 2 && l.permitted.every((session) => l.peerBytes.has(session)),
+    );
+    expect(log.badCredentials).toBe(0);
+    expect(log.noCredentials).toEqual([]);
+    const users = [
+      ...turn.log().matchAll(/user <([^>]*)>: incoming packet ALLOCATE processed, success/g),
+    ].map((m) => m[1] ?? '');
+    const labels = new Set(users.map((u) => u.split(':')[1]));
+    expect(labels.size, users.join(' ')).toBeGreaterThanOrEqual(2); // the caller's and the answerer's
+    for (const user of users) {
+      expect(user).toMatch(/^\d+:[A-Za-z0-9_-]+$/);
+      const expiresIn = Number(user.split(':')[0]) - from / 1000;
+      expect(expiresIn).toBeGreaterThan(86_400 - 60);
+      expect(expiresIn).toBeLessThan(86_400 + 1);
+    }
+    const received = reportedBytes(answerer.events.filter((e) => e.event === 'stats'));
+    expect(received).toBeGreaterThan(50_000);
+    const relayedBytes = [...log.peerBytes.values()].reduce((sum, b) => sum + b.sent, 0);
+    expect(relayedBytes).toBeGreaterThan(received);
+  }, 40_000);
+
+  test('credentials past their --turn-ttl: coturn refuses them, and the relay-only call does not connect, saying why', async () => {
+    turn = await startTurnServer({ useAuthSecret: true });
+    const secretFile = path.join(dir, 'turn-secret');
+    writeFileSync(secretFile, `${turn.secret}\n`);
+    const { url } = await startSignalCli([
+      ...['--turn-url', turn.url, '--turn-secret-file', secretFile, '--turn-ttl', '1s'],
+    ]);
+    const relay = ['--stun', 'none', '--ice-transport-policy', 'relay', '--ice-timeout', '3'];
+    // The answerer joins (credentials valid one second) and gathers only when the caller's offer comes: by
+    // then they have expired. coturn compares the expiry with its clock in whole seconds: 2.5 s is past it.
+    const answerer = startCli(['answer', '--signal', url, '--room', 'x', '--once', ...relay]);
+    const joinedAt = Date.now();
+    await answerer.waitFor('joined');
+    await new Promise((r) => setTimeout(r, 2500 - (Date.now() - joinedAt)));
+    const caller = startCli(['call', '--signal', url, '--room', 'x', ...relay]);
+    await answerer.waitFor('answer-sent', 10_000);
+    // coturn says why: no key for the answerer's username, its timestamp past.
+    const refused = await waitForTurn(
+      turn,
+      'the expired credentials refused',
+      (l) => l.noCredentials.length >= 1,
+    );
+    const expiredUser = refused.noCredentials[0] ?? '';
+    expect(Number(expiredUser.split(':')[0]) * 1000).toBeLessThan(Date.now());
+    // The answerer says so: the call ends after --ice-timeout, with no relay of its own, naming the cause.
+    const warning = await answerer.waitFor('warning', 10_000, (e) => e.kind === 'ice-timeout');
+    expect(warning.ice).toMatchObject({ local: { relay: 0 }, turn: 'refused', turnFromServer: true });
+    expect(String(warning.message)).toMatch(
+      /the TURN credentials the signaling server gave were refused: expired/,
+    );
+    expect(await answerer.waitFor('call-ended', 5000)).toMatchObject({ reason: 'ice-timeout' });
+    caller.child.kill('SIGINT');
+    answerer.child.kill('SIGINT');
+    expect((await caller.exited).code).toBe(0);
+    expect((await answerer.exited).code).toBe(0);
+    await turn.stop();
+    // Complete logs now: every refused username is the answerer's expired one (the caller's, fresh, were
+    // accepted: it allocated), nothing was refused for a wrong HMAC, and neither peer ever connected.
+    const log = turn.read();
+    expect(new Set(log.noCredentials)).toEqual(new Set([expiredUser]));
+    expect(log.badCredentials).toBe(0);
+    expect(log.allocated.length).toBeGreaterThanOrEqual(1);
+    expect(log.permitted).toEqual([]);
     for (const peer of [caller, answerer])
       expect(peer.events.filter((e) => e.event === 'first-frame' || e.event === 'connected')).toEqual([]);
   }, 40_000);

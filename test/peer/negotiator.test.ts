@@ -9,6 +9,7 @@ import { Negotiator, type NegotiatedCall } from '../../src/peer/negotiator.js';
 import { RoomSignaling } from '../../src/signal/room-signaling.js';
 import type { RemotePeer } from '../../src/signal/signaling.js';
 import { SignalTestKit, waitFor } from '../helpers/signal-server.js';
+import { startTurnServer, type TurnServer } from '../helpers/turn-server.js';
 
 const kit = new SignalTestKit();
 const cleanups: Array<() => unknown> = [];
@@ -22,8 +23,8 @@ class TestCall implements NegotiatedCall {
   readonly pc: RTCPeerConnection;
   frames = 0;
   readonly #sinks: { stop(): void }[] = [];
-  constructor(track?: MediaStreamTrack) {
-    this.pc = new wrtc.RTCPeerConnection({ iceServers: [] }) as unknown as RTCPeerConnection;
+  constructor(track?: MediaStreamTrack, config: RTCConfiguration = { iceServers: [] }) {
+    this.pc = new wrtc.RTCPeerConnection(config) as unknown as RTCPeerConnection;
     if (track) this.pc.addTrack(track, new wrtc.MediaStream([track]));
     else this.pc.addTransceiver('video', { direction: 'recvonly' });
     this.pc.ontrack = (e) => {
@@ -48,13 +49,19 @@ function camera(): MediaStreamTrack {
 }
 
 /** A negotiating side with its calls and events. */
-function side(url: string, role: 'caller' | 'answerer', room: string, track?: MediaStreamTrack) {
+function side(
+  url: string,
+  role: 'caller' | 'answerer',
+  room: string,
+  track?: MediaStreamTrack,
+  config?: RTCConfiguration,
+) {
   const signaling = new RoomSignaling({ url, role, room, connectTimeoutMs: 3000 });
   const calls: TestCall[] = [];
   const negotiator = new Negotiator<TestCall>({
     signaling,
     createCall: () => {
-      const call = new TestCall(track);
+      const call = new TestCall(track, config);
       calls.push(call);
       return call;
     },
@@ -201,5 +208,83 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     const bFrames = b.calls[0]?.frames ?? 0;
     await flowing(b.calls, bFrames + 30);
     expect(cam.negotiator.calls.map((c) => cam.negotiator.peerOf(c)?.id)).toEqual([b.signaling.id]);
+  });
+
+  it("relay only through the join ack's TURN server; after expiry, rejoins renew the credentials and the restart allocates with the new ones", async () => {
+    const turn: TurnServer = await startTurnServer({ useAuthSecret: true });
+    cleanups.push(() => turn.stop());
+    const ttl = 3;
+    const server = await kit.server({
+      turn: { urls: [turn.url], secret: turn.secret ?? '', ttlSeconds: ttl },
+    });
+    const relay: RTCConfiguration = { iceServers: [], iceTransportPolicy: 'relay' };
+    const cam = side(server.url, 'caller', 't', camera(), relay);
+    await cam.negotiator.start();
+    const v = side(server.url, 'answerer', 't', undefined, relay);
+    await v.negotiator.start();
+    await flowing(v.calls);
+    const call = v.calls[0]!;
+    /** coturn's accepted allocations: `<expiry>:<label>` usernames. */
+    const allocations = (): { expiry: number; label: string }[] =>
+      [...turn.log().matchAll(/user <(\d+):([^>]*)>: incoming packet ALLOCATE processed, success/g)].map(
+        (m) => ({ expiry: Number(m[1]), label: m[2] ?? '' }),
+      );
+    const ids = [cam.signaling.id, v.signaling.id];
+    expect(new Set(allocations().map((a) => a.label))).toEqual(new Set(ids));
+    const first = Math.max(...allocations().map((a) => a.expiry));
+    // Past the expiry by coturn's clock (whole seconds), then both rejoin, one after the other: the camera's
+    // rejoin restarts the call with its renewed credentials (the viewer answers with its expired ones), and
+    // once that exchange is over, the viewer's rejoin restarts it again, both renewed. (Rejoins at once would
+    // leave the second restart to the first one's offer, made with expired credentials.)
+    await waitFor(
+      'the credentials expired',
+      () => (Date.now() / 1000 > first + 1.2 ? true : undefined),
+      10_000,
+    );
+    const ufrag = (sdp?: string): string | undefined => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1];
+    const camCall = cam.negotiator.calls[0]!;
+    const exchanged = async (what: string): Promise<void> => {
+      const before = ufrag(call.pc.remoteDescription?.sdp);
+      await waitFor(
+        what,
+        () =>
+          ufrag(call.pc.remoteDescription?.sdp) !== before &&
+          camCall.pc.signalingState === 'stable' &&
+          ufrag(camCall.pc.remoteDescription?.sdp) === ufrag(call.pc.localDescription?.sdp)
+            ? true
+            : undefined,
+        10_000,
+      );
+    };
+    const camRestart = exchanged("the camera's restart after its rejoin");
+    cam.signaling.reconnect('test');
+    await camRestart;
+    const viewerRestart = exchanged("the restart after the viewer's rejoin");
+    v.signaling.reconnect('test');
+    await viewerRestart;
+    expect(cam.restarts).toEqual(['rejoined the signaling server', 'the viewer rejoined']);
+    const renewed = await waitFor(
+      'allocations with the renewed credentials of both sides',
+      () => {
+        const labels = new Set(
+          allocations()
+            .filter((a) => a.expiry > first)
+            .map((a) => a.label),
+        );
+        return ids.every((id) => labels.has(id ?? '')) ? labels : undefined;
+      },
+      15_000,
+    );
+    expect(renewed.size).toBe(2);
+    // Each call's configuration holds one TURN server: the renewed one replaced the expired one.
+    const turnEntries = call.pc.getConfiguration().iceServers ?? [];
+    expect(turnEntries).toHaveLength(1);
+    expect(Number(String(turnEntries[0]?.username).split(':')[0])).toBeGreaterThan(first);
+    // coturn refused only expired usernames, never a renewed one.
+    for (const user of turn.read().noCredentials)
+      expect(Number(user.split(':')[0])).toBeLessThanOrEqual(first);
+    const framesAfter = call.frames;
+    await flowing(v.calls, framesAfter + 30);
+    expect(v.calls).toHaveLength(1);
   });
 });

@@ -8,12 +8,16 @@ import { checkAllowedOrigins } from '../../signal/whip/cors.js';
 import { parseLimit, type SignalLimits } from '../../signal/limits.js';
 import { SIGNAL_SERVER_DEFAULTS } from '../../signal/server.js';
 import { webPageHandler } from '../../web/index.js';
-import { readSecret } from '../../signal/room-token.js';
+import { parseTtl, readSecret } from '../../signal/room-token.js';
+import { checkTurnSecret, TURN_TTL_DEFAULT_S, type TurnOptions } from '../../signal/turn-credentials.js';
 import { ExitCode } from '../exit-codes.js';
 import { TOKEN_SECRET_ENV } from './token.js';
 import { listeningEvent, listeningText } from '../listening.js';
 import { parsePort, parsePositiveInteger } from '../options.js';
 import { onTermination } from '../termination.js';
+
+/** The environment variable that holds coturn's static-auth-secret when `--turn-secret-file` is not given. */
+export const TURN_SECRET_ENV = 'RTC_PEER_TURN_SECRET';
 
 /** The flags of `signal`, as commander gives them. */
 export interface SignalFlags {
@@ -21,6 +25,9 @@ export interface SignalFlags {
   port: string;
   token?: string;
   tokenSecretFile?: string;
+  turnUrl: string[];
+  turnSecretFile?: string;
+  turnTtl?: string;
   maxViewers: string;
   redis?: string;
   limit: string[];
@@ -42,6 +49,21 @@ export function signalCommand(done: (code: Promise<number>) => void): Command {
       '--token-secret-file <file>',
       'admit room tokens signed with this secret (rtc-peer token), checked at join; else the environment ' +
         'variable RTC_PEER_TOKEN_SECRET',
+    )
+    .option(
+      '--turn-url <url>',
+      'hand every client this TURN server (repeatable; coturn with use-auth-secret) with fresh credentials ' +
+        'in its join ack; with --turn-secret-file',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--turn-secret-file <file>',
+      `coturn's static-auth-secret, for --turn-url; else the environment variable ${TURN_SECRET_ENV}`,
+    )
+    .option(
+      '--turn-ttl <duration>',
+      `how long the credentials of one join last, e.g. 1h, 2d (default ${TURN_TTL_DEFAULT_S / 3600}h)`,
     )
     .option(
       '--max-viewers <n>',
@@ -93,6 +115,7 @@ Examples:
   rtc-peer signal --limit connectionsPerAddress=64 --limit heldBytes=256Mi
   RTC_PEER_TOKEN=s3cret rtc-peer signal --host 0.0.0.0 --port 8443
   rtc-peer signal --redis redis://10.0.0.5:6379      # one of several servers (docs/deploy.md)
+  rtc-peer signal --turn-url turn:turn.example.org:3478 --turn-secret-file turn-secret   # expiring TURN
   rtc-peer signal --cert cert.pem --key key.pem      # https and wss; kill -HUP reloads the certificate`,
     )
     .action((flags: SignalFlags) => done(runSignal(flags)));
@@ -115,6 +138,7 @@ async function runSignal(flags: SignalFlags): Promise<number> {
   const maxViewers = parsePositiveInteger('--max-viewers', flags.maxViewers);
   const limits: Partial<SignalLimits> = Object.fromEntries(flags.limit.map((l) => parseLimit(l)));
   const tokenSecret = readSecret(flags.tokenSecretFile, TOKEN_SECRET_ENV, '--token-secret-file');
+  const turn = turnFromFlags(flags);
   // Safe default (issue 15), as Jupyter does: a server others can reach gets a token unless --open says
   // otherwise; a generated one is printed with ready-to-use page links.
   if (flags.token !== undefined && flags.open === true) {
@@ -131,6 +155,7 @@ async function runSignal(flags: SignalFlags): Promise<number> {
     port,
     token,
     tokenSecret,
+    ...(turn !== undefined ? { turn } : {}),
     maxViewers,
     redis: flags.redis,
     limits,
@@ -186,4 +211,54 @@ async function runSignal(flags: SignalFlags): Promise<number> {
   await server.close();
   if (!flags.json) process.stdout.write('signaling server stopped\n');
   return ExitCode.OK;
+}
+
+/**
+ * `--turn-url`, `--turn-secret-file` (or {@link TURN_SECRET_ENV}) and `--turn-ttl` into the server's `turn`
+ * option; the URLs themselves are checked by the server. A TypeError (exit 2) names the flag at fault.
+ */
+export function turnFromFlags(
+  flags: Pick<SignalFlags, 'turnUrl' | 'turnSecretFile' | 'turnTtl'>,
+): TurnOptions | undefined {
+  if (flags.turnUrl.length === 0) {
+    const lone =
+      flags.turnSecretFile !== undefined
+        ? '--turn-secret-file'
+        : flags.turnTtl !== undefined
+          ? '--turn-ttl'
+          : undefined;
+    if (lone !== undefined)
+      throw new TypeError(`${lone} needs --turn-url: name the TURN server the credentials are for`);
+    return undefined;
+  }
+  const where =
+    flags.turnSecretFile !== undefined ? `--turn-secret-file ${flags.turnSecretFile}` : TURN_SECRET_ENV;
+  const secret = readSecret(flags.turnSecretFile, TURN_SECRET_ENV, '--turn-secret-file', (value) => {
+    try {
+      checkTurnSecret(value);
+    } catch (error) {
+      throw new TypeError(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+  if (secret === undefined) {
+    throw new TypeError(
+      `--turn-url needs coturn's static-auth-secret: --turn-secret-file FILE or ${TURN_SECRET_ENV} ` +
+        '(not on the command line, where every user of the machine can read it)',
+    );
+  }
+  if (flags.turnTtl === undefined) return { urls: flags.turnUrl, secret };
+  return { urls: flags.turnUrl, secret, ttlSeconds: parseTurnTtl(flags.turnTtl) };
+}
+
+function parseTurnTtl(text: string): number {
+  try {
+    return parseTtl(text);
+  } catch (error) {
+    throw new TypeError(
+      `--turn-ttl ${JSON.stringify(text)}: expected a positive duration such as 90s, 15m, 1h, 2d`,
+      {
+        cause: error,
+      },
+    );
+  }
 }

@@ -30,8 +30,11 @@ const log = logger('whip:endpoint');
 export interface WhipEndpointOptions {
   /** The server's token: requests must carry `Authorization: Bearer TOKEN`. Default: none (open). */
   token?: string;
-  /** ICE servers the answers name in `Link` headers (for the clients). Default: none. */
-  iceServers?: readonly IceServer[];
+  /**
+   * ICE servers the answers name in `Link` headers (for the clients), or a function giving them per answer
+   * (fresh TURN credentials each time). Default: none.
+   */
+  iceServers?: readonly IceServer[] | (() => readonly IceServer[]);
   /** Origins whose pages may use the endpoints (CORS), or `'*'`. Default: none. */
   allowOrigin?: AllowedOrigins;
   /** Largest offer accepted, bytes; larger is 413. Default 65536 (the server's maxSdpBytes). */
@@ -93,7 +96,7 @@ const ROUTE = /^\/(whip|whep)\/([^/]+)(?:\/([A-Za-z0-9_-]{1,64}))?\/?$/;
 /** The WHIP/WHEP endpoints of one signaling server. */
 export class WhipEndpoints {
   readonly #token: string | undefined;
-  readonly #links: string[];
+  readonly #links: () => string[];
   readonly #allow: AllowedOrigins;
   readonly #o: typeof WHIP_ENDPOINT_DEFAULTS;
   readonly #admit: WhipEndpointOptions['admit'];
@@ -108,7 +111,12 @@ export class WhipEndpoints {
   /** @throws TypeError on invalid options. */
   constructor(options: WhipEndpointOptions = {}) {
     this.#token = options.token;
-    this.#links = formatIceServerLinks(options.iceServers ?? []);
+    const servers = options.iceServers ?? [];
+    if (typeof servers === 'function') this.#links = () => formatIceServerLinks(servers());
+    else {
+      const fixed = formatIceServerLinks(servers);
+      this.#links = () => fixed;
+    }
     this.#allow = checkAllowedOrigins(options.allowOrigin ?? []);
     this.#admit = options.admit;
     this.#bridgeHeaders = options.bridgeHeaders;
@@ -310,7 +318,7 @@ export class WhipEndpoints {
         location: `/${kind}/${encodeURIComponent(room)}/${bridge.id}`,
         etag: bridge.etag,
         'accept-patch': SDP_FRAGMENT_TYPE,
-        ...(this.#links.length > 0 ? { link: this.#links } : {}),
+        ...linkHeader(this.#links()),
       },
       bridge.answer,
     );
@@ -437,4 +445,9 @@ export function bearerOf(req: IncomingMessage): string | undefined {
 function bridgeToken(req: IncomingMessage, shared: string | undefined): string | undefined {
   const bearer = bearerOf(req);
   return bearer !== undefined && looksLikeJwt(bearer) ? bearer : shared;
+}
+
+/** The `Link` header field for these links, if any. */
+function linkHeader(links: string[]): { link?: string[] } {
+  return links.length > 0 ? { link: links } : {};
 }

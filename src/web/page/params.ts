@@ -5,7 +5,8 @@
  * - `role=call` (or `caller`): this browser is the camera, with its camera and microphone; default: watch;
  * - `token`: the server's shared secret (in the fragment, `#token=...`, it stays out of logs and history);
  * - no ICE servers: a link must not choose them (a STUN server of the link's author would learn the
- *   viewer's address); host candidates only until the server hands ICE servers out (issue 15);
+ *   viewer's address); the page uses those the server hands out in its join ack (a server started with
+ *   --turn-url: its TURN server with expiring credentials), which the negotiator adds before gathering;
  * - `size` (`WxH`, default 640x480) and `fps` (default 30): what to ask of the camera.
  */
 

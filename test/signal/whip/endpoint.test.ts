@@ -11,6 +11,8 @@ import { RoomSignaling } from '../../../src/signal/room-signaling.js';
 import type { SignalingEvent } from '../../../src/signal/signaling.js';
 import type { SignalServer, SignalServerOptions } from '../../../src/signal/server.js';
 import { SignalTestKit, waitFor } from '../../helpers/signal-server.js';
+import { parseIceServerLinks } from '../../../src/signal/whip/link-header.js';
+import { opensslTurnCredential } from '../../helpers/turn-server.js';
 import { FAKE_OFFER, fakeAnswer } from './fake-sdp.js';
 
 const OFFER = FAKE_OFFER;
@@ -93,6 +95,34 @@ describe('WHIP/WHEP endpoints: what a client sends, and what it gets', { timeout
     expect(answer).toContain('a=candidate:1 1 udp 2122260223 10.1.2.3 50000 typ host\r\na=end-of-candidates');
     // The viewer got the publisher's offer as the caller's.
     expect(viewer.events.find((e) => e.type === 'offer')).toMatchObject({ sdp: OFFER });
+  });
+
+  it('with turn: every 201 names the TURN server with fresh credentials, after the fixed ICE servers', async () => {
+    const secret = 'whip-turn-test-secret-0123456789';
+    const s = await server({
+      iceServers: [{ urls: ['stun:127.0.0.1:3478'] }],
+      turn: { urls: ['turn:127.0.0.1:3478?transport=udp'], secret, ttlSeconds: 120 },
+    });
+    await answeringViewer(s.url, 'lab');
+    const usernames: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const from = Math.floor(Date.now() / 1000);
+      const res = await sdpPost(`${s.url}/whip/lab`);
+      expect(res.status).toBe(201);
+      const links = parseIceServerLinks(res.headers.get('link'));
+      expect(links[0]).toEqual({ urls: ['stun:127.0.0.1:3478'] });
+      expect(links).toHaveLength(2);
+      const turn = links[1]!;
+      expect(turn.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
+      const [expiry, label] = (turn.username ?? '').split(':');
+      expect(Number(expiry) - from).toBeGreaterThanOrEqual(120);
+      expect(Number(expiry) - from).toBeLessThanOrEqual(121);
+      expect(label).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(turn.credential).toBe(opensslTurnCredential(secret, turn.username ?? ''));
+      usernames.push(turn.username ?? '');
+      await fetch(`${s.url}${res.headers.get('location')}`, { method: 'DELETE' });
+    }
+    expect(usernames[0]).not.toBe(usernames[1]);
   });
 
   it("401 without the server's token or with a wrong one; admitted with it", async () => {
