@@ -26,6 +26,7 @@ const REALTIME = [
   'test/e2e/segments.test.ts',
   'test/e2e/cluster.test.ts',
   'test/signal/cluster-failures.test.ts',
+  'test/signal/held-expiry.test.ts',
   'test/web/browser-pair.test.ts',
   'test/web/cli-interop.test.ts',
   'test/web/data-page.test.ts',

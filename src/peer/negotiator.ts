@@ -297,6 +297,12 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
         if (event.peer.role !== this.role) this.#present.set(event.peer.id, event.peer);
         this.#onPeerJoined(event.peer, event.tookOffer);
         return;
+      case 'held-expired':
+        // The server's lease on the held offer ran out: a fresh spare (new offer, new candidates) for the
+        // next viewer, so that it still finds an offer waiting.
+        log('the held offer expired: a new one');
+        this.renewSpare();
+        return;
       case 'hangup': {
         const entry = this.#byPeer(event.from) ?? (this.role === 'answerer' ? this.#only() : undefined);
         if (entry !== undefined) this.#end(entry, 'peer-hangup', false);

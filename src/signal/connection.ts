@@ -47,6 +47,8 @@ export interface ConnectionContext {
   tokenSecret?: string;
   /** The TURN server whose fresh credentials every successful join's ack carries (turn-credentials.ts). */
   turn?: TurnOptions;
+  /** A caller's held offer is dropped this long after it was held, ms (limits.ts); 0 or none: never. */
+  heldOfferTtlMs?: number;
 }
 
 /**
@@ -82,6 +84,38 @@ export function serveConnection(
       const message: ServerMessage = { type: 'error', ...response.error };
       socket.emit(SIGNAL_EVENT, message);
     }
+  };
+
+  // The lease on this caller's held offer (limits.ts heldOfferTtlMs): each newly held offer starts it again;
+  // at its end the room drops that offer if it is still held (the registry decides, as for any message).
+  let heldTimer: NodeJS.Timeout | undefined;
+  const leaseHeld = (message: ClientMessage, result: DispatchResult): void => {
+    const ttl = ctx.heldOfferTtlMs ?? 0;
+    if (ttl <= 0 || message.type !== 'offer' || message.to !== undefined) return;
+    if (!result.ack.ok || result.ack.delivered !== false) return;
+    const { sdp } = message;
+    clearTimeout(heldTimer);
+    heldTimer = setTimeout(() => {
+      heldTimer = undefined;
+      queue.push(() => {
+        const settle = (expired: DispatchResult): void => {
+          if (expired.deliveries.length > 0) log('%s: held offer expired after %d ms', socket.id, ttl);
+          ctx.guard?.settled(socket.id, message, expired);
+          ctx.deliver(expired.deliveries);
+        };
+        try {
+          const expired = registry.expireHeld(socket.id, sdp);
+          if (!(expired instanceof Promise)) return settle(expired);
+          return expired.then(settle, (error: unknown) =>
+            log('%s: held expiry failed: %O', socket.id, error),
+          );
+        } catch (error) {
+          log('%s: held expiry failed: %O', socket.id, error);
+          return undefined;
+        }
+      }, true);
+    }, ttl);
+    heldTimer.unref();
   };
 
   const internal = (ack: unknown, error: unknown): void => {
@@ -131,6 +165,7 @@ export function serveConnection(
           response.ok ? `ok, ${deliveries.length} deliveries` : response.error.code,
         );
         ctx.guard?.settled(socket.id, message, result);
+        leaseHeld(message, result);
         reply(ack, response);
         ctx.deliver(deliveries);
         if (deliveries.length > 0) metrics.relayed(message.type, arrived);
@@ -199,6 +234,7 @@ export function serveConnection(
     // A client can emit an event named "disconnect" itself; only the real one counts.
     if (socket.connected) return;
     log('%s disconnected: %s', socket.id, reason);
+    clearTimeout(heldTimer);
     const failed = (error: unknown): void => {
       log('%s: internal error on disconnect: %O', socket.id, error);
       ctx.guard?.left(socket.id);

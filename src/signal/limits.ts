@@ -34,6 +34,12 @@ export interface SignalLimits {
   heldBytesPerAddress: number;
   /** Held bytes in all. Default 64 MiB. */
   heldBytes: number;
+  /**
+   * A protocol-2 caller's held offer is dropped (with its candidates) this long after it was held, ms, and
+   * the caller is told (`held-expired`) so that it holds a fresh one: a lease it renews. 0: never. Default
+   * 1 h. Protocol-1 callers cannot renew, so theirs are kept (their bytes stay in the budget).
+   */
+  heldOfferTtlMs: number;
   /** A client that has not finished its handshake (token included) within this is cut, ms. Default 10 s. */
   authTimeoutMs: number;
   /** Wrong tokens from one address before it must wait ({@link authBackoffMs}, doubling). Default 5. */
@@ -55,6 +61,7 @@ export const SIGNAL_LIMITS_DEFAULTS: Readonly<SignalLimits> = Object.freeze({
   rooms: 1000,
   heldBytesPerAddress: 4 * 1024 * 1024,
   heldBytes: 64 * 1024 * 1024,
+  heldOfferTtlMs: 3_600_000,
   authTimeoutMs: 10_000,
   authFailures: 5,
   authBackoffMs: 1000,

@@ -171,6 +171,33 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
     }
   }
 
+  async expireHeld(clientId: string, sdp: string): Promise<DispatchResult> {
+    const current = this.#roomOf.get(clientId);
+    if (current === undefined || !this.#available) return { ack: { ok: true }, deliveries: [] };
+    let usage: RoomUsage | undefined;
+    try {
+      const { value: result } = await this.#transact(
+        current,
+        (room) => {
+          const expired = room.expireHeld(clientId, sdp);
+          usage = usageOf(room, clientId, { created: false });
+          return expired;
+        },
+        ofResult,
+      );
+      return {
+        ack: { ok: true },
+        deliveries: result.ok ? result.deliveries : [],
+        ...(usage ? { usage } : {}),
+      };
+    } catch (error) {
+      if (!(error instanceof StoreUnavailable)) throw error;
+      // Redis is gone: the offer stays held (over-counted, never under); the next expiry tries again.
+      log('%s: held offer not expired, Redis failed: %s', clientId, error.message);
+      return { ack: { ok: true }, deliveries: [] };
+    }
+  }
+
   async disconnect(clientId: string): Promise<Delivery[]> {
     const room = this.#roomOf.get(clientId);
     if (room === undefined) return [];

@@ -65,6 +65,8 @@ export interface Registry {
   ): DispatchResult | Promise<DispatchResult>;
   /** The connection is gone: it leaves its room, if any; returns what to tell the others. */
   disconnect(clientId: string): Delivery[] | Promise<Delivery[]>;
+  /** The held offer `sdp` of caller `clientId` expired: dropped if still held ({@link Room.expireHeld}). */
+  expireHeld(clientId: string, sdp: string): DispatchResult | Promise<DispatchResult>;
   /** Rooms in which a connection of this server is a member (`/healthz`). */
   readonly roomCount: number;
   /** Counts for `/metrics`. */
@@ -138,6 +140,17 @@ export class RoomRegistry implements Registry {
       ack: { ok: true, delivered: result.delivered },
       deliveries: result.deliveries,
       usage: usageOf(current, clientId, { created: false }),
+    };
+  }
+
+  expireHeld(clientId: string, sdp: string): DispatchResult {
+    const room = this.roomOfClient.get(clientId);
+    if (room === undefined) return { ack: { ok: true }, deliveries: [] };
+    const result = room.expireHeld(clientId, sdp);
+    return {
+      ack: { ok: true },
+      deliveries: result.ok ? result.deliveries : [],
+      usage: usageOf(room, clientId, { created: false }),
     };
   }
 

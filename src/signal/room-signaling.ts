@@ -578,6 +578,11 @@ export class RoomSignaling extends TypedEmitter<SignalingEvents> implements Sign
       case 'error':
         event = { type: 'error', code: m.code, message: m.message };
         break;
+      case 'held-expired':
+        // Nothing of it is held any more: nothing to resend after a rejoin either.
+        this.#ledger.heldTaken();
+        event = { type: 'held-expired' };
+        break;
     }
     const { deliver, reply } = this.#ledger.received(event);
     for (const r of reply) this.#emitQuietly(socket, toWire(r));

@@ -202,6 +202,27 @@ export class Room {
     return this.#byConn.get(conn)?.id;
   }
 
+  /**
+   * The held offer of the caller on `conn` expired (server-guard's `heldOfferTtlMs`): if `sdp` is still the
+   * one held and nobody took it, it is dropped with its candidates and the caller is told (`held-expired`),
+   * to hold a fresh one. Protocol-1 callers have no such message: theirs stays. Otherwise nothing changes.
+   */
+  expireHeld(conn: string, sdp: string): RelayResult {
+    const member = this.#byConn.get(conn);
+    const held = this.#held;
+    if (
+      member?.role !== 'caller' ||
+      member.protocol < 2 ||
+      held.sdp !== sdp ||
+      held.takenBy !== undefined ||
+      held.answered
+    ) {
+      return { ok: true, delivered: false, deliveries: [] };
+    }
+    this.#held = emptyHeld();
+    return { ok: true, delivered: true, deliveries: [{ to: conn, message: { type: 'held-expired' } }] };
+  }
+
   /** The held offer and candidates, for tests and stats. */
   heldState(): Readonly<{
     sdp: string | null;
@@ -627,6 +648,7 @@ function shape(to: Member, message: ServerMessage): ServerMessage {
       return { type: 'peer-left', role: message.role, reason: message.reason };
     case 'error':
     case 'hangup':
+    case 'held-expired':
       return message;
   }
 }

@@ -342,6 +342,7 @@ export async function startSignalServer(options: SignalServerOptions = {}): Prom
     announceDepartures: () => cluster !== undefined || !shuttingDown,
     metrics,
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
+    heldOfferTtlMs: limits.heldOfferTtlMs,
     ...(turn !== undefined ? { turn } : {}),
     queues,
     guard,

@@ -49,6 +49,8 @@ export type SignalingEvent =
   | { type: 'candidate'; from: string; candidate: IceCandidateMessage }
   /** `from` ended its call with us (it stays where it is): the call is over. */
   | { type: 'hangup'; from: string }
+  /** The offer held for the next peer expired (the server's lease on it): hold a fresh one. */
+  | { type: 'held-expired' }
   /** The connection to the signaling server is gone; it reconnects by itself, then `joined` again. */
   | { type: 'lost'; reason: string }
   /** Something went wrong that does not end the signaling (a refused message, a failed rejoin). */

@@ -237,6 +237,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   /** Protocol 2: `from` ended its call with you; it stays in the room. */
   z.object({ type: z.literal('hangup'), from: z.optional(z.string()) }),
+  /** Protocol 2, to the caller: your held offer (and its candidates) expired; hold a fresh one. */
+  z.object({ type: z.literal('held-expired') }),
 ]);
 /** A server -> client message. */
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

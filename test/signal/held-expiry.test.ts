@@ -1,0 +1,102 @@
+/**
+ * The lease on a held offer (limits.ts `heldOfferTtlMs`), against the real server: a protocol-2 caller's
+ * held offer and candidates are dropped when the lease ends and the caller is told (`held-expired`); its
+ * held bytes are freed; a protocol-1 caller's offer is kept (it has no way to renew). Then with real
+ * @roamhq/wrtc peers: rtc-peer's caller holds a fresh offer at each expiry, and a viewer that comes after
+ * several still takes a held offer and gets frames.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RoomSignaling } from '../../src/signal/room-signaling.js';
+import { camera, flowing, side } from '../helpers/negotiated-call.js';
+import {
+  emitWithAck,
+  fakeCandidate,
+  fakeSdp,
+  SignalTestKit,
+  SocketRecorder,
+  waitFor,
+} from '../helpers/signal-server.js';
+
+const kit = new SignalTestKit();
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await kit.closeAll();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('held offers expire', { timeout: 30_000 }, () => {
+  it("drops a protocol-2 caller's held offer when its lease ends, tells it, frees the bytes; keeps protocol 1's", async () => {
+    const server = await kit.server({ limits: { heldOfferTtlMs: 300 } });
+    const caller = await kit.socket(server.url);
+    const seen = new SocketRecorder(caller);
+    await emitWithAck(caller, {
+      type: 'join',
+      room: 'lease',
+      role: 'caller',
+      protocol: 2,
+      session: 'caller-session-000001',
+    });
+    expect(await emitWithAck(caller, { type: 'offer', sdp: fakeSdp('first') })).toMatchObject({
+      delivered: false,
+    });
+    await emitWithAck(caller, { type: 'candidate', candidate: fakeCandidate(1) });
+    expect(server.stats().heldBytes).toBeGreaterThan(0);
+    // A newer offer starts the lease again: at 200 + 200 ms the first lease would have ended.
+    await sleep(200);
+    await emitWithAck(caller, { type: 'offer', sdp: fakeSdp('second') });
+    await sleep(200);
+    expect(seen.of('held-expired')).toHaveLength(0);
+    await seen.wait(1, 'held-expired', 2000);
+    expect(server.stats().heldBytes).toBe(0);
+    // A viewer now finds nothing held: the caller hears of it without tookOffer (it offers to it, addressed).
+    const viewer = await kit.socket(server.url);
+    const viewerSaw = new SocketRecorder(viewer);
+    await emitWithAck(viewer, { type: 'join', room: 'lease', role: 'answerer', protocol: 2 });
+    const [joined] = (await seen.wait(1, 'peer-joined')) as Array<{ tookOffer?: boolean }>;
+    expect(joined!.tookOffer).toBeUndefined();
+    await sleep(100);
+    expect(viewerSaw.of('offer')).toHaveLength(0);
+
+    // Protocol 1: no lease (it could not renew); the answerer that comes later still gets the offer.
+    const v1 = await kit.socket(server.url);
+    const v1Saw = new SocketRecorder(v1);
+    await emitWithAck(v1, { type: 'join', room: 'old', role: 'caller' });
+    await emitWithAck(v1, { type: 'offer', sdp: fakeSdp('v1') });
+    await sleep(700);
+    expect(v1Saw.types()).not.toContain('held-expired');
+    const answerer = await kit.socket(server.url);
+    const answererSaw = new SocketRecorder(answerer);
+    await emitWithAck(answerer, { type: 'join', room: 'old', role: 'answerer' });
+    const [offer] = (await answererSaw.wait(1, 'offer')) as Array<{ sdp: string }>;
+    expect(offer!.sdp).toContain('v1');
+  });
+
+  it('rtc-peer holds a fresh offer at each expiry: a viewer that comes later takes one and gets frames', async () => {
+    const server = await kit.server({ limits: { heldOfferTtlMs: 600 } });
+    const cam = side(
+      new RoomSignaling({ url: server.url, role: 'caller', room: 'shelf' }),
+      cleanups,
+      camera(cleanups),
+    );
+    const expiries: number[] = [];
+    cam.signaling.on('signal', (e) => {
+      if (e.type === 'held-expired') expiries.push(performance.now());
+    });
+    await cam.negotiator.start();
+    await waitFor('three expiries', () => (expiries.length >= 3 ? true : undefined), 10_000);
+    // Each expiry was followed by a fresh held offer (whose own lease then ran out): never without one for long.
+    await waitFor('a fresh offer held', () => (server.stats().heldBytes > 0 ? true : undefined));
+    const viewer = side(new RoomSignaling({ url: server.url, role: 'answerer', room: 'shelf' }), cleanups);
+    await viewer.negotiator.start();
+    await flowing(viewer.calls, 30);
+    // It took the held offer: the camera's call with it is the spare it had prepared.
+    expect(cam.owned).toHaveLength(1);
+    expect(viewer.calls).toHaveLength(1);
+    // Only the spares were replaced, one per expiry (at most one more by now), no call with a viewer.
+    const replaced = cam.ended.filter(([, r]) => r === 'replaced').length;
+    expect(replaced).toBeGreaterThanOrEqual(3);
+    expect(replaced).toBeLessThanOrEqual(expiries.length);
+  });
+});
