@@ -5,6 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSignalServer, type SignalServer } from '../../src/signal/index.js';
+import { signRoomToken } from '../../src/signal/room-token.js';
 import { webPageHandler } from '../../src/web/index.js';
 import {
   chromiumCounters,
@@ -228,5 +229,42 @@ describe('page <-> page in Chromium', () => {
     const another = await open(`${server.url}/?room=r&role=call&token=right&size=320x240`);
     await waitForPage(another.page, 'show the refusal', (s) => s.state === 'error');
     expect(await another.page.textContent('#status')).toContain('ROLE_TAKEN');
+  }, 30_000);
+
+  it('room tokens in the fragment: a camera page and a viewer page admitted for their room and role only', async () => {
+    const secret = 'p'.repeat(40);
+    server = await startSignalServer({
+      host: '127.0.0.1',
+      port: 0,
+      tokenSecret: secret,
+      httpHandler: webPageHandler(),
+    });
+    const token = (room: string, role: 'caller' | 'answerer', key = secret): Promise<string> =>
+      signRoomToken(key, { room, role, ttlSeconds: 60 });
+    const camera = await open(
+      `${server.url}/?room=lab&role=call&size=320x240#token=${await token('lab', 'caller')}`,
+    );
+    await waitForPage(camera.page, 'wait for a viewer', (s) => s.state === 'waiting');
+    expect(camera.page.url()).not.toContain('token');
+    // Refusals the page shows: the caller's token used to watch, another room's, another secret's.
+    const wrongRole = await open(`${server.url}/?room=lab#token=${await token('lab', 'caller')}`);
+    await waitForPage(wrongRole.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await wrongRole.page.textContent('#status')).toContain('TOKEN_WRONG_ROLE');
+    const wrongRoom = await open(`${server.url}/?room=lab#token=${await token('other', 'answerer')}`);
+    await waitForPage(wrongRoom.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await wrongRoom.page.textContent('#status')).toContain('TOKEN_WRONG_ROOM');
+    const forged = await open(
+      `${server.url}/?room=lab#token=${await token('lab', 'answerer', 'f'.repeat(40))}`,
+    );
+    await waitForPage(forged.page, 'show the refusal', (s) => s.state === 'error');
+    expect(await forged.page.textContent('#status')).toContain('TOKEN_INVALID');
+    // The viewer's own token: admitted, and the camera's video plays.
+    const viewer = await open(`${server.url}/?room=lab#token=${await token('lab', 'answerer')}`);
+    await waitForPage(
+      viewer.page,
+      'receive and decode video',
+      (s) => s.state === 'connected' && (s.stats?.inbound?.framesDecoded ?? 0) > 10,
+    );
+    expect(server.stats().refused.auth).toBe(3);
   }, 30_000);
 });
