@@ -32,7 +32,11 @@ export interface SignalLimits {
    * the server keep. Default 4 MiB (a room holds at most 64 KiB + 200 × 1 KiB).
    */
   heldBytesPerAddress: number;
-  /** Held bytes in all. Default 64 MiB. */
+  /**
+   * Held bytes in all. Default 32 MiB: a thousand rooms of what browsers and rtc-peer hold (an offer of
+   * 3-8 KB and a few candidates) take under 10 MiB; under the memory fill of issue 15 (every address at its
+   * budget with the largest rooms) 64 MiB took a 256 MB server to its line, 32 MiB leaves it ~30 MB of room.
+   */
   heldBytes: number;
   /**
    * A protocol-2 caller's held offer is dropped (with its candidates) this long after it was held, ms, and
@@ -60,7 +64,7 @@ export const SIGNAL_LIMITS_DEFAULTS: Readonly<SignalLimits> = Object.freeze({
   roomsPerAddress: 16,
   rooms: 1000,
   heldBytesPerAddress: 4 * 1024 * 1024,
-  heldBytes: 64 * 1024 * 1024,
+  heldBytes: 32 * 1024 * 1024,
   heldOfferTtlMs: 3_600_000,
   authTimeoutMs: 10_000,
   authFailures: 5,
