@@ -104,6 +104,9 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   readonly #force: boolean;
   readonly #format: 'webm' | 'mkv';
   readonly #maxQueued: number;
+  readonly #burstHoldMs: number;
+  /** Places the frames the timeline holds after a stall once their time is up (`burstHoldMs`). */
+  #holdTimer: NodeJS.Timeout | undefined;
   readonly #fps: number;
   readonly #waitForTracksMs: number;
   readonly #audioBitrate: number;
@@ -171,6 +174,8 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     const o = withDefaults(options, RECORDER_DEFAULTS);
     if (!Number.isInteger(o.maxQueuedFrames) || o.maxQueuedFrames < 1)
       throw new TypeError(`recorder: maxQueuedFrames must be an integer >= 1, got ${o.maxQueuedFrames}`);
+    if (!(o.burstHoldMs >= 0 && o.burstHoldMs <= 2000))
+      throw new TypeError(`recorder: burstHoldMs must be in [0, 2000], got ${o.burstHoldMs}`);
     if (!Number.isFinite(o.fps) || o.fps <= 0 || o.fps > 240)
       throw new TypeError(`recorder: fps must be in (0, 240], got ${o.fps}`);
     if (!(o.waitForTracksMs >= 0))
@@ -197,6 +202,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.#force = o.force;
     this.#format = recordingFormat(o.path, o.format);
     this.#maxQueued = o.maxQueuedFrames;
+    this.#burstHoldMs = o.burstHoldMs;
     this.#fps = o.fps;
     this.#waitForTracksMs = o.waitForTracksMs;
     this.#audioBitrate = o.audioBitrate;
@@ -257,12 +263,34 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       this.#width = width;
       this.#height = height;
       const frameSize = (width * height * 3) / 2;
-      this.#video = new VideoTimeline({ fps: this.#fps, frameSize, maxQueued: this.#maxQueued });
+      this.#video = new VideoTimeline({
+        fps: this.#fps,
+        frameSize,
+        maxQueued: this.#maxQueued,
+        burstHoldMs: this.#burstHoldMs,
+      });
       // the timeline starts with the first frame
       this.#t0 = arrivalMs;
     }
     this.#gotData('video', arrivalMs);
-    if (this.#video.add(arrivalMs - this.#t0, (buf) => this.#copy(frame, buf))) this.#pump();
+    const added = this.#video.add(arrivalMs - this.#t0, (buf) => this.#copy(frame, buf));
+    this.#armHold();
+    if (added) this.#pump();
+  }
+
+  /** While the timeline holds frames after a stall, a timer places them when their time is up. */
+  #armHold(): void {
+    const until = this.#video?.holding;
+    if (until === undefined || this.#holdTimer !== undefined) return;
+    this.#holdTimer = setTimeout(
+      () => {
+        this.#holdTimer = undefined;
+        if (this.#stopping || this.#failed) return;
+        if (this.#video?.settle(performance.now() - this.#t0)) this.#pump();
+        this.#armHold();
+      },
+      Math.max(1, until - (performance.now() - this.#t0)),
+    );
   }
 
   /**
@@ -704,6 +732,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   #fail(err: Error): void {
     if (this.#failed) return;
     this.#failed = err;
+    clearTimeout(this.#holdTimer);
     this.#video?.clear();
     this.#drained?.();
     this.#log('failed: %s', err.message);
@@ -766,6 +795,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
 
   async #finish(endAtMs: number | undefined): Promise<RecordingSummary> {
     clearTimeout(this.#waitTimer);
+    clearTimeout(this.#holdTimer);
     clearInterval(this.#diskTimer);
     // Data arrived but ffmpeg was still waiting for the other track: record what there is.
     if (!this.#started && !this.#failed && (this.#video || this.#audioChannels > 0)) this.#begin();

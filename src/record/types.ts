@@ -14,8 +14,18 @@ export interface RecorderOptions {
   force?: boolean;
   /** Container. Default: from the extension (`.webm` -> webm, `.mkv` -> mkv). */
   format?: 'webm' | 'mkv';
-  /** Frames queued for ffmpeg before the oldest is dropped (and counted). Default: 8. */
+  /**
+   * Frames queued for ffmpeg before the oldest is dropped (and counted). Default: 16 (room for the frames a
+   * late packet releases at once, see `burstHoldMs`; 16 frames of 1280x720 are 22 MB).
+   */
   maxQueuedFrames?: number;
+  /**
+   * How long the frames that come after a stall of the video (two frame slots or more) are held before they
+   * are placed on the timeline, ms: the frames a late packet (a NACK's retransmission) held back arrive all
+   * at once, and go back into the stall's slots rather than being dropped. 0: placed as they come.
+   * Default: 150.
+   */
+  burstHoldMs?: number;
   /** Frame rate of the file's timeline: arrivals are placed on it by wall clock. Default: 30. */
   fps?: number;
   /**
@@ -46,7 +56,8 @@ export interface RecorderOptions {
 /** Defaults of {@link RecorderOptions}, in one place. */
 export const RECORDER_DEFAULTS = {
   force: false,
-  maxQueuedFrames: 8,
+  maxQueuedFrames: 16,
+  burstHoldMs: 150,
   fps: 30,
   waitForTracksMs: 10_000,
   audioBitrate: 64_000,
