@@ -5,12 +5,14 @@
  */
 import { ExitCode } from './cli/exit-codes.js';
 import { runCli } from './cli/program.js';
-import { awaitGo, watchSupervisor } from './cli/supervised.js';
+import { awaitGo, startHeartbeat, watchSupervisor } from './cli/supervised.js';
 
 // Under `rtc-peer ... --restart`, this process is the supervised peer: it ends when its supervisor is gone,
-// and it may be started ahead, in standby (its modules loaded), to run when the supervisor says so.
+// it may be started ahead, in standby (its modules loaded), to run when the supervisor says so, and once it
+// runs it tells the supervisor that its main thread turns (the supervisor's watchdog).
 watchSupervisor();
 const extra = await awaitGo();
+startHeartbeat();
 
 // An explicit exit after everything is closed: @roamhq/wrtc can crash in its native teardown when the
 // process ends by draining its event loop (see README, "Exit codes").

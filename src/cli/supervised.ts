@@ -27,6 +27,8 @@ export interface SupervisorMessage {
  */
 export type SupervisedMessage =
   | { type: 'ready' }
+  /** Sent every {@link HEARTBEAT_MS} by the running peer's main thread: its event loop turns. */
+  | { type: 'alive' }
   | {
       type: 'error';
       /** The exit code the process is about to exit with. */
@@ -34,6 +36,9 @@ export type SupervisedMessage =
       /** The error's `code`, when it has one (`UNREACHABLE`, `DEVICE_BUSY`, ...). */
       code?: string;
     };
+
+/** How often a running supervised peer tells its supervisor it is alive, ms (see {@link startHeartbeat}). */
+export const HEARTBEAT_MS = 1000;
 
 /** How long a peer process left without its supervisor may take to end cleanly before it exits at once. */
 const ORPHAN_GRACE_MS = 10_000;
@@ -100,4 +105,18 @@ export function tellSupervisor(message: SupervisedMessage): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * In a supervised peer that runs (after its `go`), tells the supervisor every {@link HEARTBEAT_MS} that its
+ * main thread turns: a process wedged in native code (or stopped) falls silent, and the supervisor ends it
+ * and starts the next one (`--restart-watchdog`). Nothing in a process that is not supervised.
+ */
+export function startHeartbeat(): void {
+  if (!isSupervised()) return;
+  const beat = (): void => {
+    if (process.connected) process.send?.({ type: 'alive' } satisfies SupervisedMessage);
+  };
+  beat();
+  setInterval(beat, HEARTBEAT_MS).unref();
 }

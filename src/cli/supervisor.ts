@@ -12,7 +12,13 @@ import { logger } from '../util/log.js';
 import { ExitCode } from './exit-codes.js';
 import type { Reporter } from './reporter.js';
 import { judgeExit, RestartPolicy, type PeerExit, type RestartPolicyOptions } from './restart-policy.js';
-import { STANDBY_ENV, SUPERVISOR_ENV, type SupervisedMessage, type SupervisorMessage } from './supervised.js';
+import {
+  HEARTBEAT_MS,
+  STANDBY_ENV,
+  SUPERVISOR_ENV,
+  type SupervisedMessage,
+  type SupervisorMessage,
+} from './supervised.js';
 import { onStopSignals, signalExitCode } from './termination.js';
 
 const log = logger('supervisor');
@@ -30,7 +36,20 @@ export interface SuperviseOptions {
   reporter: Reporter;
   /** The back-off. Default: {@link RestartPolicy}'s defaults. */
   policy?: RestartPolicyOptions;
+  /**
+   * A running peer process whose heartbeat (`supervised.ts`, every second from its main thread) has not come
+   * for this long is ended (SIGABRT, for a core dump where enabled, then SIGKILL) and restarted, ms: its
+   * event loop is blocked (a native call that never returns) or the process is stopped. 0: never. Default
+   * {@link WATCHDOG_DEFAULT_MS}.
+   */
+  watchdogMs?: number;
 }
+
+/** The default of {@link SuperviseOptions.watchdogMs}: far beyond any pause of a working peer's event loop. */
+export const WATCHDOG_DEFAULT_MS = 15_000;
+
+/** After SIGABRT, how long an unresponsive peer process has to end before it is SIGKILLed, ms. */
+const ABORT_GRACE_MS = 2000;
 
 /**
  * How long after a peer process started the supervisor starts the next one in standby, ms: a process that
@@ -125,7 +144,9 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       );
       // A signal that came while the process was being spawned.
       if (stopSignal !== undefined) child.kill(stopSignal);
+      const stopWatchdog = watch(run, options.watchdogMs ?? WATCHDOG_DEFAULT_MS);
       const exit = await run.exited;
+      stopWatchdog();
       child = undefined;
       clearTimeout(standbyTimer);
       const ranForMs = performance.now() - startedAt;
@@ -174,6 +195,46 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       await standby.exited;
     }
     removeSignalHandlers();
+  }
+
+  /**
+   * The watchdog of a running peer process: when its heartbeat has not come for `limitMs`, it is told
+   * (`peer-unresponsive`), SIGABRTed and, if still there after {@link ABORT_GRACE_MS}, SIGKILLed; its exit is
+   * then a crash like any other (restarted). Returns the function that stops watching.
+   */
+  function watch(run: PeerProcess, limitMs: number): () => void {
+    if (!(limitMs > 0)) return () => undefined;
+    let lastAlive = performance.now();
+    let lastCheck = lastAlive;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onMessage = (message: SupervisedMessage): void => {
+      if (message?.type === 'alive') lastAlive = performance.now();
+    };
+    run.child.on('message', onMessage);
+    const check = setInterval(() => {
+      const now = performance.now();
+      // This process was not running either (the machine suspended, or it was stopped itself): the
+      // silence is not the peer's.
+      if (now - lastCheck > 4 * HEARTBEAT_MS) lastAlive = now;
+      lastCheck = now;
+      const silentMs = now - lastAlive;
+      if (silentMs < limitMs || stopSignal !== undefined) return;
+      clearInterval(check);
+      const pid = run.child.pid ?? 0;
+      reporter.announce(
+        'peer-unresponsive',
+        { pid, silentSec: Math.round(silentMs / 100) / 10 },
+        `rtc-peer: peer process ${pid} has not answered for ${(silentMs / 1000).toFixed(1)} s (its main ` +
+          'thread is blocked, or the process is stopped): ending it (SIGABRT, then SIGKILL) to restart it',
+      );
+      run.child.kill('SIGABRT');
+      killTimer = setTimeout(() => run.child.kill('SIGKILL'), ABORT_GRACE_MS);
+    }, HEARTBEAT_MS);
+    return () => {
+      clearInterval(check);
+      clearTimeout(killTimer);
+      run.child.off('message', onMessage);
+    };
   }
 
   /** Starts a peer process in standby: it loads the CLI, then waits for its `go` (and its extra arguments). */

@@ -184,6 +184,67 @@ describe('rtc-peer --restart', () => {
     expect(after(crashedAt, two.firstSentAt)).toBeGreaterThan(0);
   }, 60_000);
 
+  test('answer --restart --restart-watchdog 3: a child whose main thread stops turning (SIGSTOP) is ended and comes back; both files decode', async () => {
+    const { url } = await startSignalCli();
+    const file = path.join(dir, 'out.webm');
+    const answerer = startCli([
+      'answer',
+      ...[
+        '--signal',
+        url,
+        '--room',
+        'w',
+        '--record',
+        file,
+        '--restart',
+        '--restart-watchdog',
+        '3',
+        ...NO_STUN,
+      ],
+    ]);
+    const first = await childPid(answerer, 1);
+    await nth(answerer, 'joined', 1);
+    const caller = startCli(['call', '--signal', url, '--room', 'w', ...SMALL, ...NO_STUN]);
+    await nth(answerer, 'first-frame', 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Wedged as a native call that never returns would leave it: alive, but its event loop not turning.
+    const stoppedAt = Date.now();
+    process.kill(first, 'SIGSTOP');
+    const unresponsive = await answerer.waitFor('peer-unresponsive', 10_000);
+    const toldMs = Date.now() - stoppedAt;
+    expect(unresponsive).toMatchObject({ pid: first });
+    expect(Number(unresponsive.silentSec)).toBeGreaterThanOrEqual(3);
+    // 3 s after its last heartbeat (at most 1 s before the stop), within the next check (1 s)
+    expect(toldMs).toBeGreaterThan(1500);
+    expect(toldMs).toBeLessThan(6000);
+    // A stopped process cannot act on SIGABRT: the SIGKILL after it ends it, a crash like any other.
+    expect(await answerer.waitFor('peer-exited', 10_000)).toMatchObject({ pid: first, restarts: 1 });
+    const line = new RegExp(`peer process ${first} has not answered for [\\d.]+ s .*ending it`);
+    await waitUntil(() => line.test(answerer.stderr()), 2000);
+    const second = await childPid(answerer, 2);
+    await nth(answerer, 'joined', 2);
+    expect(pidAlive(first)).toBe(false);
+    console.log(
+      `watchdog: told ${toldMs} ms after SIGSTOP, back in the room ${Date.now() - stoppedAt} ms after it`,
+    );
+    // The caller saw the answerer go and offered again; the new child records that call to out-2.webm.
+    expect(await nth(answerer, 'recording', 2, 20_000)).toMatchObject({ path: path.join(dir, 'out-2.webm') });
+    await nth(answerer, 'first-frame', 2, 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    answerer.child.kill('SIGTERM');
+    expect(await answerer.exited).toEqual({ code: 0, signal: null });
+    await waitUntil(() => !pidAlive(second), 2000);
+    caller.child.kill('SIGTERM');
+    expect(await caller.exited).toEqual({ code: 0, signal: null });
+    // The first file: what came before the stop, finalized by its ffmpeg when the stopped process was killed.
+    const one = await decoded(file);
+    expect(one.frames).toBeGreaterThan(30);
+    expect(after(stoppedAt, one.lastSentAt)).toBeLessThanOrEqual(0);
+    const two = await decoded(path.join(dir, 'out-2.webm'));
+    expect(two.frames).toBeGreaterThan(30);
+    expect(after(stoppedAt, two.firstSentAt)).toBeGreaterThan(0);
+  }, 60_000);
+
   test('a SIGKILLed supervisor leaves no orphan: its child ends by itself and finalizes its recording', async () => {
     const { url } = await startSignalCli();
     const file = path.join(dir, 'out.webm');

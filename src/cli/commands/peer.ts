@@ -22,7 +22,7 @@ import {
   parseSize,
 } from '../options.js';
 import { Reporter } from '../reporter.js';
-import { supervise } from '../supervisor.js';
+import { supervise, WATCHDOG_DEFAULT_MS } from '../supervisor.js';
 import { runUntilTerminated } from '../termination.js';
 
 /** The flags of `call` and `answer`, as commander gives them. */
@@ -63,6 +63,7 @@ export interface PeerFlags {
   json?: boolean;
   measureLatency?: boolean;
   restart?: boolean;
+  restartWatchdog: string;
   recordFrom?: string;
   data?: boolean;
   dataIn?: string;
@@ -201,6 +202,12 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
       '--restart',
       'run the peer in a child process and bring it back within seconds when it crashes (see docs/deploy-systemd.md)',
     )
+    .option(
+      '--restart-watchdog <seconds>',
+      'with --restart, also end and restart the peer process when its main thread has not turned for this ' +
+        'long (a native call that never returns); 0: never',
+      String(WATCHDOG_DEFAULT_MS / 1000),
+    )
     .addOption(
       // Set by --restart for a peer it brought back: its first recording continues the crashed one's numbers.
       new Option('--record-from <n>', 'number of the first call recording (out-N.webm)').hideHelp(),
@@ -244,6 +251,7 @@ async function runPeer(
   const fps = parsePositive('--fps', flags.fps);
   const durationSec = flags.duration === undefined ? undefined : parsePositive('--duration', flags.duration);
   const iceTimeoutMs = parsePositive('--ice-timeout', flags.iceTimeout) * 1000;
+  const restartWatchdogMs = watchdogMs(flags.restartWatchdog);
   const { video: source, audio: audioSource } = mediaFromFlags(
     flags,
     role === 'caller' ? 'test-pattern' : 'none',
@@ -274,7 +282,12 @@ async function runPeer(
   });
   // The flags are checked above, in this process: a bad command line is exit 2 before any child starts.
   if (flags.restart)
-    return supervise({ args: argsWithoutRestart(process.argv), record: flags.record, reporter });
+    return supervise({
+      args: argsWithoutRestart(process.argv),
+      record: flags.record,
+      reporter,
+      watchdogMs: restartWatchdogMs,
+    });
   noticeDefaults(reporter, role, flags, source !== undefined, audioSource !== undefined, source?.kind);
   // Opened before anything starts: a wrong path is a bad command line.
   const dataInput = data ? openDataInput(flags.dataIn) : undefined;
@@ -432,6 +445,16 @@ export function signalUrls(values: string | readonly string[]): string[] {
     .filter((v) => v.length > 0);
   if (urls.length === 0) throw new TypeError('--signal needs a URL, e.g. --signal http://127.0.0.1:8080');
   return urls;
+}
+
+/** `--restart-watchdog SECONDS` in ms: a number >= 0 (0: no watchdog); TypeError naming the flag otherwise. */
+function watchdogMs(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new TypeError(
+      `--restart-watchdog ${JSON.stringify(value)} is not a number of seconds >= 0 (0: never)`,
+    );
+  return n * 1000;
 }
 
 /** The command line of the supervised peer: this one's script and arguments without `--restart`. */
