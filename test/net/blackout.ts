@@ -32,6 +32,10 @@ export async function blackoutCall(call: LabCall, backWithinSec: number): Promis
   const startOnTimeline = endOnTimeline - (blackTo - blackFrom) / 1000;
   const back = flow.frames.find((f) => f.ptsSec > endOnTimeline);
   expect(back, describeFlow(flow, 1)).toBeDefined();
+  console.log(
+    `10 s blackout: picture back ${((back?.ptsSec ?? Infinity) - endOnTimeline).toFixed(2)} s after the link ` +
+      `(sent ${back === undefined ? '?' : (((back.stampMs - (blackTo % 2 ** 32)) % 2 ** 32) / 1000).toFixed(2)} s after it)`,
+  );
   expect((back?.ptsSec ?? Infinity) - endOnTimeline, describeFlow(flow, 1)).toBeLessThan(backWithinSec);
   // Nothing came through the blackout.
   expect(fpsBetween(flow, startOnTimeline + 0.5, endOnTimeline - 0.5), describeFlow(flow, 1)).toBe(0);
