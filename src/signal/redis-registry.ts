@@ -24,7 +24,7 @@ import {
   type Registry,
   type RegistryCounts,
 } from './room-registry.js';
-import type { IndexChange, RedisStore, StreamEntry } from './redis-store.js';
+import type { IndexChange, RedisStore, StoredRoom, StreamEntry } from './redis-store.js';
 import type { ClientMessage, SignalErrorBody } from './types.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -327,11 +327,6 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
       const publish = (deliveriesOf(value) ?? [])
         .filter((d) => !this.#o.isConnected(d.to))
         .map((d) => this.#o.encodeRemote(d));
-      const after = room.isEmpty ? null : room.toState();
-      const before = loaded.state === null ? null : JSON.stringify(loaded.state.room);
-      const afterJson = after === null ? null : JSON.stringify(after);
-      const unchanged = afterJson === before;
-      if (unchanged && publish.length === 0) return { value, outcome: 'unchanged' };
       // Which server each member is on, for the member indexes: a new member is on this one.
       const previous = loaded.state?.nodeOf ?? {};
       const nodeOf: Record<string, string> = {};
@@ -344,12 +339,19 @@ export class RedisRoomRegistry extends TypedEmitter<RedisRegistryEvents> impleme
       }
       for (const [conn, node] of Object.entries(previous))
         if (!conns.has(conn)) index.push({ op: 'remove', node, conn });
+      // Serialized once, and compared with the JSON read: an unchanged room gives the same string (its
+      // members, hence nodeOf, in the same order), so nothing is parsed back or serialized twice.
+      const json = room.isEmpty
+        ? null
+        : JSON.stringify({ room: room.toState(), nodeOf } satisfies StoredRoom);
+      const unchanged = json === loaded.json;
+      if (unchanged && publish.length === 0) return { value, outcome: 'unchanged' };
       const outcome = await this.#io(
         this.#store.commit({
           room: name,
           version: loaded.version,
-          state: unchanged ? 'unchanged' : after === null ? null : { room: after, nodeOf },
-          held: after !== null && holdsOffer(room),
+          state: unchanged ? 'unchanged' : json === null ? null : { json },
+          held: json !== null && holdsOffer(room),
           index: unchanged ? [] : index,
           unlessAlive,
           publish,

@@ -39,6 +39,8 @@ export interface StoredRoom {
 export interface LoadedRoom {
   version: number;
   state: StoredRoom | null;
+  /** `state` as Redis holds it (its JSON), to tell an unchanged room without serializing it again. */
+  json: string | null;
 }
 
 /** A change to a server's member index, made by the same script as the room's write. */
@@ -52,13 +54,14 @@ export interface IndexChange {
 export type StreamEntry = string[];
 
 /**
- * What a commit needs: the version it read, what to write (null: the room is gone; `'unchanged'`: nothing,
- * only check the version), the index changes, the stream entries to publish with it.
+ * What a commit needs: the version it read, what to write (a {@link StoredRoom} as JSON; null: the room is
+ * gone; `'unchanged'`: nothing, only check the version), the index changes, the stream entries to publish
+ * with it.
  */
 export interface Commit {
   room: string;
   version: number;
-  state: StoredRoom | null | 'unchanged';
+  state: { json: string } | null | 'unchanged';
   /** The room holds an unanswered offer after this change. */
   held: boolean;
   index: IndexChange[];
@@ -171,8 +174,8 @@ export class RedisStore {
   /** Reads a room (one key: a consistent snapshot). */
   async load(room: string): Promise<LoadedRoom> {
     const [v, s] = await this.#redis.hmget(RedisStore.roomKey(room), 'v', 's');
-    if (v == null || s == null) return { version: 0, state: null };
-    return { version: Number(v), state: JSON.parse(s) as StoredRoom };
+    if (v == null || s == null) return { version: 0, state: null, json: null };
+    return { version: Number(v), state: JSON.parse(s) as StoredRoom, json: s };
   }
 
   /** Writes a room if nobody else did since it was loaded; see {@link COMMIT_SCRIPT}. */
@@ -193,7 +196,7 @@ export class RedisStore {
       STREAM_KEY,
       ...indexKeys,
     ];
-    const state = c.state === null ? '' : c.state === 'unchanged' ? '=' : JSON.stringify(c.state);
+    const state = c.state === null ? '' : c.state === 'unchanged' ? '=' : c.state.json;
     const entries = c.publish.flatMap((fields) => [String(fields.length), ...fields]);
     const result = await this.#redis.rtcPeerCommit(
       keys.length,
