@@ -35,8 +35,10 @@ if (role === 'measure') {
     );
   };
   void (async () => {
-    await pc.setLocalDescription(await pc.createOffer());
-    out('sdp', { sdp: { type: 'offer', sdp: pc.localDescription?.sdp } });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    // What we set, not pc.localDescription (issue 18, src/peer/descriptions.ts); the candidates follow it.
+    out('sdp', { sdp: { type: 'offer', sdp: offer.sdp } });
   })();
 } else {
   pc.ondatachannel = (e) => echo(e.channel, plan.runs);
@@ -52,8 +54,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     if (m.event === 'sdp' && m.sdp) {
       await pc.setRemoteDescription(m.sdp);
       if (m.sdp.type === 'offer') {
-        await pc.setLocalDescription(await pc.createAnswer());
-        out('sdp', { sdp: { type: 'answer', sdp: pc.localDescription?.sdp } });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        out('sdp', { sdp: { type: 'answer', sdp: answer.sdp } });
       }
     } else if (m.event === 'candidate' && m.candidate) await pc.addIceCandidate(m.candidate);
     else if (m.event === 'end') {

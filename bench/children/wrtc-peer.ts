@@ -146,7 +146,9 @@ async function onMessage(m: {
     case 'start': {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      out('sdp', { sdp: { type: 'offer', sdp: pc.localDescription?.sdp } });
+      // What we set, not pc.localDescription: that getter crashes while gathering changes it (issue 18,
+      // src/peer/descriptions.ts). The candidates follow it.
+      out('sdp', { sdp: { type: 'offer', sdp: offer.sdp } });
       break;
     }
     case 'sdp':
@@ -155,8 +157,9 @@ async function onMessage(m: {
         config.tuning ? { type: m.sdp.type, sdp: tuneSdp(m.sdp.sdp ?? '', config.tuning) } : m.sdp,
       );
       if (m.sdp.type === 'offer') {
-        await pc.setLocalDescription(await pc.createAnswer());
-        out('sdp', { sdp: { type: 'answer', sdp: pc.localDescription?.sdp } });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        out('sdp', { sdp: { type: 'answer', sdp: answer.sdp } });
       }
       break;
     case 'candidate':

@@ -5,6 +5,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import type { PeakMeter } from './audio-level.js';
 import { summarizeStats, type CallStats } from './call-stats.js';
 import { DATA_CHANNEL_LABEL, DataLink, type DataLinkOptions } from './data-link.js';
+import { SessionDescriptions, type DescribedCandidate } from './descriptions.js';
 import type { LatencyMeter } from './latency.js';
 import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
@@ -100,6 +101,8 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     this.index = options.index;
     // Steps 1 and 3: a peer connection with the STUN (and TURN) servers.
     this.pc = new wrtc.RTCPeerConnection(options.rtcConfiguration);
+    // Its descriptions and candidates, kept from now on (the native getters are not safe to read).
+    SessionDescriptions.of(this.pc);
     // ...to which we add our tracks, both in one stream: the receiver then keeps them in sync (one
     // sync group). Without a track of our own, the caller still asks for the other side's video and sound
     // so that an answerer with a camera or a microphone can send them back.
@@ -171,13 +174,15 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   };
 
   /**
-   * What ICE has tried so far: our candidates (from the local description, which carries every one gathered),
-   * theirs (from the remote description, which carries every one added), and what our STUN and TURN servers
-   * did.
+   * What ICE has tried so far: our candidates (every one gathered in this ICE generation), theirs (those of
+   * the remote description and every one added), and what our STUN and TURN servers did.
    */
   iceReport(): IceReport {
-    const local = countCandidates(this.pc.localDescription?.sdp);
-    const remote = countCandidates(this.pc.remoteDescription?.sdp);
+    const descriptions = SessionDescriptions.of(this.pc);
+    const lines = (list: readonly DescribedCandidate[]): string =>
+      list.map((c) => `a=${c.candidate}`).join('\n');
+    const local = countCandidates(lines(descriptions.localCandidates));
+    const remote = countCandidates(lines(descriptions.remoteCandidates));
     // The servers in use: ours and those the signaling added (a join ack's TURN server, a WHIP server's).
     const urlsOf = (config: RTCConfiguration): string[] =>
       (config.iceServers ?? []).flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls]));

@@ -31,6 +31,7 @@
  */
 import { SignalError } from '../errors.js';
 import { logger } from '../util/log.js';
+import { SessionDescriptions } from './descriptions.js';
 import { withStartBitrate, withoutRtx } from './sdp.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { RemotePeer, Signaling, SignalingEvent } from '../signal/signaling.js';
@@ -146,8 +147,7 @@ interface Entry<C extends NegotiatedCall> {
   outstanding: { at: number; delivered: boolean } | undefined;
   /** A restart is queued behind the call's other operations and not made yet. */
   restartQueued: boolean;
-  /** Our candidates sent (by {@link candidateKey}), and the ICE generation whose end we said. */
-  sentCandidates: Set<string>;
+  /** The ICE generation (our ufrag) whose end of candidates we said. */
   endSaidFor: string | undefined;
   removeListeners: () => void;
 }
@@ -328,7 +328,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
             log('answer from %s ignored in state %s', event.from, pc.signalingState);
             return;
           }
-          await pc.setRemoteDescription({ type: 'answer', sdp: this.#remote(event.sdp) });
+          await SessionDescriptions.of(pc).setRemote({ type: 'answer', sdp: this.#remote(event.sdp) });
           entry.outstanding = undefined;
           this.emit('step', entry.call, 'answer-received'); // step 4
           await this.#flush(entry);
@@ -407,7 +407,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
         existing.peer = { ...existing.peer, id: from };
       // New ICE credentials: the caller restarted ICE (what rtc-peer renegotiates for).
       const ufrag = (d: string | undefined): string | undefined => /^a=ice-ufrag:(\S+)/m.exec(d ?? '')?.[1];
-      if (ufrag(sdp) !== ufrag(existing.call.pc.remoteDescription?.sdp))
+      if (ufrag(sdp) !== SessionDescriptions.of(existing.call.pc).remoteUfrag)
         this.emit('restart', existing.call, 'the caller restarted ICE');
       // Its gathering uses the ICE servers of our last join (renewed TURN credentials).
       this.#applyIceServers(existing.call.pc);
@@ -439,10 +439,12 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   /** Step 3: the offer as remote description, then the answer, as local description, sent. */
   async #answer(entry: Entry<C>, sdp: string): Promise<void> {
     const pc = entry.call.pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp: this.#remote(sdp) });
+    const descriptions = SessionDescriptions.of(pc);
+    await descriptions.setRemote({ type: 'offer', sdp: this.#remote(sdp) });
     await this.#flush(entry);
     const answer = await pc.createAnswer();
-    await pc.setLocalDescription({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
+    await descriptions.setLocal({ type: 'answer', sdp: this.#edit(answer.sdp ?? '') });
+    // As set: our candidates follow it (trickle ICE).
     await this.#send(entry, { type: 'answer', sdp: localSdp(pc) });
     this.emit('step', entry.call, 'answer-sent');
   }
@@ -509,7 +511,8 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       // An offer made meanwhile (queued before this restart) is on its way: it is the restart.
       if (this.#answerComing(entry)) return;
       // A restart while an earlier offer waits for its answer: roll back to stable first.
-      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      if (pc.signalingState === 'have-local-offer')
+        await SessionDescriptions.of(pc).setLocal({ type: 'rollback' });
       try {
         await this.#makeOffer(entry, true);
       } catch (error) {
@@ -553,13 +556,18 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       // Sent before gathering starts: the ICE servers its reply brings are used (RFC 9725 section 4.6).
       await this.#sendOffer(entry, { type: 'offer', sdp: offer.sdp ?? '', ...renegotiate });
       this.#applyIceServers(pc);
-      await pc.setLocalDescription(offer);
+      await SessionDescriptions.of(pc).setLocal(offer);
       return;
     }
     this.#applyIceServers(pc);
-    await pc.setLocalDescription(offer);
-    if (mode === 'in-offer') await gatheringComplete(pc, this.#o.gatherTimeoutMs);
-    await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate });
+    const descriptions = SessionDescriptions.of(pc);
+    await descriptions.setLocal(offer);
+    if (mode === 'trickle')
+      return void (await this.#sendOffer(entry, { type: 'offer', sdp: localSdp(pc), ...renegotiate }));
+    // In the offer: what was gathered when gathering ended, or by the timeout.
+    const complete = await gatheringComplete(pc, this.#o.gatherTimeoutMs);
+    const sdp = descriptions.localWithCandidates(complete);
+    await this.#sendOffer(entry, { type: 'offer', sdp, ...renegotiate });
   }
 
   /**
@@ -610,7 +618,6 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
       restarts: 0,
       outstanding: undefined,
       restartQueued: false,
-      sentCandidates: new Set(),
       endSaidFor: undefined,
       removeListeners: () => undefined,
     };
@@ -632,7 +639,6 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
         sdpMLineIndex: c.sdpMLineIndex,
         usernameFragment: c.usernameFragment,
       };
-      entry.sentCandidates.add(candidateKey(c.candidate));
       void this.#send(entry, { type: 'candidate', candidate }).catch((error: unknown) =>
         log('a local candidate could not be sent: %s', String(error)),
       );
@@ -641,20 +647,26 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     // Gathering is complete: said to a peer that wants to know (it builds a description with them all), once
     // per ICE generation and after every candidate of it. wrtc dispatches its events late and we read its
     // state live, so the state says 'complete' while candidates may still wait in its queue: the end goes
-    // when the local description's candidates have all gone (seen: the end sent before the candidates).
+    // when every candidate gathered has gone (seen: the end sent before the candidates), by the stats.
+    const descriptions = SessionDescriptions.of(pc);
     const sayEnd = (): void => {
       if (entry.candidatesInOffer || pc.iceGatheringState !== 'complete') return;
-      const sdp = pc.localDescription?.sdp ?? '';
-      const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
-      if (ufrag === undefined || entry.endSaidFor === ufrag) return;
-      const gathered = [...sdp.matchAll(/^a=(candidate:.+?)\r?$/gm)].map((m) => candidateKey(m[1] ?? ''));
-      if (gathered.some((line) => !entry.sentCandidates.has(line))) return; // their events come first
-      entry.endSaidFor = ufrag;
-      const marker = this.#endOfCandidates(entry);
-      if (marker !== undefined)
-        void this.#send(entry, { type: 'candidate', candidate: marker }).catch((error: unknown) =>
-          log('the end of candidates could not be sent: %s', String(error)),
-        );
+      const ufrag = descriptions.localUfrag;
+      if (ufrag === undefined || entry.endSaidFor === ufrag || this.#endOfCandidates(entry) === undefined)
+        return;
+      void descriptions.caughtUp().then(
+        (all) => {
+          // Each later candidate event asks again.
+          if (!all || entry.endSaidFor === ufrag || descriptions.localUfrag !== ufrag) return;
+          const marker = this.#endOfCandidates(entry);
+          if (marker === undefined || !this.#entries.has(entry.call)) return;
+          entry.endSaidFor = ufrag;
+          void this.#send(entry, { type: 'candidate', candidate: marker }).catch((error: unknown) =>
+            log('the end of candidates could not be sent: %s', String(error)),
+          );
+        },
+        (error: unknown) => log('stats for the end of candidates failed: %s', String(error)),
+      );
     };
     const onGathering = (): void => sayEnd();
     const onState = (): void => this.#onConnectionState(entry);
@@ -723,7 +735,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     const peer = entry.peer;
     if (this.#o.signaling.capabilities.endOfCandidates !== true || peer === undefined || peer.protocol < 2)
       return undefined;
-    const sdp = entry.call.pc.localDescription?.sdp ?? '';
+    const sdp = SessionDescriptions.of(entry.call.pc).local ?? '';
     return {
       candidate: '',
       sdpMid: /^a=mid:(\S+)/m.exec(sdp)?.[1] ?? null,
@@ -736,7 +748,7 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
     // The other side's end of candidates: nothing for our stack to do (libwebrtc M106 refuses the marker).
     if (candidate.candidate === '') return;
     this.#enqueue(entry, async () => {
-      if (!entry.call.pc.remoteDescription) {
+      if (SessionDescriptions.of(entry.call.pc).remote === undefined) {
         if (entry.pending.length >= this.#o.maxPendingCandidates) entry.droppedCandidates++;
         else entry.pending.push(candidate);
         return;
@@ -799,24 +811,41 @@ export class Negotiator<C extends NegotiatedCall> extends TypedEmitter<Negotiato
   }
 }
 
-/** Resolves when the connection's gathering is complete, or after `ms`: what was gathered by then goes. */
-function gatheringComplete(pc: RTCPeerConnection, ms: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      if (pc.iceGatheringState !== 'complete' && performance.now() < deadline) return;
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', done);
-      resolve();
-    };
-    const deadline = performance.now() + ms;
-    const timer = setTimeout(() => {
+/**
+ * Resolves when the connection's gathering is complete and each candidate it gathered has come as an event
+ * (true), or after `ms` (false): what was gathered by then goes.
+ */
+async function gatheringComplete(pc: RTCPeerConnection, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  if (pc.iceGatheringState !== 'complete') {
+    const complete = await new Promise<boolean>((resolve) => {
+      const done = (): void => {
+        if (pc.iceGatheringState !== 'complete') return;
+        clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        pc.removeEventListener('icegatheringstatechange', done);
+        resolve(false);
+      }, ms);
+      pc.addEventListener('icegatheringstatechange', done);
+    });
+    if (!complete) {
       log('gathering not complete after %d ms: offering the candidates we have', ms);
-      pc.removeEventListener('icegatheringstatechange', done);
-      resolve();
-    }, ms);
-    pc.addEventListener('icegatheringstatechange', done);
-  });
+      return false;
+    }
+  }
+  // The state is read live, the events come later (see SessionDescriptions.caughtUp).
+  const descriptions = SessionDescriptions.of(pc);
+  while (!(await descriptions.caughtUp())) {
+    if (performance.now() >= deadline) {
+      log('candidate events still missing after %d ms: offering the candidates we have', ms);
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }
 
 function sameIceServers(a: readonly IceServer[], b: readonly IceServer[]): boolean {
@@ -834,27 +863,20 @@ function normalizeIceServer(s: RTCIceServer): IceServer {
 
 async function addIceCandidate(pc: RTCPeerConnection, candidate: IceCandidateMessage): Promise<void> {
   try {
-    await pc.addIceCandidate(candidate);
+    await SessionDescriptions.of(pc).addRemoteCandidate(candidate);
   } catch (error) {
     // A candidate the stack cannot use (e.g. an address family we lack) is not fatal to the call.
     log('candidate rejected (%s): %s', candidate.candidate, errorMessage(error));
   }
 }
 
+/** The local description as we set it (see SessionDescriptions: never read from the peer connection). */
 function localSdp(pc: RTCPeerConnection): string {
-  const sdp = pc.localDescription?.sdp;
+  const sdp = SessionDescriptions.of(pc).local;
   if (!sdp) throw new Error('the peer connection produced no local description');
   return sdp;
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * A candidate's identity: foundation, component, transport, priority, address and port. The description's
- * `a=candidate` line and the event's `candidate` differ in their extensions (the event's says `ufrag`).
- */
-function candidateKey(line: string): string {
-  return line.split(' ', 6).join(' ');
 }

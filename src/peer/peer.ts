@@ -11,6 +11,7 @@ import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AddressWatch } from './address-watch.js';
 import { Call } from './call.js';
+import { SessionDescriptions } from './descriptions.js';
 import { DataLink, DataMessageTooLarge, resolveDataLinkOptions, type DataLinkOptions } from './data-link.js';
 import { Negotiator, type NegotiationEnd } from './negotiator.js';
 import { SendBridge } from './send-bridge.js';
@@ -522,7 +523,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     call.on('connected', () => {
       this.#republishMs = REPUBLISH_MIN_MS;
       this.emit('connected', index, performance.now() - call.startedAt);
-      if (this.#data && !call.data && !/^m=application /m.test(call.pc.remoteDescription?.sdp ?? ''))
+      if (this.#data && !call.data && !/^m=application /m.test(SessionDescriptions.of(call.pc).remote ?? ''))
         this.emit('warning', { kind: 'no-data-channel', call: index });
       // --duration counts from the first call that connects.
       if (this.#o.durationSec !== undefined && this.#durationTimer === undefined && !this.#stopped)
@@ -791,7 +792,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (live.peerGoneAt > 0) {
       const silentFor =
         call.framesReceived > 0 ? now - call.lastFrameAt : now - Math.max(live.lastPacketAt, live.peerGoneAt);
-      if (!call.pc.remoteDescription || silentFor >= this.#o.vanishTimeoutMs) {
+      if (SessionDescriptions.of(call.pc).remote === undefined || silentFor >= this.#o.vanishTimeoutMs) {
         this.#end(live, 'peer-vanished');
         return;
       }

@@ -98,8 +98,9 @@ describe('a protocol-1 client against rtc-peer (protocol 2)', () => {
     cleanups.push(() => call.close());
     trickle(socket, call);
     cleanups.push(follow(messages, call));
-    await call.pc.setLocalDescription(await call.pc.createOffer());
-    expect(await emitWithAck(socket, { type: 'offer', sdp: call.pc.localDescription?.sdp })).toMatchObject({
+    const offer = await call.pc.createOffer();
+    await call.pc.setLocalDescription(offer);
+    expect(await emitWithAck(socket, { type: 'offer', sdp: offer.sdp })).toMatchObject({
       ok: true,
       delivered: true,
     });
@@ -136,8 +137,9 @@ describe('a protocol-1 client against rtc-peer (protocol 2)', () => {
         offers++;
         void (async () => {
           await call.pc.setRemoteDescription({ type: 'offer', sdp });
-          await call.pc.setLocalDescription(await call.pc.createAnswer());
-          await emitWithAck(socket, { type: 'answer', sdp: call.pc.localDescription?.sdp });
+          const answer = await call.pc.createAnswer();
+          await call.pc.setLocalDescription(answer);
+          await emitWithAck(socket, { type: 'answer', sdp: answer.sdp });
         })();
       }),
     );

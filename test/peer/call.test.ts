@@ -6,6 +6,7 @@ import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, test } from 'vitest';
 import { callPair } from '../helpers/call-pair.js';
 import { SignalTestKit, sleep, waitFor } from '../helpers/signal-server.js';
+import { SessionDescriptions } from '../../src/peer/descriptions.js';
 
 const kit = new SignalTestKit();
 const open: Array<{ close(): unknown }> = [];
@@ -55,7 +56,7 @@ describe('Call', () => {
     answererCall.on('track', (t) => tracks.push(t.kind));
     await waitFor('frames', () => (answererCall.framesReceived > 10 ? true : undefined), 10_000);
     const ufrag = (): string | undefined =>
-      /a=ice-ufrag:(\S+)/.exec(answererCall.pc.remoteDescription?.sdp ?? '')?.[1];
+      /a=ice-ufrag:(\S+)/.exec(SessionDescriptions.of(answererCall.pc).remote ?? '')?.[1];
     const before = ufrag();
     pair.caller.negotiator.restartAll('a test');
     await waitFor('the restart applied', () =>

@@ -47,10 +47,13 @@ async function linkedPair(
     pb.ondatachannel = (e) =>
       resolve(new DataLink(e.channel, options, receiverSaysReady ? { pc: pb, side: 'receiver' } : undefined));
   });
-  await pa.setLocalDescription(await pa.createOffer());
-  await pb.setRemoteDescription(pa.localDescription as RTCSessionDescriptionInit);
-  await pb.setLocalDescription(await pb.createAnswer());
-  await pa.setRemoteDescription(pb.localDescription as RTCSessionDescriptionInit);
+  // The descriptions as set (candidates trickle): pc.localDescription is not safe to read (issue 18).
+  const offer = await pa.createOffer();
+  await pa.setLocalDescription(offer);
+  await pb.setRemoteDescription(offer);
+  const answer = await pb.createAnswer();
+  await pb.setLocalDescription(answer);
+  await pa.setRemoteDescription(answer);
   return { a, b };
 }
 

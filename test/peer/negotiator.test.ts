@@ -10,6 +10,7 @@ import { RoomSignaling } from '../../src/signal/room-signaling.js';
 import type { RemotePeer } from '../../src/signal/signaling.js';
 import { SignalTestKit, waitFor } from '../helpers/signal-server.js';
 import { startTurnServer, type TurnServer } from '../helpers/turn-server.js';
+import { SessionDescriptions } from '../../src/peer/descriptions.js';
 
 const kit = new SignalTestKit();
 const cleanups: Array<() => unknown> = [];
@@ -110,14 +111,14 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     // Negotiated without RTX, both ways (NACK only: see src/peer/sdp.ts); each side's video starts at 1 Mbit/s,
     // set in the remote descriptions it applies, never in what it sends.
     const cam0 = cam.negotiator.calls[0]?.pc;
-    expect(cam0?.remoteDescription?.sdp).toMatch(/x-google-start-bitrate=1000/);
-    expect(cam0?.localDescription?.sdp).not.toMatch(/x-google-start-bitrate/);
+    expect(SessionDescriptions.of(cam0!).remote).toMatch(/x-google-start-bitrate=1000/);
+    expect(SessionDescriptions.of(cam0!).local).not.toMatch(/x-google-start-bitrate/);
     for (const v of viewers) {
-      expect(v.calls[0]?.pc.remoteDescription?.sdp).toMatch(/x-google-start-bitrate=1000/);
-      expect(v.calls[0]?.pc.localDescription?.sdp).not.toMatch(/x-google-start-bitrate/);
-      expect(v.calls[0]?.pc.remoteDescription?.sdp).not.toMatch(/rtx\//);
-      expect(v.calls[0]?.pc.localDescription?.sdp).not.toMatch(/rtx\//);
-      expect(v.calls[0]?.pc.localDescription?.sdp).toMatch(/a=rtcp-fb:\d+ nack\r\n/);
+      expect(SessionDescriptions.of(v.calls[0]!.pc).remote).toMatch(/x-google-start-bitrate=1000/);
+      expect(SessionDescriptions.of(v.calls[0]!.pc).local).not.toMatch(/x-google-start-bitrate/);
+      expect(SessionDescriptions.of(v.calls[0]!.pc).remote).not.toMatch(/rtx\//);
+      expect(SessionDescriptions.of(v.calls[0]!.pc).local).not.toMatch(/rtx\//);
+      expect(SessionDescriptions.of(v.calls[0]!.pc).local).toMatch(/a=rtcp-fb:\d+ nack\r\n/);
     }
   });
 
@@ -144,11 +145,11 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     const call = v.calls[0];
     expect(call).toBeDefined();
     const ufrag = (sdp?: string): string | undefined => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1];
-    const before = ufrag(call?.pc.remoteDescription?.sdp);
+    const before = ufrag(SessionDescriptions.of(call!.pc).remote);
     const framesBefore = call?.frames ?? 0;
     cam.negotiator.restartAll('test');
     await waitFor('new remote credentials', () => {
-      const now = ufrag(call?.pc.remoteDescription?.sdp);
+      const now = ufrag(SessionDescriptions.of(call!.pc).remote);
       return now !== undefined && now !== before ? now : undefined;
     });
     await flowing(v.calls, framesBefore + 30);
@@ -244,13 +245,13 @@ describe('Negotiator', { timeout: 40_000 }, () => {
     const ufrag = (sdp?: string): string | undefined => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1];
     const camCall = cam.negotiator.calls[0]!;
     const exchanged = async (what: string): Promise<void> => {
-      const before = ufrag(call.pc.remoteDescription?.sdp);
+      const before = ufrag(SessionDescriptions.of(call.pc).remote);
       await waitFor(
         what,
         () =>
-          ufrag(call.pc.remoteDescription?.sdp) !== before &&
+          ufrag(SessionDescriptions.of(call.pc).remote) !== before &&
           camCall.pc.signalingState === 'stable' &&
-          ufrag(camCall.pc.remoteDescription?.sdp) === ufrag(call.pc.localDescription?.sdp)
+          ufrag(SessionDescriptions.of(camCall.pc).remote) === ufrag(SessionDescriptions.of(call.pc).local)
             ? true
             : undefined,
         10_000,

@@ -14,6 +14,7 @@ import { WhipSignaling } from '../../../src/signal/whip/whip-signaling.js';
 import { httpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
 import { camera, flowing, side, ufragOf } from '../../helpers/negotiated-call.js';
 import { SignalTestKit, waitFor } from '../../helpers/signal-server.js';
+import { SessionDescriptions } from '../../../src/peer/descriptions.js';
 
 const kit = new SignalTestKit();
 const cleanups: Array<() => unknown> = [];
@@ -64,17 +65,21 @@ describe('WHIP and WHEP endpoints of the signaling server', { timeout: 40_000 },
 
     // An ICE restart: PATCH with If-Match: *, the new credentials; 200 with the viewer's new ones. Same calls.
     const viewerCall = viewer.calls[0]!;
-    const before = ufragOf(viewerCall.pc.remoteDescription?.sdp);
+    const before = ufragOf(SessionDescriptions.of(viewerCall.pc).remote);
     const framesBefore = viewerCall.frames;
     publisher.negotiator.restartAll('test');
     await waitFor('new credentials at the viewer', () =>
-      ufragOf(viewerCall.pc.remoteDescription?.sdp) !== before ? true : undefined,
+      ufragOf(SessionDescriptions.of(viewerCall.pc).remote) !== before ? true : undefined,
     );
     await flowing(viewer.calls, framesBefore + 30);
     const restart = proxy.exchanges.find((e) => e.method === 'PATCH' && e.headers['if-match'] === '*');
     expect(restart).toMatchObject({ status: 200 });
-    expect(restart!.body).toContain(`a=ice-ufrag:${ufragOf(publisher.calls[0]!.pc.localDescription?.sdp)}`);
-    expect(restart!.responseBody).toContain(`a=ice-ufrag:${ufragOf(viewerCall.pc.localDescription?.sdp)}`);
+    expect(restart!.body).toContain(
+      `a=ice-ufrag:${ufragOf(SessionDescriptions.of(publisher.calls[0]!.pc).local)}`,
+    );
+    expect(restart!.responseBody).toContain(
+      `a=ice-ufrag:${ufragOf(SessionDescriptions.of(viewerCall.pc).local)}`,
+    );
     expect(restart!.responseHeaders.etag).not.toBe(post!.responseHeaders.etag);
     expect(viewer.calls).toHaveLength(1);
     expect(publisher.calls).toHaveLength(1);
@@ -212,10 +217,10 @@ describe('WHIP and WHEP endpoints of the signaling server', { timeout: 40_000 },
     // The viewer restarts ICE (it made the offer): the camera renegotiates the same call.
     const call = watcher.calls[0]!;
     const framesBefore = call.frames;
-    const before = ufragOf(call.pc.remoteDescription?.sdp);
+    const before = ufragOf(SessionDescriptions.of(call.pc).remote);
     watcher.negotiator.restartAll('test');
     await waitFor('new camera credentials', () =>
-      ufragOf(call.pc.remoteDescription?.sdp) !== before ? true : undefined,
+      ufragOf(SessionDescriptions.of(call.pc).remote) !== before ? true : undefined,
     );
     await flowing(watcher.calls, framesBefore + 30);
     expect(cam.negotiator.calls).toHaveLength(1);

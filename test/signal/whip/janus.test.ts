@@ -18,6 +18,7 @@ import { inspectRecording, testFfmpeg } from '../../helpers/media.js';
 import { side, ufragOf } from '../../helpers/negotiated-call.js';
 import { processesWithArg } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/signal-server.js';
+import { SessionDescriptions } from '../../../src/peer/descriptions.js';
 
 let lab: JanusLab;
 let labDir: string;
@@ -187,12 +188,12 @@ describe('WHIP into Janus', { timeout: 60_000 }, () => {
     const before = lab.videoRecordings().length;
     const run = await publish(url, track, 5, async (publisher) => {
       const pc = publisher.calls[0]!.pc;
-      const ufrag = ufragOf(pc.remoteDescription?.sdp);
+      const ufrag = ufragOf(SessionDescriptions.of(pc).remote);
       await new Promise((r) => setTimeout(r, 1000));
       publisher.negotiator.restartAll('test');
       await waitFor(
         "Janus's new credentials",
-        () => (ufragOf(pc.remoteDescription?.sdp) !== ufrag ? true : undefined),
+        () => (ufragOf(SessionDescriptions.of(pc).remote) !== ufrag ? true : undefined),
         10_000,
       );
       expect(publisher.signaling.sessionUrl).toMatch(/\/whip\/resource\/restart$/);
