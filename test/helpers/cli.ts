@@ -89,11 +89,13 @@ export function startCli(
     err += chunk;
     if (process.env.RTC_PEER_TEST_VERBOSE) process.stderr.write(`[${args[0]}] ${chunk}`);
   });
+  let ended = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
       // A last line without its newline is still a line.
       readLine(partial);
       partial = '';
+      ended = ` (it had exited: ${signal !== null ? `killed by ${signal}` : `code ${String(code)}`})`;
       resolve({ code, signal });
       notify();
     }),
@@ -111,7 +113,7 @@ export function startCli(
         cleanup();
         reject(
           new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what} from rtc-peer ${args.join(' ')}\n` +
+            `timed out after ${timeoutMs} ms waiting for ${what} from rtc-peer ${args.join(' ')}${ended}\n` +
               `stdout:\n${out}\nstderr:\n${err}`,
           ),
         );
