@@ -5,7 +5,7 @@
  * frames in 9.5 s (5.6-6.0 then 3.0-4.0 fps per 5 s), lowest 2 s windows 2.0-2.5 fps against the 3 asked;
  * the passing runs had 63-87 frames, lowest windows 4.0-4.5 fps. What limits it (docs/network-lab.md, "Rate
  * caps"): libwebrtc M106 keeps 640x480 and drops frames (`qualityLimitationReason: bandwidth`, no resolution
- * change in 30 s: its quality scaler wants 60 frames of high QP, 10 s at 6 fps); the call's Opus takes about
+ * change in 30 s, its quality scaler never acting); the call's Opus takes about
  * 50 of the 250 kbit/s; and the 1 Mbit/s start overshoots the link at first. Raw wrtc (video only, 300 kbit/s
  * start) gets 11.8-13.2 then 7.0-8.8 fps per 5 s there. Back in test/net/ when the sender lowers its
  * resolution on such a link (e.g. `scaleResolutionDownBy`, refused by wrtc's setParameters after
