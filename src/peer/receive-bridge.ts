@@ -9,7 +9,7 @@ import type { AudioData, I420Frame, ReceivedTrack, ReceivedTrackEvents } from '.
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { PeakMeter } from './audio-level.js';
-import { isStartupSilence } from './first-sound.js';
+import { FirstSound } from './first-sound.js';
 import { LatencyMeter } from './latency.js';
 
 const log = logger('peer');
@@ -160,17 +160,13 @@ export class ReceiveBridge extends TypedEmitter<ReceiveBridgeEvents> {
   #bridgeAudio(track: MediaStreamTrack, out: BridgedTrack): void {
     const sink = new wrtc.nonstandard.RTCAudioSink(track);
     this.#sinks.push(sink);
-    let startupRate: number | undefined;
-    let heard = false;
+    const first = new FirstSound();
     sink.ondata = (data: AudioData) => {
       const now = performance.now();
       this.#audioChunksReceived++;
       // The sink starts with muted silence before anything is decoded: the first sound is what comes after.
-      startupRate ??= data.sampleRate;
-      if (!heard && !isStartupSilence(data, startupRate)) {
-        heard = true;
-        this.emit('first-audio', data.sampleRate, data.channelCount ?? 1, now);
-      }
+      const heard = first.push(data, now);
+      if (heard) this.emit('first-audio', heard.sampleRate, heard.channels, heard.atMs);
       this.#level.add(data.samples);
       out.emit('data', data, now);
     };

@@ -5,7 +5,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, test } from 'vitest';
-import { isStartupSilence } from '../../src/peer/first-sound.js';
+import { CONFIRM_CHUNKS, FirstSound, isStartupSilence } from '../../src/peer/first-sound.js';
 import { callPair } from '../helpers/call-pair.js';
 import { SignalTestKit, waitFor } from '../helpers/signal-server.js';
 
@@ -24,6 +24,42 @@ describe('isStartupSilence', () => {
     expect(isStartupSilence({ samples: tone, sampleRate: 16_000 }, 16_000)).toBe(false);
     // Decoded silence at the decoder's rate is sound: the rate changed, the decoder is running.
     expect(isStartupSilence({ samples: new Int16Array(480), sampleRate: 48_000 }, 16_000)).toBe(false);
+  });
+});
+
+describe('FirstSound', () => {
+  const silence16 = { samples: new Int16Array(160), sampleRate: 16_000 };
+  const noise16 = { samples: new Int16Array(160).fill(3), sampleRate: 16_000 };
+  const opus = { samples: new Int16Array(480).fill(-20), sampleRate: 48_000, channelCount: 1 };
+  /** The chunks in order, 10 ms apart: what was heard, and at which chunk. */
+  const run = (chunks: Array<{ samples: Int16Array; sampleRate: number }>) => {
+    const first = new FirstSound();
+    const heard = chunks.flatMap((c, i) => {
+      const h = first.push(c, i * 10);
+      return h ? [{ ...h, at: i }] : [];
+    });
+    return heard;
+  };
+
+  test('the decoded rate, at the first chunk at another rate than the start-up silence', () => {
+    expect(run([silence16, silence16, opus, opus])).toEqual([
+      { sampleRate: 48_000, channels: 1, atMs: 20, at: 2 },
+    ]);
+  });
+
+  test('a chunk with sound at the start-up rate just before the decoder starts is not its rate (seen once in 40)', () => {
+    expect(run([silence16, noise16, silence16, opus, opus])).toEqual([
+      { sampleRate: 48_000, channels: 1, atMs: 30, at: 3 },
+    ]);
+  });
+
+  test('sound at the start-up rate that holds is the first sound, from its first chunk', () => {
+    const chunks = [silence16, noise16, ...Array.from({ length: CONFIRM_CHUNKS + 3 }, () => silence16)];
+    expect(run(chunks)).toEqual([{ sampleRate: 16_000, channels: 1, atMs: 10, at: 1 + CONFIRM_CHUNKS }]);
+  });
+
+  test('once only', () => {
+    expect(run([opus, { ...opus, sampleRate: 16_000 }, opus])).toHaveLength(1);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, test } from 'vitest';
+import { CONFIRM_CHUNKS } from '../../src/peer/first-sound.js';
 import { ReceiveBridge } from '../../src/peer/receive-bridge.js';
 import type { AudioData, I420Frame, ReceivedTrack } from '../../src/record/index.js';
 import { sleep, waitFor } from '../helpers/signal-server.js';
@@ -85,7 +86,8 @@ describe('ReceiveBridge', () => {
       send(0);
       await sleep(10);
     }
-    for (let i = 0; i < 5; i++) {
+    // Sound at the first chunk's rate counts once it holds (src/peer/first-sound.ts).
+    for (let i = 0; i < CONFIRM_CHUNKS + 3; i++) {
       send(1000);
       await sleep(10);
     }
