@@ -71,3 +71,49 @@ export function scaleI420(
   plane(src, sY, sw >> 1, dst, dY, dw >> 1, t.chromaX, t.chromaY);
   plane(src, sY + sC, sw >> 1, dst, dY + dC, dw >> 1, t.chromaX, t.chromaY);
 }
+
+/** The size of a frame `w`x`h` halved, each side rounded down to even (I420 wants even sizes). */
+export function halvedSize(w: number, h: number): { width: number; height: number } {
+  return { width: (w >> 1) & ~1, height: (h >> 1) & ~1 };
+}
+
+function halvePlane(
+  src: Uint8Array | Uint8ClampedArray,
+  srcOffset: number,
+  srcStride: number,
+  dst: Uint8Array | Uint8ClampedArray,
+  dstOffset: number,
+  dw: number,
+  dh: number,
+): void {
+  for (let y = 0; y < dh; y++) {
+    let s = srcOffset + 2 * y * srcStride;
+    const d = dstOffset + y * dw;
+    for (let x = 0; x < dw; x++, s += 2) {
+      const sum =
+        (src[s] ?? 0) + (src[s + 1] ?? 0) + (src[s + srcStride] ?? 0) + (src[s + srcStride + 1] ?? 0);
+      dst[d + x] = (sum + 2) >> 2;
+    }
+  }
+}
+
+/**
+ * Halves an I420 frame `sw`x`sh` (even sizes) into `dst` ({@link halvedSize}, preallocated), each output pixel
+ * the mean of its 2x2 block: a box filter, which keeps fine lines (the barcode's cells, text) that dropping
+ * every other pixel would alias, at ~0.5 ms for 640x480. Used by the sender to send a smaller picture.
+ */
+export function halveI420(
+  src: Uint8Array | Uint8ClampedArray,
+  sw: number,
+  sh: number,
+  dst: Uint8Array | Uint8ClampedArray,
+): void {
+  const { width: dw, height: dh } = halvedSize(sw, sh);
+  const sY = sw * sh;
+  const sC = (sw >> 1) * (sh >> 1);
+  const dY = dw * dh;
+  const dC = (dw >> 1) * (dh >> 1);
+  halvePlane(src, 0, sw, dst, 0, dw, dh);
+  halvePlane(src, sY, sw >> 1, dst, dY, dw >> 1, dh >> 1);
+  halvePlane(src, sY + sC, sw >> 1, dst, dY + dC, dw >> 1, dh >> 1);
+}
