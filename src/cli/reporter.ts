@@ -61,6 +61,7 @@ const MILESTONES: ReadonlySet<keyof PeerEvents> = new Set([
   'ice-restart',
   'connected',
   'first-frame',
+  'send-size',
   'warning',
 ] as const);
 
@@ -185,6 +186,13 @@ export class Reporter {
         'first-frame',
         { call, width, height, ms: round(ms) },
         `call ${call}: first frame ${width}x${height} after ${Math.round(ms)} ms`,
+      ),
+    );
+    on('send-size', (call, width, height, kbps) =>
+      say(
+        'send-size',
+        { call, width, height, kbps: round(kbps) },
+        `call ${call}: sending ${width}x${height} (the link's estimate: ${Math.round(kbps)} kbit/s)`,
       ),
     );
     on('first-audio', (call, sampleRate, channels, ms) =>

@@ -178,6 +178,7 @@ export function statsFields(
     fpsReceived: round(s.fpsReceived),
     kbpsSent: round(s.kbpsSent),
     kbpsReceived: round(s.kbpsReceived),
+    availableOutgoingKbps: s.availableOutgoingKbps === undefined ? null : round(s.availableOutgoingKbps),
     rttMs: s.rttMs === undefined ? null : round(s.rttMs),
     route: s.route ?? null,
     lossPercent: round(s.lossPercent),

@@ -22,6 +22,11 @@ export interface CallStats {
    * by STUN), `prflx` (learned from the peer's checks) or `relay` (through TURN). Undefined until selected.
    */
   route?: string;
+  /**
+   * What the congestion controller lets us send on the selected candidate pair, kbit/s: its bandwidth
+   * estimate (`availableOutgoingBitrate`). Undefined until there is one.
+   */
+  availableOutgoingKbps?: number;
   /** Packets lost on what we receive, in % since the previous sample. */
   lossPercent: number;
   /** Resolution of what we send, `WxH`, if sending. */
@@ -123,6 +128,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
   };
   let hasAudio = false;
   let rttMs: number | undefined;
+  let availableOutgoingKbps: number | undefined;
   let routeCandidateId: string | undefined;
   const candidateTypes = new Map<string, string>();
   const pairs = new Map<string, StatsEntry>();
@@ -186,6 +192,8 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     if (typeof pair.localCandidateId === 'string') routeCandidateId = pair.localCandidateId;
     totals.transportBytesReceived += num(pair.bytesReceived);
     if (typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
+    if (typeof pair.availableOutgoingBitrate === 'number' && Number.isFinite(pair.availableOutgoingBitrate))
+      availableOutgoingKbps = pair.availableOutgoingBitrate / 1000;
   }
   const dt = previous ? (atMs - previous.atMs) / 1000 : 0;
   const rate = (now: number, before: number | undefined): number =>
@@ -241,6 +249,7 @@ export function summarizeStats(entries: Iterable<StatsEntry>, atMs: number, prev
     kbpsReceived: (rate(totals.bytesReceived, p?.bytesReceived) * 8) / 1000,
     rttMs,
     route: routeCandidateId === undefined ? undefined : candidateTypes.get(routeCandidateId),
+    availableOutgoingKbps,
     lossPercent: previous && received + lost > 0 ? (100 * Math.max(0, lost)) / (received + lost) : 0,
     sendResolution,
     receiveResolution,

@@ -9,7 +9,9 @@ import { SessionDescriptions, type DescribedCandidate } from './descriptions.js'
 import type { LatencyMeter } from './latency.js';
 import type { NegotiatedCall } from './negotiator.js';
 import { ReceiveBridge } from './receive-bridge.js';
-import type { CallSummary, CandidateCounts, EndReason, IceReport } from './types.js';
+import { sizeAt, type SendLadder } from './send-ladder.js';
+import { SendResolution, type SendDivisor } from './send-resolution.js';
+import type { CallSummary, CandidateCounts, DegradationPreference, EndReason, IceReport } from './types.js';
 
 const log = logger('peer');
 
@@ -24,6 +26,20 @@ export interface CallOptions {
   rtcConfiguration: RTCConfiguration;
   /** Our video track (from an `RTCVideoSource`), if we send video. Not stopped by the call: it outlives it. */
   videoTrack?: MediaStreamTrack;
+  /**
+   * The sizes of our picture (`send-bridge.ts`), whose full-size track is `videoTrack`: the call sends a
+   * smaller one while its link cannot carry the full size (`send-resolution.ts`), unless
+   * `degradationPreference` is `maintain-resolution`.
+   */
+  videoLadder?: SendLadder;
+  /** The capture's size, for the sizes above. */
+  videoSize?: { width: number; height: number };
+  /**
+   * What gives on a thin link, as `RTCRtpSendParameters.degradationPreference` says it: the size
+   * (`maintain-framerate`, the default, as browsers do for a camera) or the frame rate
+   * (`maintain-resolution`: the full size always, libwebrtc then drops frames).
+   */
+  degradationPreference?: DegradationPreference;
   /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
   audioTrack?: MediaStreamTrack;
   /** Fed with the samples we send, for the live level. */
@@ -66,6 +82,8 @@ export type CallEvents = {
   track: [track: ReceivedTrack];
   /** The answerer's call got the caller's data channel (a caller's call has its own from the start: `data`). */
   'data-link': [link: DataLink];
+  /** We now send our picture at this size (smaller on a thin link, back up when it widens), and why. */
+  'send-size': [width: number, height: number, availableKbps: number];
 };
 
 /**
@@ -94,6 +112,11 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
   #data: DataLink | undefined;
   /** Error codes our TURN servers answered candidate gathering with (401: wrong credentials). */
   readonly #turnErrors: number[] = [];
+  /** Our video's sender, the size it sends (a divisor of the capture's), and whether it is switching. */
+  #videoSender?: RTCRtpSender;
+  #resolution?: SendResolution;
+  #divisor: SendDivisor = 1;
+  #switching = false;
 
   constructor(options: CallOptions) {
     super();
@@ -108,7 +131,17 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     // so that an answerer with a camera or a microphone can send them back.
     const ours = [options.videoTrack, options.audioTrack].filter((t): t is MediaStreamTrack => !!t);
     const stream = new wrtc.MediaStream(ours);
-    for (const track of ours) this.pc.addTrack(track, stream);
+    for (const track of ours) {
+      const sender = this.pc.addTrack(track, stream);
+      if (track === options.videoTrack) this.#videoSender = sender;
+    }
+    if (
+      options.videoLadder &&
+      options.videoSize &&
+      options.degradationPreference !== 'maintain-resolution' &&
+      options.direction !== 'recvonly'
+    )
+      this.#resolution = new SendResolution(options.videoSize);
     if (options.direction === 'sendonly') {
       for (const transceiver of this.pc.getTransceivers()) transceiver.direction = 'sendonly';
     } else if (options.direction === 'recvonly') {
@@ -274,6 +307,9 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     );
     const received = this.#received;
     received.stop();
+    // Our smaller picture, if we sent one, is fed for nobody now (the sender goes with the connection).
+    if (this.#divisor !== 1) this.#options.videoLadder?.release(this.#divisor);
+    this.#divisor = 1;
     const framesSent = this.latestStats?.totals.framesSent ?? 0;
     // What ICE tried, while the descriptions are still there, for a call that never found a path.
     const ice =
@@ -326,10 +362,58 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
       stats.audio.levelReceived = levelReceived;
     }
     this.latestStats = stats;
+    this.#adaptSize(stats);
     return stats;
   }
-}
 
+  /** A smaller picture while the link cannot carry ours, the full one back when it can (`send-resolution.ts`). */
+  #adaptSize(stats: CallStats): void {
+    const resolution = this.#resolution;
+    const ladder = this.#options.videoLadder;
+    const sender = this.#videoSender;
+    if (!resolution || !ladder || !sender || this.#switching || this.#closing) return;
+    const availableKbps = stats.availableOutgoingKbps;
+    const divisor = resolution.update({
+      atMs: stats.atMs,
+      availableKbps,
+      audioKbps: stats.streams.audioOut?.kbps ?? 0,
+    });
+    if (divisor === this.#divisor) return;
+    const track = ladder.acquire(divisor);
+    this.#switching = true;
+    sender
+      .replaceTrack(track)
+      .then(
+        () => {
+          if (this.#closing) {
+            // close() released what we sent before; nobody sends this one now.
+            ladder.release(divisor);
+            return;
+          }
+          ladder.release(this.#divisor);
+          this.#divisor = divisor;
+          const { width, height } = this.#options.videoSize ?? { width: 0, height: 0 };
+          const size = sizeAt(width, height, divisor);
+          log(
+            'call %d: sending %dx%d (estimate %d kbit/s)',
+            this.index,
+            size.width,
+            size.height,
+            availableKbps,
+          );
+          this.emit('send-size', size.width, size.height, availableKbps ?? 0);
+        },
+        (error: unknown) => {
+          ladder.release(divisor);
+          resolution.force(this.#divisor);
+          log('call %d: could not switch the picture size: %s', this.index, String(error));
+        },
+      )
+      .finally(() => {
+        this.#switching = false;
+      });
+  }
+}
 /** The candidates of a description (`a=candidate:` lines), by type; the end-of-candidates marker is none. */
 export function countCandidates(sdp: string | undefined): CandidateCounts {
   const counts: CandidateCounts = { host: 0, srflx: 0, prflx: 0, relay: 0 };

@@ -38,6 +38,7 @@ export {
   type CallAudioSummary,
   type CallSummary,
   type CandidateCounts,
+  type DegradationPreference,
   type EndReason,
   type IceReport,
   type MediaDescription,

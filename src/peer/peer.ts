@@ -497,6 +497,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
       ...(this.#o.whepUrl !== undefined ? { direction: 'recvonly' as const } : {}),
       rtcConfiguration: this.#o.rtcConfiguration,
       videoTrack: this.#media?.videoTrack,
+      videoLadder: this.#media?.videoLadder,
+      videoSize: this.#media?.videoSize,
+      degradationPreference: this.#o.degradationPreference,
       audioTrack: this.#media?.audioTrack,
       sentLevel: this.#media?.sentLevel,
       index,
@@ -538,6 +541,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
         this.#end(live, 'ice-failed');
     });
     call.on('first-frame', (w, h) => this.emit('first-frame', index, w, h, call.firstFrameMs ?? 0));
+    call.on('send-size', (w, h, kbps) => this.emit('send-size', index, w, h, kbps));
     call.on('first-audio', (rate, channels) =>
       this.emit('first-audio', index, rate, channels, performance.now() - call.startedAt),
     );
@@ -934,6 +938,11 @@ function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
   if (durationSec !== undefined && !(durationSec > 0))
     throw new TypeError(`duration must be a positive number of seconds, not ${durationSec}`);
   checkHttpSignaling(options);
+  const preference = options.degradationPreference;
+  if (preference !== undefined && preference !== 'maintain-framerate' && preference !== 'maintain-resolution')
+    throw new TypeError(
+      `degradationPreference must be "maintain-framerate" or "maintain-resolution", not ${JSON.stringify(preference)}`,
+    );
   if (
     options.addressPollMs !== undefined &&
     !(Number.isFinite(options.addressPollMs) && options.addressPollMs >= 0)

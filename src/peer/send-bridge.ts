@@ -14,6 +14,7 @@ import { FfmpegError } from '../errors.js';
 import { logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { PeakMeter } from './audio-level.js';
+import { SendLadder } from './send-ladder.js';
 import type { MediaDescription, MediaFailure, PeerWarning } from './types.js';
 
 const log = logger('peer');
@@ -78,7 +79,7 @@ export class SendBridge extends TypedEmitter<SendBridgeEvents> {
   readonly #options: SendBridgeOptions;
   #video?: VideoCapture;
   #audio?: AudioCapture;
-  #videoTrack?: MediaStreamTrack;
+  #videoLadder?: SendLadder;
   #audioTrack?: MediaStreamTrack;
   #failures: MediaFailure[] = [];
   #failureTimer?: NodeJS.Timeout;
@@ -93,7 +94,18 @@ export class SendBridge extends TypedEmitter<SendBridgeEvents> {
 
   /** The video track, once started with video. Not stopped by the calls that add it: it outlives them. */
   get videoTrack(): MediaStreamTrack | undefined {
-    return this.#videoTrack;
+    return this.#videoLadder?.track;
+  }
+
+  /** Our picture at its size and smaller ones (`send-ladder.ts`), for calls on thin links. */
+  get videoLadder(): SendLadder | undefined {
+    return this.#videoLadder;
+  }
+
+  /** The size of the picture captured, once started with video. */
+  get videoSize(): { width: number; height: number } | undefined {
+    const format = this.#video?.format;
+    return this.#videoLadder && format ? { width: format.width, height: format.height } : undefined;
   }
 
   /** The sound track, once started with sound (and a file that has some). */
@@ -128,7 +140,7 @@ export class SendBridge extends TypedEmitter<SendBridgeEvents> {
     this.#stopPromise ??= (async () => {
       this.#stopping = true;
       clearTimeout(this.#failureTimer);
-      this.#videoTrack?.stop();
+      this.#videoLadder?.stop();
       this.#audioTrack?.stop();
       await Promise.all([this.#video?.stop(), this.#audio?.stop()]);
       this.removeAllListeners();
@@ -139,12 +151,8 @@ export class SendBridge extends TypedEmitter<SendBridgeEvents> {
   async #startVideo(source: CaptureSource): Promise<void> {
     const { width, height, fps, ffmpegPath } = this.#options;
     const capture = new VideoCapture({ source, width, height, fps, ffmpegPath });
-    const videoSource = new wrtc.nonstandard.RTCVideoSource();
-    // wrtc's typings say Uint8Array; its native onFrame takes the Uint8ClampedArray the capture hands out, and
-    // copies it, so the capture may reuse the buffer as soon as this returns.
-    capture.on('frame', (frame) =>
-      videoSource.onFrame(frame as unknown as Parameters<typeof videoSource.onFrame>[0]),
-    );
+    const ladder = new SendLadder();
+    capture.on('frame', (frame) => ladder.push(frame));
     capture.on('ended', (error) => {
       if (this.#stopping) return;
       // ffmpeg died mid-call: the session ends cleanly (recording finalized, bye sent); or a file played
@@ -153,8 +161,13 @@ export class SendBridge extends TypedEmitter<SendBridgeEvents> {
       else this.emit('ended', []);
     });
     this.#video = capture;
-    await capture.start();
-    this.#videoTrack = videoSource.createTrack();
+    try {
+      await capture.start();
+    } catch (error) {
+      ladder.stop();
+      throw error;
+    }
+    this.#videoLadder = ladder;
     this.emit('media-started', { kind: 'video', source, ...capture.format });
   }
 

@@ -71,6 +71,13 @@ export interface PeerOptions {
   height?: number;
   /** Video frame rate sent. Default: the capture's, 30. */
   fps?: number;
+  /**
+   * What gives when a call's link cannot carry our picture: its size (`maintain-framerate`: each call sends
+   * a half or quarter size while its bandwidth estimate is below libwebrtc's limits, 300 and 60 kbit/s for
+   * 640x480, as browsers scale a camera down) or its frame rate (`maintain-resolution`: always the full
+   * size; libwebrtc drops frames). Default: `maintain-framerate`.
+   */
+  degradationPreference?: DegradationPreference;
   /** ffmpeg binary to use. Default: found by `locateFfmpeg`. */
   ffmpegPath?: string;
   /**
@@ -134,7 +141,11 @@ export const PEER_DEFAULTS = {
   vanishTimeoutMs: 2000,
   iceTimeoutMs: 15_000,
   addressPollMs: 500,
+  degradationPreference: 'maintain-framerate',
 } as const;
+
+/** What gives on a thin link (see {@link PeerOptions.degradationPreference}). */
+export type DegradationPreference = 'maintain-framerate' | 'maintain-resolution';
 
 /** Candidates of one side of a call, by type. */
 export interface CandidateCounts {
@@ -231,6 +242,11 @@ export type PeerEvents = {
   connected: [call: number, ms: number];
   /** First decoded remote frame, `ms` after the call began. */
   'first-frame': [call: number, width: number, height: number, ms: number];
+  /**
+   * A call now sends our picture at this size: smaller while its link's bandwidth estimate (`kbps`) cannot
+   * carry the capture's, back up when it can (`degradationPreference`).
+   */
+  'send-size': [call: number, width: number, height: number, kbps: number];
   /** First chunk of remote sound, `ms` after the call began. */
   'first-audio': [call: number, sampleRate: number, channels: number, ms: number];
   /** Recording of a call started to `path` (with segments, the name pattern of its files). */

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import createDebug from 'debug';
 import { CAPTURE_DEFAULTS } from '../../capture/index.js';
-import { DEFAULT_STUN_URLS, PEER_DEFAULTS, Peer, type PeerOptions } from '../../peer/index.js';
+import {
+  DEFAULT_STUN_URLS,
+  PEER_DEFAULTS,
+  Peer,
+  type DegradationPreference,
+  type PeerOptions,
+} from '../../peer/index.js';
 import { DEFAULT_ROOM } from '../../signal/index.js';
 import { openDataInput, pumpLines, type DataInput } from '../data-input.js';
 import { ExitCode } from '../exit-codes.js';
@@ -51,6 +57,7 @@ export interface PeerFlags {
   testPattern?: boolean;
   size: string;
   fps: string;
+  degradationPreference: DegradationPreference;
   record?: string;
   recordSegment?: string;
   recordKeep?: string;
@@ -153,6 +160,15 @@ export function peerCommand(role: 'caller' | 'answerer', done: (code: Promise<nu
     .option('--test-pattern', 'send the built-in moving test pattern')
     .option('--size <WxH>', 'video size sent', `${CAPTURE_DEFAULTS.width}x${CAPTURE_DEFAULTS.height}`)
     .option('--fps <n>', 'frame rate sent', String(CAPTURE_DEFAULTS.fps))
+    .addOption(
+      new Option(
+        '--degradation-preference <pref>',
+        'on a link too thin for the picture, send it smaller (maintain-framerate) or keep its size and let ' +
+          'the frame rate drop (maintain-resolution)',
+      )
+        .choices(['maintain-framerate', 'maintain-resolution'])
+        .default(PEER_DEFAULTS.degradationPreference),
+    )
     .option(
       '--record <file>',
       'record received video to a .webm or .mkv file (call 2 goes to FILE-2.webm, ...)',
@@ -272,6 +288,7 @@ async function runPeer(
     width,
     height,
     fps,
+    degradationPreference: flags.degradationPreference,
     ffmpegPath: flags.ffmpeg,
     record,
     durationSec,
