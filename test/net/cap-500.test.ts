@@ -1,6 +1,7 @@
 /**
  * A rate cap in the network lab (tc tbf on the answerer's router, the media's way in), judged by the decoded
- * recording (test/net/flow.ts) and tc's own counters. The 250 kbit/s cap waits in test/net/pending/.
+ * recording (test/net/flow.ts) and tc's own counters. The 250 kbit/s cap, where the sender scales its picture
+ * down, is in cap-250.test.ts.
  *
  * Quarantined in test/net/pending/ from 2026-12-02 to 12-04, after it failed inside full suite runs (5.0 /
  * 3.0 / 15.3 fps per 5 s with a 0.8 s freeze, 1 run in 2). Back since the recorder's hold

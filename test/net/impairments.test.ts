@@ -1,6 +1,6 @@
 /**
  * Calls through an impaired link in the network lab (test/net/lab.ts): random loss (20 % in loss-20.test.ts,
- * the blackout in blackout.test.ts, the 500 kbit/s cap in cap-500.test.ts, the 250 kbit/s one in pending/),
+ * the blackout in blackout.test.ts, the 500 kbit/s cap in cap-500.test.ts, the 250 kbit/s one in cap-250.test.ts),
  * all on the answerer's router (its `down` is the media's way in, its `up` the way back for the receiver's
  * reports and retransmission requests). Judged by the decoded recording (test/net/flow.ts: the new frames,
  * by their barcodes, on the recorder's timeline) and by the routers' own counters (nftables, tc), next to the
