@@ -10,6 +10,7 @@
  *                    data (data channel round trips and throughput, raw wrtc beside Chromium),
  *                    flood (another room's relay beside a flooding client, issue 15)
  *                    memfill (the server's memory under clients filling every held-bytes budget, issue 15)
+ *                    capture (a capture alone: the test pattern and a camera-like MJPEG stream, issue 16)
  *   --soak MINUTES   instead: long calls one after the other (default 30 min each): rtc-peer, rtc-peer with
  *                    a segmented recording, the raw wrtc floor; latency p50/p95 per minute (not in CI)
  *
@@ -28,6 +29,7 @@ import { machineFacts } from './lib/machine.js';
 import { round } from './lib/stats.js';
 import { compareThreads } from './lib/threads.js';
 import type { FirstFrameResult, MediaResult, SignalingResult, StallResult } from './lib/types.js';
+import { runCapture, type CaptureResult } from './scenarios/capture.js';
 import { runChromium } from './scenarios/chromium.js';
 import { runCrashStarts, type CrashStartsResult } from './scenarios/crash-starts.js';
 import {
@@ -62,6 +64,7 @@ const SECTIONS = [
   'data',
   'flood',
   'memfill',
+  'capture',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -91,6 +94,8 @@ interface Plan {
   floodSec: number;
   /** The memory fill's rounds against one server, and the longest settle after each, s (issue 15). */
   memfill: { rounds: number; settleMaxSec: number };
+  /** A capture alone, test pattern and camera-like MJPEG, at these sizes (issue 16). */
+  capture: { sizes: [number, number][]; rampSec: number; windowSec: number };
 }
 
 /** RTC_PEER_BENCH_STARTS, when set: the crash row's starts per setup. */
@@ -129,6 +134,7 @@ const FULL: Plan = {
   floodSec: 8,
   // V8 collects the fill's garbage when its old generation next fills, ~40 s later with the probe running
   memfill: { rounds: 2, settleMaxSec: 90 },
+  capture: { sizes: [[1280, 720]], rampSec: 2, windowSec: 15 },
 };
 
 const QUICK: Plan = {
@@ -152,6 +158,7 @@ const QUICK: Plan = {
   },
   floodSec: 3,
   memfill: { rounds: 1, settleMaxSec: 10 },
+  capture: { sizes: [[1280, 720]], rampSec: 1, windowSec: 3 },
 };
 
 /** One goal of the issue and where it stands in this run. */
@@ -272,6 +279,7 @@ async function main(): Promise<number> {
   const data: DataResult[] = [];
   const flood: FloodResult[] = [];
   const memfill: MemoryFillResult[] = [];
+  const capture: CaptureResult[] = [];
   const errors: string[] = [];
   const step = async (what: string, run: () => Promise<void>): Promise<void> => {
     const t0 = performance.now();
@@ -407,6 +415,24 @@ async function main(): Promise<number> {
       `memory fill: 64 addresses x 32 callers, 256 MB heap, ${plan.memfill.rounds} round(s)`,
       async () => void memfill.push(...(await runMemoryFill(plan.memfill))),
     );
+  if (only.has('capture'))
+    for (const [width, height] of plan.capture.sizes)
+      for (const source of ['pattern', 'mjpeg'] as const)
+        await step(
+          `capture alone, ${source === 'mjpeg' ? 'camera-like MJPEG' : 'test pattern'} ${width}x${height}`,
+          async () =>
+            void capture.push(
+              await runCapture({
+                ...plan.capture,
+                source,
+                width,
+                height,
+                fps: plan.fps,
+                ffmpegPath: FFMPEG,
+                dir,
+              }),
+            ),
+        );
   rmSync(dir, { recursive: true, force: true });
 
   const goals = [
@@ -415,6 +441,7 @@ async function main(): Promise<number> {
     ...viewersGoals(viewers, media),
     ...floodGoals(flood),
     ...memfillGoals(memfill),
+    ...captureGoals(capture),
   ];
   print(media, firstFrame, signaling, stall, goals, impaired);
   printWhipFirstFrame(whipFirstFrame, firstFrame);
@@ -423,6 +450,7 @@ async function main(): Promise<number> {
   printData(data);
   printFlood(flood);
   printMemfill(memfill);
+  printCapture(capture);
   const missing = quick ? missingFigures(media, firstFrame, signaling, stall, only, plan) : [];
   if (quick && only.has('whip'))
     for (const r of whipFirstFrame)
@@ -452,6 +480,11 @@ async function main(): Promise<number> {
         missing.push(`data ${setup}`);
     }
   if (quick && only.has('memfill') && memfill.length === 0) missing.push('memfill: no result');
+  if (quick && only.has('capture'))
+    for (const [width, height] of plan.capture.sizes)
+      for (const source of ['test pattern', 'MJPEG (camera-like)'])
+        if (!capture.some((r) => r.source === source && r.size === `${width}x${height}` && r.fpsCaptured > 0))
+          missing.push(`capture ${source} ${width}x${height}`);
   if (quick && only.has('flood'))
     for (const r of flood) if (r.relayMs === undefined) missing.push(`flood ${r.setup}`);
   const result = {
@@ -471,6 +504,7 @@ async function main(): Promise<number> {
     data,
     flood,
     memfill,
+    capture,
     goals,
     errors,
     missing,
@@ -483,6 +517,41 @@ async function main(): Promise<number> {
   for (const e of errors) console.error(`error: ${e}`);
   for (const m of missing) console.error(`missing: ${m}`);
   return errors.length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+/** A capture alone: the test pattern beside the camera-like MJPEG stream (issue 16). */
+function printCapture(capture: CaptureResult[]): void {
+  if (capture.length === 0) return;
+  console.log(
+    "\ncapture alone, no call (cores over the steady window): rtc-peer's VideoCapture and its ffmpeg, the test " +
+      'pattern beside MJPEG as a UVC webcam sends it (decoded and converted to I420 by ffmpeg)',
+  );
+  console.log(
+    table(
+      ['source', 'size', 'fps', 'ffmpeg', 'node', 'total', 'dropped', 'stream Mbit/s'],
+      capture.map((r) => [
+        r.source,
+        r.size,
+        fmt(r.fpsCaptured, 1),
+        fmt(r.ffmpegCores, 3),
+        fmt(r.nodeCores, 3),
+        fmt(r.cores, 3),
+        String(r.dropped),
+        fmt(r.mjpegMbps, 1),
+      ]),
+    ),
+  );
+}
+
+/** Issue 16: capture of a camera-like MJPEG 1280x720@30 stream at most 0.15 core. */
+function captureGoals(capture: CaptureResult[]): Goal[] {
+  return capture
+    .filter((r) => r.source === 'MJPEG (camera-like)' && r.size === '1280x720')
+    .map((r) => ({
+      goal: 'capture of a camera-like MJPEG 1280x720@30 stream <= 0.15 core (issue 16)',
+      measured: `${fmt(r.cores, 3)} core (ffmpeg ${fmt(r.ffmpegCores, 3)}, node ${fmt(r.nodeCores, 3)}) at ${fmt(r.fpsCaptured, 1)} fps`,
+      met: r.cores <= 0.15 && r.fpsCaptured >= r.fps * 0.95,
+    }));
 }
 
 /** Join -> first frame over WHIP into Janus, beside the Socket.IO row of the same size from this run. */
