@@ -28,16 +28,16 @@ export interface CallOptions {
   videoTrack?: MediaStreamTrack;
   /**
    * The sizes of our picture (`send-bridge.ts`), whose full-size track is `videoTrack`: the call sends a
-   * smaller one while its link cannot carry the full size (`send-resolution.ts`), unless
-   * `degradationPreference` is `maintain-resolution`.
+   * smaller one while its link cannot carry the full size (`send-resolution.ts`) when
+   * `degradationPreference` is `maintain-framerate`.
    */
   videoLadder?: SendLadder;
   /** The capture's size, for the sizes above. */
   videoSize?: { width: number; height: number };
   /**
    * What gives on a thin link, as `RTCRtpSendParameters.degradationPreference` says it: the size
-   * (`maintain-framerate`, the default, as browsers do for a camera) or the frame rate
-   * (`maintain-resolution`: the full size always, libwebrtc then drops frames).
+   * (`maintain-framerate`, as browsers do for a camera) or the frame rate (`maintain-resolution`, and
+   * when not given: the full size always, libwebrtc then drops frames).
    */
   degradationPreference?: DegradationPreference;
   /** Our audio track (from an `RTCAudioSource`), if we send sound. Not stopped by the call either. */
@@ -138,7 +138,7 @@ export class Call extends TypedEmitter<CallEvents> implements NegotiatedCall {
     if (
       options.videoLadder &&
       options.videoSize &&
-      options.degradationPreference !== 'maintain-resolution' &&
+      options.degradationPreference === 'maintain-framerate' &&
       options.direction !== 'recvonly'
     )
       this.#resolution = new SendResolution(options.videoSize);

@@ -75,7 +75,9 @@ export interface PeerOptions {
    * What gives when a call's link cannot carry our picture: its size (`maintain-framerate`: each call sends
    * a half or quarter size while its bandwidth estimate is below libwebrtc's limits, 300 and 60 kbit/s for
    * 640x480, as browsers scale a camera down) or its frame rate (`maintain-resolution`: always the full
-   * size; libwebrtc drops frames). Default: `maintain-framerate`.
+   * size; libwebrtc drops frames). Default: `maintain-resolution`, for now: a switch of size starts with a
+   * keyframe, and under heavy loss (20 % each way, no RTX) that cost a freeze of a second in 1 of 3 lab
+   * runs (docs/network-lab.md, "Rate caps").
    */
   degradationPreference?: DegradationPreference;
   /** ffmpeg binary to use. Default: found by `locateFfmpeg`. */
@@ -141,7 +143,7 @@ export const PEER_DEFAULTS = {
   vanishTimeoutMs: 2000,
   iceTimeoutMs: 15_000,
   addressPollMs: 500,
-  degradationPreference: 'maintain-framerate',
+  degradationPreference: 'maintain-resolution',
 } as const;
 
 /** What gives on a thin link (see {@link PeerOptions.degradationPreference}). */

@@ -31,7 +31,7 @@ describe('--degradation-preference', () => {
     expect((await proc.exited).code).toBe(0);
     // commander wraps the help to the terminal's width: compare it as one line
     expect(proc.stdout().replace(/\s+/g, ' ')).toMatch(
-      /--degradation-preference <pref>.*send it smaller.*\(choices: "maintain-framerate", "maintain-resolution", default: "maintain-framerate"\)/s,
+      /--degradation-preference <pref>.*send it smaller.*\(choices: "maintain-framerate", "maintain-resolution", default: "maintain-resolution"\)/s,
     );
   });
 });
