@@ -75,9 +75,9 @@ export interface PeerOptions {
    * What gives when a call's link cannot carry our picture: its size (`maintain-framerate`: each call sends
    * a half or quarter size while its bandwidth estimate is below libwebrtc's limits, 300 and 60 kbit/s for
    * 640x480, as browsers scale a camera down) or its frame rate (`maintain-resolution`: always the full
-   * size; libwebrtc drops frames). Default: `maintain-resolution`, for now: a switch of size starts with a
-   * keyframe, and under heavy loss (20 % each way, no RTX) that cost a freeze of a second in 1 of 3 lab
-   * runs (docs/network-lab.md, "Rate caps").
+   * size; libwebrtc drops frames). Default: `maintain-resolution`, for now: with the scaling on by default,
+   * one full CI run of three had the 20 % loss lab test freeze for a second, likely a switch's keyframe lost
+   * (docs/network-lab.md, "Rate caps").
    */
   degradationPreference?: DegradationPreference;
   /** ffmpeg binary to use. Default: found by `locateFfmpeg`. */
